@@ -1,0 +1,189 @@
+"""Checkpoints: one safetensors file per run directory, written atomically.
+
+``RUN_DIR/checkpoint.safetensors`` holds the model weights (``model.*``), optionally the training
+state (``optim.*``, ``rng.*``), and JSON metadata in the safetensors header (model config, class
+names, data spec, metrics, epoch). ``RUN_DIR/checkpoint.json`` is a readable copy of that metadata.
+Nothing is unpickled: loading a checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from avrobust.errors import CheckpointError
+from avrobust.models.classifier import AVClassifier, ModelConfig
+
+FORMAT_VERSION = 1
+CHECKPOINT_FILE = "checkpoint.safetensors"
+META_FILE = "checkpoint.json"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint.
+
+    Attributes:
+        model: the classifier, in eval mode, weights loaded.
+        meta: the JSON metadata (``model_config``, ``class_names``, ``data_spec``, ``epoch``, ...).
+        state: training-state tensors (``optim.*``, ``rng.*``); empty for a weights-only file.
+    """
+
+    model: AVClassifier
+    meta: dict[str, Any]
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Atomically write ``data`` as indented JSON; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
+    return path
+
+
+def optimizer_state(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split an optimiser's state dict into tensors (safetensors) and JSON-able values."""
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, entry in sd["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.state.{idx}.{key}"] = value
+            else:
+                scalars.setdefault(str(idx), {})[key] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def load_optimizer_state(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> None:
+    """Inverse of :func:`optimizer_state`."""
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim.state."):
+            idx, key = name[len("optim.state."):].split(".", 1)
+            state.setdefault(int(idx), {})[key] = value
+    for idx, entry in meta.get("scalars", {}).items():
+        state.setdefault(int(idx), {}).update(entry)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def save_checkpoint(
+    run_dir: str | Path,
+    model: AVClassifier,
+    meta: dict[str, Any],
+    state: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write ``RUN_DIR/checkpoint.safetensors`` (and the JSON copy) atomically.
+
+    The previous checkpoint stays in place until the new file is complete.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    meta = {"format_version": FORMAT_VERSION, "model_config": model.config.to_dict(), **meta}
+    tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    tensors |= {k: v.detach().contiguous().cpu() for k, v in (state or {}).items()}
+    path = run_dir / CHECKPOINT_FILE
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f".{CHECKPOINT_FILE}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"avrobust": json.dumps(meta)})
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_json(run_dir / META_FILE, meta)
+    return path
+
+
+def read_meta(run_dir: str | Path) -> dict[str, Any]:
+    """The metadata of a checkpoint without loading its tensors."""
+    path = _checkpoint_path(run_dir)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return json.loads((f.metadata() or {})["avrobust"])
+    except Exception as err:  # noqa: BLE001 - any header problem means a bad file
+        raise CheckpointError(f"{path} is not a readable avrobust checkpoint ({_short(err)})") from None
+
+
+def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpoint:
+    """Rebuild the model from ``RUN_DIR/checkpoint.safetensors`` and load its weights.
+
+    Raises:
+        CheckpointError: missing, truncated or tampered file, or weights that do not match the
+            architecture named in its metadata.
+    """
+    path = _checkpoint_path(run_dir)
+    meta = read_meta(run_dir)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format version {meta.get('format_version')}, this avrobust reads {FORMAT_VERSION}"
+        )
+    try:
+        config = ModelConfig.from_dict(meta["model_config"])
+        model = AVClassifier(config)
+    except Exception as err:  # noqa: BLE001
+        raise CheckpointError(f"{path} names a model this avrobust cannot build ({_short(err)})") from None
+    weights: dict[str, torch.Tensor] = {}
+    state: dict[str, torch.Tensor] = {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            for key in f.keys():
+                if key.startswith("model."):
+                    weights[key[len("model."):]] = f.get_tensor(key)
+                elif with_state:
+                    state[key] = f.get_tensor(key)
+    except Exception as err:  # noqa: BLE001
+        raise CheckpointError(f"{path} is truncated or corrupt ({_short(err)})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    mismatched = sorted(k for k in set(expected) & set(weights) if expected[k].shape != weights[k].shape)
+    if missing or unexpected or mismatched:
+        details = "; ".join(
+            f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched))
+            if keys
+        )
+        raise CheckpointError(f"{path} does not match its architecture {config.visual}-{config.fusion}-{config.audio} ({details})")
+    model.load_state_dict(weights)
+    model.eval()
+    return Checkpoint(model, meta, state)
+
+
+def _checkpoint_path(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    path = run_dir / CHECKPOINT_FILE if run_dir.is_dir() else run_dir
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {run_dir}; pass the directory written by 'avrobust train'")
+    return path
+
+
+def _short(err: Exception) -> str:
+    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__

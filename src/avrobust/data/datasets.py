@@ -1,0 +1,169 @@
+"""Dataset specs (``NAME:key=value,...``) and the in-memory dataset every loop iterates.
+
+Registered datasets: ``synth`` (the embedded synthetic set, :mod:`avrobust.data.synthetic`) and
+``saved`` (a dataset written by :meth:`AVDataset.save`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from avrobust.errors import ConfigError, InputError
+from avrobust.registry import Registry, check_kwargs
+from avrobust.specs import format_spec, parse_spec
+from avrobust.types import AVBatch
+
+SPLITS = ("train", "val", "test")
+DATASETS: Registry[Callable[..., AVDataset]] = Registry("dataset")
+
+
+@dataclass
+class AVDataset:
+    """Aligned clips held in memory.
+
+    Attributes:
+        video: ``[N, T, 3, H, W]`` float32 in [0, 1].
+        audio: ``[N, L]`` float32 in [-1, 1], ``L = T * samples_per_segment``.
+        labels: ``[N]`` int64 class indices.
+        class_names: name of each class index.
+        fps, sample_rate: timing shared by all clips.
+        spec: the dataset spec it was built from; split: its split.
+        extras: optional per-clip tensors (ground truth such as event masks), first dim N.
+    """
+
+    video: torch.Tensor
+    audio: torch.Tensor
+    labels: torch.Tensor
+    class_names: list[str]
+    fps: float
+    sample_rate: int
+    spec: str = ""
+    split: str = ""
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        AVBatch(self.video[:1], self.audio[:1], self.fps, self.sample_rate)  # shape checks
+        if not (len(self.video) == len(self.audio) == len(self.labels)):
+            raise InputError("video, audio and labels must have the same number of clips")
+        if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
+            raise InputError(f"labels must lie in [0, {len(self.class_names)})")
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def frames(self) -> int:
+        return int(self.video.shape[1])
+
+    def batch(self, idx: torch.Tensor | slice) -> tuple[AVBatch, torch.Tensor]:
+        """The clips at ``idx`` as an :class:`AVBatch` and their labels."""
+        return AVBatch(self.video[idx], self.audio[idx], self.fps, self.sample_rate), self.labels[idx]
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        indices: torch.Tensor | None = None,
+    ) -> Iterator[tuple[AVBatch, torch.Tensor]]:
+        """Iterate over ``(batch, labels)``; ``indices`` restricts to a subset (e.g. a DDP shard)."""
+        order = torch.arange(len(self)) if indices is None else indices
+        if shuffle:
+            order = order[torch.randperm(len(order), generator=generator)]
+        for start in range(0, len(order), batch_size):
+            yield self.batch(order[start : start + batch_size])
+
+    def num_batches(self, batch_size: int) -> int:
+        return -(-len(self) // batch_size)
+
+    def save(self, path: str | Path) -> Path:
+        """Write to one safetensors file (tensors plus JSON metadata); returns the path."""
+        path = Path(path)
+        tensors = {"video": self.video, "audio": self.audio, "labels": self.labels}
+        tensors |= {f"extras.{k}": v for k, v in self.extras.items()}
+        meta = {
+            "class_names": self.class_names,
+            "fps": self.fps,
+            "sample_rate": self.sample_rate,
+            "spec": self.spec,
+            "split": self.split,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
+                  metadata={"avrobust_dataset": json.dumps(meta)})
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> AVDataset:
+        """Read a file written by :meth:`save`."""
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"dataset file {path} does not exist")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = json.loads((f.metadata() or {})["avrobust_dataset"])
+            tensors = load_file(str(path))
+        except Exception as err:  # noqa: BLE001 - any decoding failure is a bad file
+            raise InputError(f"{path} is not a dataset saved by avrobust ({err})") from None
+        extras = {k[len("extras."):]: v for k, v in tensors.items() if k.startswith("extras.")}
+        return cls(tensors["video"], tensors["audio"], tensors["labels"], meta["class_names"],
+                   meta["fps"], meta["sample_rate"], meta["spec"], meta["split"], extras)
+
+
+def load_dataset(spec: str, split: str) -> AVDataset:
+    """Build the ``split`` of the dataset named by ``spec`` (e.g. ``"synth:classes=6"``).
+
+    Raises:
+        ConfigError: unknown dataset name, option or split (the message lists valid ones).
+    """
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    name, options = parse_spec(spec)
+    factory = DATASETS.get(name)
+    check_kwargs(factory, {**options, "split": split}, f"dataset {name!r}")
+    dataset = factory(split=split, **options)
+    dataset.spec = format_spec(DATASETS.canonical(name), options)
+    return dataset
+
+
+@DATASETS.register("synth")
+def _synth(split: str, **options: Any) -> AVDataset:
+    from avrobust.data import synthetic
+
+    valid = list(synthetic.SynthConfig.__dataclass_fields__)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} for dataset 'synth'; "
+            f"valid options: {', '.join(valid)}"
+        )
+    try:
+        config = synthetic.SynthConfig(**options)
+    except TypeError as err:
+        raise ConfigError(f"synth: {err}") from None
+    t = synthetic.to_tensors(synthetic.generate(config, split))
+    extras = {k: t[k] for k in ("event", "visual_hidden", "audio_hidden")}
+    return AVDataset(t["video"], t["audio"], t["labels"], synthetic.class_names(config.classes),
+                     config.fps, config.sample_rate, split=split, extras=extras)
+
+
+@DATASETS.register("saved")
+def _saved(split: str, root: str) -> AVDataset:
+    """Splits saved by ``avrobust data --out ROOT`` as ``ROOT/<split>.safetensors``."""
+    return AVDataset.load(Path(root) / f"{split}.safetensors")

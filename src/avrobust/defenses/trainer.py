@@ -1,0 +1,250 @@
+"""The one training loop: optimiser, LR schedule, seeding, progress, checkpoints, resume, cost.
+
+Every method (standard now, adversarial ones later) plugs in through :class:`TrainingMethod`.
+A run directory holds ``checkpoint.safetensors`` (written atomically after every epoch, with the
+optimiser, schedule and RNG state for ``resume``), ``checkpoint.json`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from avrobust.checkpoint import (
+    CHECKPOINT_FILE,
+    META_FILE,
+    load_checkpoint,
+    load_optimizer_state,
+    optimizer_state,
+    save_checkpoint,
+    write_json,
+)
+from avrobust.console import console, progress
+from avrobust.cost import CostMeter
+from avrobust.data import AVDataset
+from avrobust.defenses.base import TrainingMethod, create_method
+from avrobust.errors import CheckpointError, ConfigError
+from avrobust.evaluation.metrics import check_finite
+from avrobust.evaluation.runner import SCHEMA_VERSION, clean_counts
+from avrobust.models.classifier import AVClassifier
+from avrobust.seeding import generator
+
+SUMMARY_FILE = "summary.json"
+RUN_FILES = (CHECKPOINT_FILE, META_FILE, SUMMARY_FILE)
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of the loop (the method has its own).
+
+    Attributes:
+        epochs: passes over the training split; batch_size: clips per update.
+        lr: peak learning rate; weight_decay: decoupled (AdamW) or L2 (SGD) decay.
+        optimizer: ``adamw`` or ``sgd`` (momentum 0.9, Nesterov).
+        schedule: ``cosine`` (per step, to 0 at the end) or ``constant``.
+        seed: shuffling seed (the caller seeds the model's initialisation).
+        eval_batch_size: clips per batch when measuring validation accuracy.
+    """
+
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    seed: int = 0
+    eval_batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ConfigError("batch sizes must be >= 1")
+        if not self.lr > 0:
+            raise ConfigError(f"learning rate must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; valid choices: {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}; valid choices: {', '.join(SCHEDULES)}")
+
+
+def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, resume: bool = False) -> Path:
+    """Refuse to reuse a run directory unless ``overwrite`` or ``resume``; with ``overwrite``
+    only the files avrobust writes are removed (anything else there is kept)."""
+    run_dir = Path(run_dir)
+    if overwrite and resume:
+        raise ConfigError("choose one of --overwrite and --resume")
+    existing = [f for f in RUN_FILES if (run_dir / f).exists()]
+    if existing and not (overwrite or resume):
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or --overwrite to replace it")
+    if resume and not (run_dir / CHECKPOINT_FILE).exists():
+        raise CheckpointError(f"nothing to resume: {run_dir / CHECKPOINT_FILE} does not exist")
+    if overwrite:
+        for f in existing:
+            (run_dir / f).unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _make_optimizer(model: AVClassifier, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, nesterov=True,
+                               weight_decay=config.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _make_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
+    return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+
+
+def train(
+    model: AVClassifier,
+    train_set: AVDataset,
+    val_set: AVDataset | None,
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    method: TrainingMethod | None = None,
+    meta: dict[str, Any] | None = None,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``model`` in place, checkpoint every epoch, and return the run summary.
+
+    Args:
+        model: a freshly built classifier (or the same architecture when resuming).
+        train_set, val_set: splits; validation accuracy is measured after every epoch.
+        config: loop hyper-parameters; method: defaults to ``standard``.
+        run_dir: prepared with :func:`prepare_run_dir`.
+        meta: extra checkpoint metadata (``model_name``, ``data_spec``...).
+        resume: continue from the checkpoint in ``run_dir`` (same model, data and config).
+
+    Returns:
+        The summary written to ``RUN_DIR/summary.json``: ``seconds_per_epoch``, ``epochs``,
+        ``forward_passes``, ``backward_passes`` (training only, in clips), ``metrics`` (validation,
+        last epoch) and ``history`` (per epoch).
+    """
+    run_dir = Path(run_dir)
+    method = method or create_method("standard")
+    meta = {**(meta or {}), "class_names": train_set.class_names, "data_spec": train_set.spec,
+            "train_config": asdict(config), "method": method.name, "method_options": method.options()}
+    model.check_batch(train_set.batch(slice(0, 1))[0])
+    train_set.batch(slice(0, min(len(train_set), 256)))[0].validate()
+    optimizer = _make_optimizer(model, config)
+    steps_per_epoch = train_set.num_batches(config.batch_size)
+    schedule = _make_schedule(optimizer, config, config.epochs * steps_per_epoch)
+    history: list[dict[str, Any]] = []
+    forward = backward = 0
+    first_epoch = 0
+    if resume:
+        first_epoch, history, forward, backward = _restore(run_dir, model, optimizer, schedule, meta)
+
+    device = next(model.parameters()).device
+    for epoch in range(first_epoch, config.epochs):
+        logged = method.start_epoch(model, epoch, config.epochs)
+        model.train()
+        start = time.perf_counter()
+        loss_sum, seen = 0.0, 0
+        batches = train_set.batches(config.batch_size, shuffle=True, generator=generator(config.seed * 100_003 + epoch))
+        with CostMeter(model) as meter:
+            for batch, labels in progress(batches, total=steps_per_epoch, description=f"epoch {epoch + 1}/{config.epochs}",
+                                          enabled=show_progress):
+                batch, labels = batch.to(device), labels.to(device)
+                loss = method.loss(model, batch, labels)
+                if not torch.isfinite(loss):
+                    raise ConfigError(f"the training loss became {loss.item()} in epoch {epoch + 1}; lower --lr")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                loss_sum += float(loss.detach()) * labels.numel()
+                seen += labels.numel()
+        seconds = time.perf_counter() - start
+        forward += meter.forward_passes
+        backward += meter.backward_passes
+        record: dict[str, Any] = {"epoch": epoch + 1, "seconds": round(seconds, 3), "loss": loss_sum / max(seen, 1),
+                                  "lr": optimizer.param_groups[0]["lr"], **logged}
+        if val_set is not None:
+            record.update({f"val_{k}": v for k, v in clean_counts(model, val_set, config.eval_batch_size).metrics().items()
+                           if k != "n"})
+        history.append(record)
+        _save(run_dir, model, optimizer, schedule, meta, epoch + 1, history, forward, backward)
+        if show_progress:
+            console.print(_epoch_line(record))
+    summary = _summary(meta, config, history, forward, backward, model)
+    write_json(run_dir / SUMMARY_FILE, summary)
+    return summary
+
+
+def _epoch_line(record: dict[str, Any]) -> str:
+    parts = [f"epoch {record['epoch']}", f"loss {record['loss']:.3f}", f"{record['seconds']:.1f}s"]
+    if "val_clean_accuracy" in record:
+        parts.append(f"val acc {record['val_clean_accuracy']:.3f} (audio {record['val_audio_only_accuracy']:.3f}, "
+                     f"visual {record['val_visual_only_accuracy']:.3f})")
+    return "  ".join(parts)
+
+
+def _save(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
+          schedule: torch.optim.lr_scheduler.LRScheduler, meta: dict[str, Any], epoch: int,
+          history: list[dict[str, Any]], forward: int, backward: int) -> None:
+    tensors, optim_meta = optimizer_state(optimizer)
+    tensors["rng.torch"] = torch.get_rng_state()
+    last = history[-1]
+    metrics = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
+    save_checkpoint(run_dir, model, {
+        **meta, "epoch": epoch, "metrics": metrics, "history": history,
+        "training_state": {"optimizer": optim_meta, "schedule": schedule.state_dict(),
+                           "forward_passes": forward, "backward_passes": backward},
+    }, tensors)
+
+
+def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
+             schedule: torch.optim.lr_scheduler.LRScheduler, meta: dict[str, Any]) -> tuple[int, list[dict[str, Any]], int, int]:
+    ckpt = load_checkpoint(run_dir, with_state=True)
+    saved = ckpt.meta
+    for key in ("data_spec", "class_names", "method", "model_name"):
+        if saved.get(key) != meta.get(key):
+            raise CheckpointError(f"cannot resume: the run in {run_dir} has {key} {saved.get(key)!r}, "
+                                  f"this command has {meta.get(key)!r}")
+    if saved["model_config"] != model.config.to_dict():
+        raise CheckpointError(f"cannot resume: the run in {run_dir} used another model configuration")
+    if "training_state" not in saved:
+        raise CheckpointError(f"cannot resume: {run_dir} holds weights only, no training state")
+    model.load_state_dict(ckpt.model.state_dict())
+    state = saved["training_state"]
+    load_optimizer_state(optimizer, ckpt.state, state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    torch.set_rng_state(ckpt.state["rng.torch"])
+    return int(saved["epoch"]), list(saved["history"]), int(state["forward_passes"]), int(state["backward_passes"])
+
+
+def _summary(meta: dict[str, Any], config: TrainConfig, history: list[dict[str, Any]], forward: int,
+             backward: int, model: AVClassifier) -> dict[str, Any]:
+    seconds = [h["seconds"] for h in history]
+    metrics = {k[4:]: v for k, v in history[-1].items() if k.startswith("val_")} if history else {}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": meta.get("model_name", ""),
+        "model_config": model.config.to_dict(),
+        "data_spec": meta["data_spec"],
+        "method": meta["method"],
+        "method_options": meta["method_options"],
+        "train_config": asdict(config),
+        "epochs": len(history),
+        "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+        "total_train_seconds": sum(seconds),
+        "forward_passes": forward,
+        "backward_passes": backward,
+        "metrics": metrics,
+        "history": history,
+    }

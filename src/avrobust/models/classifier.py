@@ -1,0 +1,135 @@
+"""The audio-visual classifier: encoders, temporal pooling, fusion; normalisation inside.
+
+Inputs are raw (video ``[N, T, 3, H, W]`` in [0, 1], audio ``[N, L]`` in [-1, 1]) so attack budgets
+always mean the same thing. Outputs carry the fused and unimodal logits and the per-segment
+features of both modalities (the Temporal Invariance Attack needs them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from avrobust.errors import ConfigError, InputError
+from avrobust.models.encoders import AUDIO_ENCODERS, VISUAL_ENCODERS
+from avrobust.models.frontend import LogMel
+from avrobust.models.fusion import FUSIONS
+from avrobust.types import AVBatch
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a classifier (stored with every checkpoint).
+
+    Attributes:
+        visual, audio, fusion: registered encoder / fusion names.
+        num_classes: K.
+        width: base channel width of both encoders (8 keeps CPU runs short; raise it on a GPU).
+        dropout: dropout probability in the encoders and the fusion.
+        sample_rate: the audio rate the front end expects (Hz).
+        frontend: keyword arguments of :class:`LogMel` beyond ``sample_rate``.
+        video_mean, video_std: per-channel normalisation of [0, 1] frames.
+    """
+
+    visual: str = "resnet"
+    audio: str = "resnet"
+    fusion: str = "sum"
+    num_classes: int = 10
+    width: int = 8
+    dropout: float = 0.0
+    sample_rate: int = 8000
+    frontend: dict[str, Any] = field(default_factory=dict)
+    video_mean: tuple[float, float, float] = (0.45, 0.45, 0.45)
+    video_std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown model config key(s) {', '.join(unknown)}")
+        data = dict(data)
+        for key in ("video_mean", "video_std"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclass
+class AVOutput:
+    """What the classifier returns.
+
+    Attributes:
+        logits: fused logits ``[N, K]``.
+        audio_logits, visual_logits: unimodal logits ``[N, K]`` (p_a, p_v before softmax).
+        audio_features: per-segment audio features ``[N, T, Da]``.
+        visual_features: per-frame visual features ``[N, T, Dv]``.
+    """
+
+    logits: torch.Tensor
+    audio_logits: torch.Tensor
+    visual_logits: torch.Tensor
+    audio_features: torch.Tensor
+    visual_features: torch.Tensor
+
+
+class AVClassifier(nn.Module):
+    """Per-frame visual encoder + segment-aligned audio encoder + mean over T + fusion."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if config.num_classes < 2:
+            raise ConfigError(f"num_classes must be >= 2, got {config.num_classes}")
+        if not 0.0 <= config.dropout < 1.0:
+            raise ConfigError(f"dropout must lie in [0, 1), got {config.dropout}")
+        self.config = config
+        self.frontend = LogMel(sample_rate=config.sample_rate, **config.frontend)
+        self.visual = VISUAL_ENCODERS.create(config.visual, width=config.width, dropout=config.dropout)
+        self.audio = AUDIO_ENCODERS.create(config.audio, width=config.width, dropout=config.dropout)
+        self.fusion = FUSIONS.create(
+            config.fusion,
+            audio_dim=self.audio.out_dim,
+            visual_dim=self.visual.out_dim,
+            num_classes=config.num_classes,
+            dropout=config.dropout,
+        )
+        self.register_buffer("video_mean", torch.tensor(config.video_mean).view(1, 3, 1, 1))
+        self.register_buffer("video_std", torch.tensor(config.video_std).view(1, 3, 1, 1))
+
+    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> AVOutput:
+        """Classify raw clips: video ``[N, T, 3, H, W]`` in [0, 1], audio ``[N, T * S]`` in [-1, 1]."""
+        n, t = video.shape[:2]
+        frames = (video.reshape(n * t, *video.shape[2:]) - self.video_mean) / self.video_std
+        visual_features = self.visual(frames).view(n, t, -1)
+        self.frontend.frames_per_segment(audio.shape[1] // t)
+        audio_features = self.audio(self.frontend(audio), t)
+        logits, audio_logits, visual_logits = self.fusion(
+            audio_features.mean(dim=1), visual_features.mean(dim=1)
+        )
+        return AVOutput(logits, audio_logits, visual_logits, audio_features, visual_features)
+
+    def check_batch(self, batch: AVBatch) -> None:
+        """Raise ``InputError`` if ``batch`` does not fit this model (sample rate, segment length)."""
+        if batch.sample_rate != self.config.sample_rate:
+            raise InputError(
+                f"the data's audio is at {batch.sample_rate} Hz but the model expects "
+                f"{self.config.sample_rate} Hz; use matching data or retrain"
+            )
+        if batch.video.shape[2] != 3:
+            raise InputError(f"video must have 3 (RGB) channels, got {batch.video.shape[2]}")
+        self.frontend.frames_per_segment(batch.samples_per_segment)
+
+
+def set_dropout(model: nn.Module, p: float) -> None:
+    """Set the probability of every dropout layer in ``model`` (used by curricula)."""
+    if not 0.0 <= p < 1.0:
+        raise ConfigError(f"dropout must lie in [0, 1), got {p}")
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = p

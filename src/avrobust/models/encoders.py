@@ -1,0 +1,144 @@
+"""Visual and audio encoders (plain PyTorch, small widths for CPU runs).
+
+Visual encoders map one frame ``[B, 3, H, W]`` (normalised) to a feature ``[B, D]``; the classifier
+applies them to every frame. Audio encoders map a log-mel ``[N, 1, F, M]`` with ``F = T * k``
+segment-aligned frames to one feature per aligned segment ``[N, T, D]``.
+Every encoder exposes ``out_dim`` and takes ``dropout`` (a probability, changeable later through
+:func:`avrobust.models.classifier.set_dropout`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from avrobust.registry import Registry
+
+VISUAL_ENCODERS: Registry[nn.Module] = Registry("visual encoder")
+AUDIO_ENCODERS: Registry[nn.Module] = Registry("audio encoder")
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block (two 3x3 convs, batch norm, identity or 1x1 shortcut)."""
+
+    def __init__(self, cin: int, cout: int, stride: int | tuple[int, int] = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+def _resnet_stages(
+    cin: int, width: int, blocks: tuple[int, ...], strides: list[int | tuple[int, int]]
+) -> tuple[nn.Sequential, int]:
+    layers: list[nn.Module] = []
+    c = cin
+    for i, (n, s) in enumerate(zip(blocks, strides, strict=True)):
+        cout = width * 2**i
+        for j in range(n):
+            layers.append(BasicBlock(c, cout, s if j == 0 else 1))
+            c = cout
+    return nn.Sequential(*layers), c
+
+
+class VisualAlexNet(nn.Module):
+    """AlexNet-style per-frame encoder: 5 convs (no batch norm), 3 max-pools, a linear layer."""
+
+    def __init__(self, width: int = 16, dim: int = 128, dropout: float = 0.0) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            nn.Conv2d(3, w, 5, 1, 2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 5, 1, 2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(2 * w, 4 * w, 3, 1, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(4 * w, 4 * w, 3, 1, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(4 * w, 4 * w, 3, 1, 1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, dim), nn.ReLU(inplace=True))
+        self.out_dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class VisualResNet(nn.Module):
+    """ResNet-18-style per-frame encoder (3x3 stem, 4 stages of 2 basic blocks)."""
+
+    def __init__(self, width: int = 16, blocks: tuple[int, ...] = (2, 2, 2, 2), dropout: float = 0.0) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.stages, c = _resnet_stages(width, width, blocks, [1] + [2] * (len(blocks) - 1))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout))
+        self.out_dim = c
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+
+class _SegmentPool(nn.Module):
+    """``[N, C, F', M']`` feature map -> ``[N, T, C]``: mean over frequency, exact pooling to T."""
+
+    def forward(self, x: torch.Tensor, segments: int) -> torch.Tensor:
+        x = x.mean(dim=3)  # [N, C, F']
+        return nn.functional.adaptive_avg_pool1d(x, segments).transpose(1, 2)
+
+
+class AudioVGG(nn.Module):
+    """VGGish log-mel encoder: 4 conv blocks (conv-BN-ReLU x2, pool); time pooled twice by 2."""
+
+    def __init__(self, width: int = 16, dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 1
+        for i, pool in enumerate([(2, 2), (2, 2), (1, 2), (1, 2)]):
+            cout = width * 2 ** min(i, 2)
+            layers += [
+                nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                nn.MaxPool2d(pool, ceil_mode=True),
+            ]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.pool = _SegmentPool()
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = cin
+
+    def forward(self, logmel: torch.Tensor, segments: int) -> torch.Tensor:
+        return self.drop(self.pool(self.features(logmel), segments))
+
+
+class AudioResNet(nn.Module):
+    """ResNet-18-style log-mel encoder; stages stride frequency by 2 and time by 2 twice."""
+
+    def __init__(self, width: int = 16, blocks: tuple[int, ...] = (2, 2, 2, 2), dropout: float = 0.0) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        strides: list[int | tuple[int, int]] = [(1, 1), (2, 2), (2, 2), (1, 2)][: len(blocks)]
+        self.stages, c = _resnet_stages(width, width, blocks, strides)
+        self.pool = _SegmentPool()
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = c
+
+    def forward(self, logmel: torch.Tensor, segments: int) -> torch.Tensor:
+        return self.drop(self.pool(self.stages(self.stem(logmel)), segments))
+
+
+def _register(registry: Registry[nn.Module], name: str, cls: Callable[..., nn.Module]) -> None:
+    registry.register(name)(cls)
+
+
+_register(VISUAL_ENCODERS, "alexnet", VisualAlexNet)
+_register(VISUAL_ENCODERS, "resnet", VisualResNet)
+_register(AUDIO_ENCODERS, "vgg", AudioVGG)
+_register(AUDIO_ENCODERS, "resnet", AudioResNet)

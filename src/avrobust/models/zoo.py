@@ -1,0 +1,49 @@
+"""The model zoo: the paper's 8 audio-visual configurations, by name and by short alias.
+
+Names are ``{visual}-{fusion}-{audio}`` with visual in {alexnet, resnet}, fusion in {sum, concat}
+and audio in {vgg, resnet}; aliases follow the paper's style: visual initial (A/R), fusion initial
+(s/c), audio initial (V/R), e.g. ``RsR`` = resnet-sum-resnet, ``AcV`` = alexnet-concat-vgg.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from avrobust.errors import ConfigError
+from avrobust.models.classifier import AVClassifier, ModelConfig
+from avrobust.registry import Registry
+
+ZOO: Registry[dict[str, str]] = Registry("model")
+
+
+def _register_grid() -> None:
+    for visual, fusion, audio in itertools.product(("alexnet", "resnet"), ("sum", "concat"), ("vgg", "resnet")):
+        alias = f"{visual[0].upper()}{fusion[0]}{audio[0].upper()}"
+        parts = {"visual": visual, "fusion": fusion, "audio": audio}
+        ZOO.register(f"{visual}-{fusion}-{audio}", aliases=(alias,))(lambda p=parts: dict(p))
+
+
+_register_grid()
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Zoo names matching a wildcard (``"resnet-*"``); aliases match too and map to names."""
+    names = set(ZOO.names(pattern))
+    names |= {ZOO.canonical(a) for a in ZOO.names(pattern, aliases=True)}
+    return sorted(names)
+
+
+def model_config(name: str, num_classes: int, sample_rate: int, **overrides: Any) -> ModelConfig:
+    """The :class:`ModelConfig` of zoo model ``name`` (or alias) with optional overrides."""
+    parts = ZOO.create(name)
+    valid = set(ModelConfig.__dataclass_fields__) - set(parts)
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise ConfigError(f"unknown model option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
+    return ModelConfig(**parts, num_classes=num_classes, sample_rate=sample_rate, **overrides)
+
+
+def create_model(name: str, num_classes: int, sample_rate: int = 8000, **overrides: Any) -> AVClassifier:
+    """Build zoo model ``name`` (randomly initialised; seed torch first for reproducibility)."""
+    return AVClassifier(model_config(name, num_classes, sample_rate, **overrides))
