@@ -1,4 +1,4 @@
-"""Console output: one shared rich console (stderr) and a progress-bar helper."""
+"""Console output: results on stdout, progress and errors on stderr, and a progress-bar helper."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 T = TypeVar("T")
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress, logs, errors
+output = Console()  # results (tables, summaries): stdout, so they can be piped
 
 
 def progress(items: Iterable[T], *, total: int | None = None, description: str = "",

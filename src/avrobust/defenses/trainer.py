@@ -30,7 +30,7 @@ from avrobust.defenses.base import TrainingMethod, create_method
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.evaluation.metrics import check_finite
 from avrobust.evaluation.runner import SCHEMA_VERSION, clean_counts
-from avrobust.models.classifier import AVClassifier
+from avrobust.models.classifier import AVClassifier, ModelConfig
 from avrobust.seeding import generator
 
 SUMMARY_FILE = "summary.json"
@@ -216,14 +216,23 @@ def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimize
         if saved.get(key) != meta.get(key):
             raise CheckpointError(f"cannot resume: the run in {run_dir} has {key} {saved.get(key)!r}, "
                                   f"this command has {meta.get(key)!r}")
-    if saved["model_config"] != model.config.to_dict():
+    if ModelConfig.from_dict(saved["model_config"]) != model.config:
         raise CheckpointError(f"cannot resume: the run in {run_dir} used another model configuration")
+    old, new = saved["train_config"], meta["train_config"]
+    changed = sorted(k for k in new if k != "epochs" and old.get(k) != new[k])
+    if changed:
+        raise CheckpointError(f"cannot resume: {', '.join(changed)} differ from the run in {run_dir}; "
+                              "resume with the original settings")
+    if old["epochs"] != new["epochs"] and new["schedule"] != "constant":
+        raise CheckpointError(f"cannot resume with --epochs {new['epochs']} (the run planned {old['epochs']}) under "
+                              f"the {new['schedule']} schedule; use the original --epochs")
     if "training_state" not in saved:
         raise CheckpointError(f"cannot resume: {run_dir} holds weights only, no training state")
     model.load_state_dict(ckpt.model.state_dict())
     state = saved["training_state"]
     load_optimizer_state(optimizer, ckpt.state, state["optimizer"])
-    schedule.load_state_dict(state["schedule"])
+    if old["epochs"] == new["epochs"]:
+        schedule.load_state_dict(state["schedule"])
     torch.set_rng_state(ckpt.state["rng.torch"])
     return int(saved["epoch"]), list(saved["history"]), int(state["forward_passes"]), int(state["backward_passes"])
 

@@ -1,0 +1,161 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from avrobust.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from avrobust.data import load_dataset
+from avrobust.defenses import TrainConfig, create_method, prepare_run_dir, train
+from avrobust.errors import CheckpointError, ConfigError
+from avrobust.models import create_model
+from avrobust.seeding import seed_everything
+
+
+def _train(spec, run_dir, epochs=1, seed=0, name="alexnet-sum-vgg", resume=False, **cfg):
+    train_set, val_set = load_dataset(spec, "train"), load_dataset(spec, "val")
+    seed_everything(seed)
+    model = create_model(name, train_set.num_classes, train_set.sample_rate)
+    summary = train(model, train_set, val_set, TrainConfig(epochs=epochs, seed=seed, batch_size=8, **cfg), run_dir,
+                    meta={"model_name": name}, resume=resume, show_progress=False)
+    return model, summary
+
+
+def test_same_seed_gives_identical_weights_after_one_epoch(tmp_path, tiny_spec):
+    a, _ = _train(tiny_spec, tmp_path / "a")
+    b, _ = _train(tiny_spec, tmp_path / "b")
+    c, _ = _train(tiny_spec, tmp_path / "c", seed=1)
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert any(not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values()))
+
+
+def test_summary_counts_passes_and_times(tmp_path, tiny_spec):
+    _, summary = _train(tiny_spec, tmp_path / "r", epochs=2)
+    assert summary["epochs"] == 2 and summary["seconds_per_epoch"] > 0
+    # 24 train clips per epoch, one forward and one backward each (standard training)
+    assert summary["forward_passes"] == 48 and summary["backward_passes"] == 48
+    on_disk = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert on_disk["forward_passes"] == 48 and set(on_disk["metrics"]) >= {"clean_accuracy", "audio_only_accuracy"}
+    assert len(on_disk["history"]) == 2
+
+
+def test_checkpoint_roundtrip_gives_same_outputs(tmp_path, tiny_spec, tiny_train):
+    model, _ = _train(tiny_spec, tmp_path / "r")
+    model.eval()
+    ckpt = load_checkpoint(tmp_path / "r")
+    batch, _ = tiny_train.batch(slice(0, 4))
+    with torch.no_grad():
+        torch.testing.assert_close(ckpt.model(batch.video, batch.audio).logits, model(batch.video, batch.audio).logits,
+                                   rtol=0, atol=0)
+    assert ckpt.meta["class_names"] == tiny_train.class_names
+    assert ckpt.meta["data_spec"] == tiny_train.spec and ckpt.meta["model_name"] == "alexnet-sum-vgg"
+    assert not ckpt.model.training
+
+
+def _train_resume(spec, run_dir, cfg):
+    train_set, val_set = load_dataset(spec, "train"), load_dataset(spec, "val")
+    seed_everything(123)  # resume must not depend on the fresh initialisation
+    model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
+    return model, train(model, train_set, val_set, cfg, run_dir, meta={"model_name": "alexnet-sum-vgg"},
+                        resume=True, show_progress=False)
+
+
+def test_resume_of_two_epoch_schedule_matches_when_schedule_is_the_same(tmp_path, tiny_spec):
+    """A run killed after epoch 1 of 2 and resumed equals the uninterrupted 2-epoch run."""
+    full, _ = _train(tiny_spec, tmp_path / "full", epochs=2)
+    _train_killed_after(tiny_spec, tmp_path / "killed", epochs=2, stop_after=1)
+    resumed, _ = _train_resume(tiny_spec, tmp_path / "killed", TrainConfig(epochs=2, seed=0, batch_size=8))
+    for (k, va), vb in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(va, vb), k
+
+
+def _train_killed_after(spec, run_dir, epochs, stop_after):
+    """Run a training that raises after ``stop_after`` epochs were checkpointed."""
+    method = create_method("standard")
+
+    class Stop(Exception):
+        pass
+
+    def start_epoch(model, epoch, total):
+        if epoch == stop_after:
+            raise Stop
+        return {}
+
+    method.start_epoch = start_epoch  # type: ignore[method-assign]
+    train_set, val_set = load_dataset(spec, "train"), load_dataset(spec, "val")
+    seed_everything(0)
+    model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
+    with pytest.raises(Stop):
+        train(model, train_set, val_set, TrainConfig(epochs=epochs, seed=0, batch_size=8), run_dir,
+              method=method, meta={"model_name": "alexnet-sum-vgg"}, show_progress=False)
+
+
+def test_resume_extends_a_constant_schedule_but_not_a_cosine_one(tmp_path, tiny_spec):
+    full, _ = _train(tiny_spec, tmp_path / "full", epochs=2, schedule="constant")
+    _train(tiny_spec, tmp_path / "part", epochs=1, schedule="constant")
+    resumed, summary = _train_resume(tiny_spec, tmp_path / "part", TrainConfig(epochs=2, seed=0, batch_size=8,
+                                                                                schedule="constant"))
+    assert summary["epochs"] == 2
+    for (k, va), vb in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(va, vb), k
+    _train(tiny_spec, tmp_path / "cos", epochs=1)
+    with pytest.raises(CheckpointError, match="use the original --epochs"):
+        _train_resume(tiny_spec, tmp_path / "cos", TrainConfig(epochs=2, seed=0, batch_size=8))
+    with pytest.raises(CheckpointError, match="lr differ"):
+        _train_resume(tiny_spec, tmp_path / "cos", TrainConfig(epochs=1, seed=0, batch_size=8, lr=0.1))
+
+
+def test_resume_with_other_model_is_refused(tmp_path, tiny_spec):
+    _train(tiny_spec, tmp_path / "r")
+    train_set = load_dataset(tiny_spec, "train")
+    model = create_model("resnet-sum-vgg", train_set.num_classes)
+    with pytest.raises(CheckpointError, match="cannot resume"):
+        train(model, train_set, None, TrainConfig(epochs=2), tmp_path / "r", meta={"model_name": "resnet-sum-vgg"},
+              resume=True, show_progress=False)
+
+
+def test_existing_run_dir_is_refused_and_overwrite_keeps_other_files(tmp_path, tiny_spec):
+    _train(tiny_spec, tmp_path / "r")
+    (tmp_path / "r" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="--resume .* --overwrite"):
+        prepare_run_dir(tmp_path / "r")
+    prepare_run_dir(tmp_path / "r", overwrite=True)
+    assert not (tmp_path / "r" / CHECKPOINT_FILE).exists()
+    assert (tmp_path / "r" / "notes.txt").read_text() == "mine"
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        prepare_run_dir(tmp_path / "empty", resume=True)
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path, make_model):
+    save_checkpoint(tmp_path, make_model(), {"class_names": ["a", "b", "c", "d"]})
+    path = tmp_path / CHECKPOINT_FILE
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt|not a readable"):
+        load_checkpoint(tmp_path)
+
+
+def test_mismatched_architecture_is_a_clear_error(tmp_path, make_model):
+    small = make_model("alexnet-sum-vgg")
+    big = make_model("resnet-sum-resnet")
+    meta = {"format_version": 1, "model_config": big.config.to_dict()}
+    save_file({f"model.{k}": v.contiguous() for k, v in small.state_dict().items()}, str(tmp_path / CHECKPOINT_FILE),
+              metadata={"avrobust": json.dumps(meta)})
+    with pytest.raises(CheckpointError, match="does not match its architecture resnet-sum-resnet"):
+        load_checkpoint(tmp_path)
+
+
+def test_missing_checkpoint_and_bad_hyper_parameters(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path)
+    for bad in ({"epochs": 0}, {"lr": -1.0}, {"optimizer": "lbfgs"}, {"schedule": "step"}):
+        with pytest.raises(ConfigError):
+            TrainConfig(**bad)
+    with pytest.raises(ConfigError, match="unknown training method"):
+        create_method("magic")
+
+
+def test_sgd_and_constant_schedule_train(tmp_path, tiny_spec):
+    _, summary = _train(tiny_spec, tmp_path / "r", optimizer="sgd", schedule="constant")
+    assert summary["history"][-1]["lr"] == pytest.approx(3e-3)

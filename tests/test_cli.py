@@ -1,0 +1,85 @@
+import json
+
+import pytest
+
+
+def test_models_lists_the_zoo(run_cli):
+    code, out, _ = run_cli("models")
+    assert code == 0
+    for name in ("resnet-sum-resnet", "RsR", "alexnet-concat-vgg", "AcV"):
+        assert name in out
+    code, out, _ = run_cli("models", "resnet-*")
+    assert "alexnet" not in out and "resnet-concat-vgg" in out
+
+
+def test_datasets_lists_synth_options(run_cli):
+    code, out, _ = run_cli("datasets")
+    assert code == 0 and "synth" in out and "clips_per_class" in out
+
+
+def test_train_then_evaluate(run_cli, tmp_path, tiny_spec):
+    run = tmp_path / "run"
+    code, out, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "1", "--out", run,
+                             "--json", tmp_path / "train.json", "--batch-size", "8", "--schedule", "constant")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "train.json").read_text())
+    for key in ("seconds_per_epoch", "epochs", "forward_passes", "backward_passes", "metrics"):
+        assert key in summary
+    assert (run / "checkpoint.safetensors").exists() and (run / "checkpoint.json").exists()
+    code, out, err = run_cli("evaluate", "--checkpoint", run, "--split", "test", "--json", tmp_path / "eval.json")
+    assert code == 0, err
+    result = json.loads((tmp_path / "eval.json").read_text())
+    assert result["n"] == 12 and result["schema_version"] == 1 and result["attacks"] == {}
+    assert "clean accuracy" in out
+    # the same out dir again: refused, then resumed to 2 epochs
+    code, _, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "1", "--out", run)
+    assert code == 2 and "--resume" in err and "Traceback" not in err
+    code, _, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "2", "--out", run,
+                           "--resume", "--batch-size", "8", "--schedule", "constant")
+    assert code == 0, err
+    assert json.loads((run / "summary.json").read_text())["epochs"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--model", "vit", "--out", "X"], "unknown model 'vit'; valid choices:"),
+        (["train", "--model", "AsV", "--data", "synth:colour=1", "--out", "X"], "valid options: classes"),
+        (["train", "--model", "AsV", "--data", "kinetics", "--out", "X"], "unknown dataset 'kinetics'"),
+        (["train", "--model", "AsV", "--optimizer", "lbfgs", "--out", "X"], "unknown optimizer 'lbfgs'"),
+        (["evaluate", "--checkpoint", "nowhere"], "no checkpoint at nowhere"),
+        (["train", "--model", "AsV", "--method", "magic", "--out", "X"], "unknown training method 'magic'"),
+    ],
+)
+def test_user_errors_are_one_line(run_cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "X").exists()
+
+
+def test_corrupt_checkpoint_error_is_one_line(run_cli, tmp_path):
+    (tmp_path / "checkpoint.safetensors").write_bytes(b"not a checkpoint")
+    code, _, err = run_cli("evaluate", "--checkpoint", tmp_path)
+    assert code == 2 and "not a readable avrobust checkpoint" in err and "Traceback" not in err
+
+
+def test_data_command_saves_splits(run_cli, tmp_path, tiny_spec):
+    code, _, err = run_cli("data", tiny_spec, "--out", tmp_path / "d")
+    assert code == 0, err
+    assert all((tmp_path / "d" / f"{s}.safetensors").exists() for s in ("train", "val", "test"))
+    code, _, err = run_cli("data", tiny_spec, "--out", tmp_path / "d")
+    assert code == 2 and "--overwrite" in err
+
+
+def test_quick_demo_writes_summary(run_cli, tmp_path):
+    code, out, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert [m["role"] for m in summary["models"]] == ["surrogate", "victim"]
+    assert summary["models"][0]["model"] != summary["models"][1]["model"]
+    assert (tmp_path / "demo" / "summary.md").read_text().startswith("# avrobust demo")
+    code, _, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
+    assert code == 2 and "--overwrite" in err
