@@ -66,3 +66,15 @@ def test_cost_meter_counts_forward_and_backward_in_clips(make_model):
     assert (meter.forward_passes, meter.backward_passes) == (6, 3)
     model(video, audio)  # after the context: not counted
     assert meter.forward_passes == 6
+
+
+def test_out_of_range_saved_data_is_rejected_at_load(tmp_path, tiny_train):
+    from avrobust.data import AVDataset
+    from avrobust.errors import InputError
+
+    bad = AVDataset(tiny_train.video.clone(), tiny_train.audio.clone(),
+                    tiny_train.labels, tiny_train.class_names, tiny_train.fps, tiny_train.sample_rate)
+    bad.audio[2, 10] = 3.0
+    bad.save(tmp_path / "train.safetensors")
+    with pytest.raises(InputError, match="audio values lie in"):
+        load_dataset(f"saved:root={tmp_path}", "train")

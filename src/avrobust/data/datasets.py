@@ -58,6 +58,11 @@ class AVDataset:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def validate(self) -> AVDataset:
+        """Check every clip for NaN/inf and range (see :meth:`AVBatch.validate`); returns ``self``."""
+        AVBatch(self.video, self.audio, self.fps, self.sample_rate).validate()
+        return self
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
@@ -139,7 +144,7 @@ def load_dataset(spec: str, split: str) -> AVDataset:
     check_kwargs(factory, {**options, "split": split}, f"dataset {name!r}")
     dataset = factory(split=split, **options)
     dataset.spec = format_spec(DATASETS.canonical(name), options)
-    return dataset
+    return dataset.validate()
 
 
 @DATASETS.register("synth")

@@ -139,7 +139,7 @@ def train(
     meta = {**(meta or {}), "class_names": train_set.class_names, "data_spec": train_set.spec,
             "train_config": asdict(config), "method": method.name, "method_options": method.options()}
     model.check_batch(train_set.batch(slice(0, 1))[0])
-    train_set.batch(slice(0, min(len(train_set), 256)))[0].validate()
+    train_set.validate()
     optimizer = _make_optimizer(model, config)
     steps_per_epoch = train_set.num_batches(config.batch_size)
     schedule = _make_schedule(optimizer, config, config.epochs * steps_per_epoch)

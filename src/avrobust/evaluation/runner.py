@@ -39,7 +39,7 @@ def clean_counts(
         for i, (batch, labels) in enumerate(progress(batches, total=total, description="evaluate", enabled=show_progress)):
             if i == 0:
                 model.check_batch(batch)
-                batch.validate()
+            batch.validate()
             batch = batch.to(device)
             output = model(batch.video, batch.audio)
             check_finite(output, f" on batch {i}")
