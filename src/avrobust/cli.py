@@ -112,27 +112,93 @@ def train_cmd(
                   f"(audio-only {_fmt(m['audio_only_accuracy'])}, visual-only {_fmt(m['visual_only_accuracy'])}) -> {out}")
 
 
+def _number(text: Optional[str], flag: str) -> Optional[float]:
+    """Read ``0.03``, ``8/255`` or ``None``."""
+    from avrobust.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            return float(num) / float(den)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(f"{flag} must be a number such as 0.01 or 8/255, got {text!r}") from None
+
+
+@app.command()
+def attacks() -> None:
+    """List the registered attacks."""
+    from avrobust.attacks import ATTACKS, list_attacks
+
+    table = Table(title="attacks (use --attack NAME or NAME:key=value,...)")
+    table.add_column("name")
+    table.add_column("aliases")
+    table.add_column("description")
+    for name in list_attacks():
+        doc = (ATTACKS.get(name).__doc__ or "").strip().splitlines()[0]
+        table.add_row(name, ", ".join(ATTACKS.aliases_of(name)), doc)
+    output.print(table)
+
+
 @app.command()
 def evaluate(
     checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
     split: str = typer.Option("test", help="train, val or test."),
     batch_size: int = typer.Option(128, min=1),
+    attack: list[str] = typer.Option([], "--attack", help="Attacks: 'fgsm,pgd' or a spec 'pgd:steps=50,restarts=3' "
+                                     "(repeat the flag for several specs; see 'avrobust attacks')."),
+    eps_video: Optional[str] = typer.Option(None, help="Video budget in [0,1] units (default 8/255)."),
+    eps_audio: Optional[str] = typer.Option(None, help="Audio budget in waveform units (default 0.01)."),
+    norm_video: Optional[str] = typer.Option(None, help="linf (default) or l2."),
+    norm_audio: Optional[str] = typer.Option(None, help="linf (default) or l2."),
+    step_video: Optional[str] = typer.Option(None, help="Video step size (default: each attack's rule)."),
+    step_audio: Optional[str] = typer.Option(None, help="Audio step size (default: each attack's rule)."),
+    modalities: str = typer.Option("video,audio", help="Attacked modalities: video, audio or video,audio."),
+    steps: Optional[int] = typer.Option(None, help="Iterations for every iterative attack (default: each attack's)."),
+    restarts: Optional[int] = typer.Option(None, help="Restarts for attacks that take them."),
+    seed: int = typer.Option(0, help="Seeds the attacks' random starts."),
+    n: Optional[int] = typer.Option(None, "--n", help="Evaluate the first N clips only."),
     json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
 ) -> None:
-    """Evaluate a checkpoint: clean, audio-only and visual-only accuracy."""
+    """Evaluate a checkpoint: clean, audio-only, visual-only and robust accuracy under attacks."""
+    from avrobust.attacks import ThreatModel
     from avrobust.checkpoint import write_json
     from avrobust.evaluation import evaluate_checkpoint
 
-    result = evaluate_checkpoint(checkpoint, data, split, batch_size, show_progress=True)
+    threat = ThreatModel.build(
+        modalities, eps_video=_number(eps_video, "--eps-video"), eps_audio=_number(eps_audio, "--eps-audio"),
+        norm_video=norm_video, norm_audio=norm_audio, step_video=_number(step_video, "--step-video"),
+        step_audio=_number(step_audio, "--step-audio"))
+    result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
+                                 restarts=restarts, seed=seed, limit=n, show_progress=True)
     table = Table(title=f"{result['model']} on {result['data']} ({split}, n={result['n']})")
     for col in ("clean accuracy", "audio-only accuracy", "visual-only accuracy"):
         table.add_column(col, justify="right")
     table.add_row(_fmt(result["clean_accuracy"]), _fmt(result["audio_only_accuracy"]), _fmt(result["visual_only_accuracy"]))
     output.print(table)
+    if result["attacks"]:
+        output.print(attack_table(result))
     if json:
         write_json(json, result)
         console.print(f"results -> {json}")
+
+
+def attack_table(result: dict) -> Table:
+    """The per-attack rows of an evaluation result."""
+    table = Table(title=f"attacks (worst-case robust accuracy {_fmt(result['worst_case_robust_accuracy'])})")
+    for col in ("attack", "attacked", "eps v", "eps a", "norm v/a", "steps", "robust", "ASR", "PSNR dB", "SNR dB"):
+        table.add_column(col, justify="left" if col in ("attack", "attacked", "norm v/a") else "right",
+                         no_wrap=col in ("attack", "attacked"))
+    for label, r in result["attacks"].items():
+        b = r["budget"]
+        table.add_row(label, "+".join(m[0] for m in r["modalities"]), f"{b['video']['eps']:.3g}",
+                      f"{b['audio']['eps']:.3g}", f"{b['video']['norm']}/{b['audio']['norm']}", str(r["steps"]), _fmt(r["robust_accuracy"]),
+                      _fmt(r["attack_success_rate"]), f"{r['psnr_db']:.1f}" if r["psnr_db"] is not None else "-",
+                      f"{r['snr_db']:.1f}" if r["snr_db"] is not None else "-")
+    return table
 
 
 @app.command()

@@ -1,23 +1,26 @@
-"""Evaluation: clean and unimodal accuracy of a model or checkpoint on a dataset split.
+"""Evaluation: clean, unimodal and robust accuracy of a model or checkpoint on a dataset split.
 
 The JSON result (``SCHEMA_VERSION``) holds ``n``, ``clean_accuracy``, ``audio_only_accuracy``
-(the audio head p_a alone), ``visual_only_accuracy`` (p_v alone) and an ``attacks`` object that the
-attack engine fills (one entry per attack).
+(the audio head p_a alone), ``visual_only_accuracy`` (p_v alone), an ``attacks`` object (one entry
+per attack) and, when attacks ran, ``worst_case_robust_accuracy``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.console import progress
 from avrobust.data import AVDataset, load_dataset
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.evaluation.metrics import Counts, check_finite
+from avrobust.evaluation.robust import robust_evaluation
 from avrobust.models.classifier import AVClassifier
 
 SCHEMA_VERSION = 1
@@ -78,18 +81,42 @@ def check_classes(meta: dict[str, Any], dataset: AVDataset) -> None:
 
 def evaluate_checkpoint(
     run_dir: str | Path, data: str | None = None, split: str = "test", batch_size: int = 128,
-    *, show_progress: bool = False,
+    *, attacks: Sequence[str] = (), threat: ThreatModel | None = None, steps: int | None = None,
+    restarts: int | None = None, seed: int = 0, limit: int | None = None, show_progress: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint on ``split`` of ``data`` (default: the data spec it was trained on)."""
+    """Evaluate a checkpoint on ``split`` of ``data`` (default: the data spec it was trained on).
+
+    Args:
+        attacks: ``--attack`` values (``"fgsm,pgd"`` or ``"pgd:steps=50"``); empty: clean only.
+        threat: budgets and modalities (default :class:`ThreatModel`); steps, restarts, seed:
+            defaults for every attack that takes them (a spec's own options win).
+        limit: evaluate the first ``limit`` clips only.
+
+    Returns:
+        The clean metrics plus ``attacks`` (one entry per attack, see
+        :func:`~avrobust.evaluation.robust.robust_evaluation`) and ``worst_case_robust_accuracy``.
+    """
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--n must be >= 1, got {limit}")
+    attack_list = build_attacks(attacks, threat, steps=steps, restarts=restarts, seed=seed)
     ckpt = load_checkpoint(run_dir)
     spec = data or ckpt.meta.get("data_spec")
     if not spec:
         raise ConfigError("the checkpoint records no data spec; pass --data")
     dataset = load_dataset(spec, split)
     check_classes(ckpt.meta, dataset)
-    result = evaluate_model(ckpt.model, dataset, batch_size, show_progress=show_progress)
-    result["checkpoint"] = str(run_dir)
-    result["model"] = ckpt.meta.get("model_name", "")
+    indices = None if limit is None else torch.arange(min(limit, len(dataset)))
+    start = time.perf_counter()
+    metrics = clean_counts(ckpt.model, dataset, batch_size, indices=indices, show_progress=show_progress).metrics()
+    result: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "checkpoint": str(run_dir),
+                              "model": ckpt.meta.get("model_name", ""), "split": split, "data": dataset.spec,
+                              **metrics, "attacks": {}}
+    if attack_list:
+        robust = robust_evaluation(ckpt.model, dataset, attack_list, batch_size=min(batch_size, 64),
+                                   indices=indices, show_progress=show_progress)
+        result["attacks"] = robust["attacks"]
+        result["worst_case_robust_accuracy"] = robust["worst_case_robust_accuracy"]
+    result["seconds"] = round(time.perf_counter() - start, 3)
     return result

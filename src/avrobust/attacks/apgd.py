@@ -1,0 +1,131 @@
+"""APGD: Croce & Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
+parameter-free attacks", ICML 2020. https://arxiv.org/abs/2003.01690 .
+
+Step size starts at ``2 eps`` per modality (one per-sample factor shared by both modalities) and is
+halved at checkpoints ``p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)`` when
+fewer than ``rho`` of the steps since the last checkpoint raised the loss, or when the step and the
+best loss did not change; then the iterate restarts from the best point. Momentum ``alpha = 0.75``.
+A clip returns the first point that fools the model, else the point of highest loss.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from avrobust.attacks.base import Attack, forward, register_attack
+from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project
+from avrobust.errors import ConfigError
+
+
+def checkpoints(steps: int) -> list[int]:
+    """The iterations at which APGD may halve its step size."""
+    p = [0.0, 0.22]
+    while p[-1] < 1:
+        p.append(p[-1] + max(p[-1] - p[-2] - 0.03, 0.06))
+    return sorted({math.ceil(q * steps) for q in p[1:] if math.ceil(q * steps) < steps})
+
+
+@register_attack("apgd")
+class APGD(Attack):
+    """Auto-PGD with the CE (``apgd-ce``) or DLR (``apgd-dlr``) loss.
+
+    Args:
+        rho: the fraction of loss-raising steps below which the step halves (0.75).
+        alpha: momentum (0.75). Other arguments as :class:`Attack` (default 100 steps, random start).
+    """
+
+    def __init__(self, threat: ThreatModel | None = None, *, steps: int = 100, loss: str = "ce",
+                 targeted: bool = False, random_start: bool = True, restarts: int = 1, seed: int = 0,
+                 rho: float = 0.75, alpha: float = 0.75) -> None:
+        super().__init__(threat, steps=steps, loss=loss, targeted=targeted, random_start=random_start,
+                         restarts=restarts, seed=seed)
+        if not 0 < rho <= 1 or not 0 < alpha <= 1:
+            raise ConfigError(f"{self.name}: rho and alpha must lie in (0, 1], got {rho}, {alpha}")
+        self.rho, self.alpha = float(rho), float(alpha)
+
+    def default_step(self, budget: Budget) -> float:
+        return 2 * budget.eps
+
+    def options(self) -> dict[str, Any]:
+        return {"rho": self.rho, "alpha": self.alpha, "initial_step": "2 eps"}
+
+    def _losses(self, model: nn.Module, adv: Inputs, labels: torch.Tensor, target: torch.Tensor | None
+                ) -> tuple[torch.Tensor, torch.Tensor, Inputs]:
+        mods = self.threat.modalities
+        inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
+        out = forward(model, inp)
+        loss = self.loss_fn(out, labels, target if self.targeted else None)
+        grads = torch.autograd.grad(loss.sum(), [inp[m] for m in mods])
+        return loss.detach(), self.fooled(out, labels, target).detach(), dict(zip(mods, grads))
+
+    def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
+                generator: torch.Generator) -> Inputs:
+        mods = self.threat.modalities
+        n = labels.shape[0]
+        factor = torch.ones(n, device=labels.device)  # step = factor * step_size(m)
+        adv = self.start(x, generator)
+        loss, fooled, grad = self._losses(model, adv, labels, target)
+        best_loss, best = loss.clone(), {m: adv[m].clone() for m in adv}
+        found = {m: adv[m].clone() for m in adv}
+        ever_fooled = fooled.clone()
+        prev = {m: adv[m].clone() for m in adv}
+        marks = checkpoints(self.steps)
+        last_mark, raised = 0, torch.zeros(n, device=labels.device)
+        factor_at_mark, best_at_mark = factor.clone(), best_loss.clone()
+        prev_loss = loss
+        for k in range(self.steps):
+            new = dict(adv)
+            for m in mods:
+                b, step = self.threat.budget(m), factor * self.step_size(m)
+                z = project(ascent_step(adv[m], grad[m], b, step), x[m], b)
+                a = 1.0 if k == 0 else self.alpha
+                new[m] = project(adv[m] + a * (z - adv[m]) + (1 - a) * (adv[m] - prev[m]), x[m], b).detach()
+            prev, adv = adv, new
+            loss, fooled, grad = self._losses(model, adv, labels, target)
+            raised += (loss > prev_loss).float()
+            prev_loss = loss
+            newly = fooled & ~ever_fooled
+            improved = loss > best_loss
+            for m in adv:
+                shape = (-1,) + (1,) * (adv[m].dim() - 1)
+                found[m] = torch.where(newly.view(shape), adv[m], found[m])
+                best[m] = torch.where(improved.view(shape), adv[m], best[m])
+            ever_fooled |= fooled
+            best_loss = torch.where(improved, loss, best_loss)
+            if k + 1 in marks:
+                window = k + 1 - last_mark
+                halve = (raised < self.rho * window) | ((factor_at_mark == factor) & (best_at_mark == best_loss))
+                factor_at_mark, best_at_mark = factor.clone(), best_loss.clone()
+                factor = torch.where(halve, factor / 2, factor)
+                for m in adv:
+                    shape = (-1,) + (1,) * (adv[m].dim() - 1)
+                    adv[m] = torch.where(halve.view(shape), best[m], adv[m])
+                    prev[m] = adv[m].clone()
+                if bool(halve.any()):
+                    loss, fooled, grad = self._losses(model, adv, labels, target)
+                    prev_loss = loss
+                raised.zero_()
+                last_mark = k + 1
+        return {m: torch.where(ever_fooled.view((-1,) + (1,) * (x[m].dim() - 1)), found[m], best[m]) for m in x}
+
+
+@register_attack("apgd-ce")
+class APGDCE(APGD):
+    """APGD with the cross-entropy loss."""
+
+    def __init__(self, threat: ThreatModel | None = None, **kwargs: Any) -> None:
+        kwargs.pop("loss", None)
+        super().__init__(threat, loss="ce", **kwargs)
+
+
+@register_attack("apgd-dlr")
+class APGDDLR(APGD):
+    """APGD with the DLR loss (needs >= 3 classes)."""
+
+    def __init__(self, threat: ThreatModel | None = None, **kwargs: Any) -> None:
+        kwargs.pop("loss", None)
+        super().__init__(threat, loss="dlr", **kwargs)

@@ -1,0 +1,240 @@
+"""Attack base class and registry.
+
+An attack is built with ``create_attack(name, threat=..., **options)`` and called as
+``attack(model, batch, labels) -> AVBatch`` (adversarial, same shapes, within budget and range).
+The call puts the model in eval mode and restores its mode; randomness comes only from the
+attack's ``seed`` or a ``generator`` passed to the call; no global state is touched.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from avrobust.attacks.losses import get_loss
+from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start
+from avrobust.errors import ConfigError, InputError
+from avrobust.models.classifier import AVOutput
+from avrobust.registry import Registry
+from avrobust.specs import parse_spec
+from avrobust.types import AVBatch
+
+ATTACKS: Registry[Attack] = Registry("attack")
+
+
+def register_attack(name: str, *, aliases: tuple[str, ...] = ()):  # noqa: ANN201 - decorator
+    """Class decorator registering an :class:`Attack` subclass under ``name``."""
+
+    def deco(cls: type[Attack]) -> type[Attack]:
+        cls.name = name
+        ATTACKS.register(name, aliases=aliases)(cls)
+        return cls
+
+    return deco
+
+
+def create_attack(name: str, threat: ThreatModel | None = None, **options: Any) -> Attack:
+    """Build registered attack ``name`` (or alias) with a threat model and its options."""
+    return ATTACKS.create(name, threat=threat, **options)
+
+
+def parse_attack_specs(values: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Read ``--attack`` values: ``"fgsm,pgd"`` (names) or ``"pgd:steps=50,restarts=2"`` (one spec).
+
+    Returns ``(label, name, options)`` triples; the label is the spec as written.
+    """
+    specs: list[tuple[str, str, dict[str, Any]]] = []
+    for value in values:
+        parts = [value] if ":" in value else [v for v in value.split(",") if v.strip()]
+        for part in parts:
+            name, options = parse_spec(part)
+            specs.append((part.strip(), ATTACKS.canonical(name), options))
+    labels = [s[0] for s in specs]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"an attack is listed twice in {', '.join(labels)}")
+    return specs
+
+
+def build_attacks(values: Sequence[str], threat: ThreatModel | None = None, **defaults: Any) -> list[Attack]:
+    """Attacks from ``--attack`` values; ``defaults`` (steps, restarts, seed) apply where accepted
+    and the spec does not set them."""
+    attacks = []
+    for label, name, options in parse_attack_specs(values):
+        factory = ATTACKS.get(name)
+        params = inspect.signature(factory.__init__).parameters
+        accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        merged = {k: v for k, v in defaults.items() if v is not None and (k in params or accepts_any)}
+        attack = create_attack(name, threat, **{**merged, **options})
+        attack.label = label
+        attacks.append(attack)
+    return attacks
+
+
+def list_attacks(pattern: str = "*") -> list[str]:
+    """Registered attack names matching a wildcard."""
+    return ATTACKS.names(pattern)
+
+
+def forward(model: nn.Module, x: Inputs) -> AVOutput:
+    return model(x["video"], x["audio"])
+
+
+class Attack:
+    """Base class. Subclasses implement :meth:`perturb` on a dict of inputs.
+
+    Args:
+        threat: budgets and attacked modalities (default :class:`ThreatModel`).
+        steps: iterations (>= 1).
+        loss: ``ce`` or ``dlr`` (maximised).
+        targeted: if True, the call needs ``target`` labels and the attack pulls towards them.
+        random_start: start from a uniform point of the ball.
+        restarts: independent runs; a clip keeps the first run that fools the model.
+        seed: seeds the attack's own generator when the call passes none.
+    """
+
+    name = ""
+
+    def __init__(self, threat: ThreatModel | None = None, *, steps: int = 10, loss: str = "ce",
+                 targeted: bool = False, random_start: bool = False, restarts: int = 1, seed: int = 0) -> None:
+        self.threat = threat or ThreatModel()
+        if not isinstance(self.threat, ThreatModel):
+            raise ConfigError("threat must be a ThreatModel")
+        if int(steps) != steps or steps < 1:
+            raise ConfigError(f"{self.name}: steps must be an integer >= 1, got {steps}")
+        if int(restarts) != restarts or restarts < 1:
+            raise ConfigError(f"{self.name}: restarts must be an integer >= 1, got {restarts}")
+        self.steps, self.restarts, self.seed = int(steps), int(restarts), int(seed)
+        self.loss_name, self.loss_fn = loss, get_loss(loss)
+        self.targeted, self.random_start = bool(targeted), bool(random_start)
+        self.label = self.name  # the key in results; build_attacks sets it to the spec
+
+    # ---- configuration -------------------------------------------------------------------------
+    def default_step(self, budget: Budget) -> float:
+        """Step size when the budget gives none (override per attack)."""
+        return budget.eps / self.steps
+
+    def step_size(self, modality: str) -> float:
+        budget = self.threat.budget(modality)
+        return budget.step if budget.step is not None else self.default_step(budget)
+
+    def options(self) -> dict[str, Any]:
+        """Attack-specific hyper-parameters for reports (override to add)."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description: budgets with resolved step sizes, steps, modalities, options."""
+        steps = {m: self.step_size(m) for m in ("video", "audio")}
+        desc = self.threat.describe(steps)
+        return {"attack": self.name, "budget": {"video": desc["video"], "audio": desc["audio"]},
+                "modalities": desc["modalities"], "steps": self.steps, "restarts": self.restarts,
+                "loss": self.loss_name, "targeted": self.targeted, "random_start": self.random_start,
+                "options": self.options()}
+
+    # ---- the call ------------------------------------------------------------------------------
+    def __call__(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, *,
+                 target: torch.Tensor | None = None, generator: torch.Generator | None = None) -> AVBatch:
+        """Return adversarial clips for ``batch`` (``labels``: ``[N]`` true classes)."""
+        batch.validate()
+        labels = labels.to(batch.video.device)
+        if labels.shape != (batch.size,):
+            raise InputError(f"labels must have shape [{batch.size}], got {tuple(labels.shape)}")
+        if self.targeted and target is None:
+            raise InputError(f"{self.name} is targeted: pass target labels")
+        if target is not None:
+            target = target.to(labels.device)
+        if generator is None:
+            generator = torch.Generator(device=batch.video.device)
+            generator.manual_seed(self.seed)
+        x = {"video": batch.video.detach(), "audio": batch.audio.detach()}
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.enable_grad():
+                best = self.perturb(model, x, labels, target, generator)
+                for _ in range(self.restarts - 1):
+                    with torch.no_grad():
+                        fooled = self.fooled(forward(model, best), labels, target)
+                    if bool(fooled.all()):
+                        break
+                    cand = self.perturb(model, x, labels, target, generator)
+                    keep = fooled
+                    for m in best:
+                        k = keep.view(-1, *([1] * (best[m].dim() - 1)))
+                        best[m] = torch.where(k, best[m], cand[m])
+        finally:
+            model.train(was_training)
+        out = {m: (project(best[m], x[m], self.threat.budget(m)) if m in self.threat.modalities else x[m]).detach()
+               for m in x}
+        return batch.with_inputs(out["video"], out["audio"])
+
+    def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
+                generator: torch.Generator) -> Inputs:
+        """One run of the attack from clean inputs ``x``; returns adversarial inputs."""
+        raise NotImplementedError
+
+    # ---- helpers for subclasses ----------------------------------------------------------------
+    def fooled(self, out: AVOutput, labels: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        pred = out.logits.argmax(1)
+        return pred == target if self.targeted and target is not None else pred != labels
+
+    def objective(self, out: AVOutput, labels: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        """The scalar to maximise: the batch mean of the per-sample loss."""
+        return self.loss_fn(out, labels, target if self.targeted else None).mean()
+
+    def gradient(self, model: nn.Module, adv: Inputs, labels: torch.Tensor,
+                 target: torch.Tensor | None) -> Inputs:
+        """Gradient of :meth:`objective` with respect to the attacked modalities at ``adv``."""
+        mods = self.threat.modalities
+        inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
+        value = self.objective(forward(model, inp), labels, target)
+        grads = torch.autograd.grad(value, [inp[m] for m in mods])
+        return dict(zip(mods, grads))
+
+    def start(self, x: Inputs, generator: torch.Generator) -> Inputs:
+        """Initial point: ``x``, or a random point of the ball when ``random_start``."""
+        return {m: (random_start(x[m], self.threat.budget(m), generator)
+                    if self.random_start and m in self.threat.modalities else x[m].clone()) for m in x}
+
+    def update(self, adv: Inputs, x: Inputs, direction: Inputs) -> Inputs:
+        """A projected ascent step of each attacked modality along ``direction``."""
+        new = dict(adv)
+        for m in self.threat.modalities:
+            b = self.threat.budget(m)
+            new[m] = project(ascent_step(adv[m], direction[m], b, self.step_size(m)), x[m], b).detach()
+        return new
+
+
+def mean_abs_normalise(g: torch.Tensor) -> torch.Tensor:
+    """``g / mean|g|`` per sample over all non-batch dimensions (MI-FGSM's normalisation)."""
+    return g / g.abs().mean(dim=tuple(range(1, g.dim())), keepdim=True).clamp_min(1e-12)
+
+
+class IterativeAttack(Attack):
+    """``steps`` projected ascent steps; subclasses change :meth:`step_gradient` and :meth:`direction`.
+
+    Momentum variants use ``g <- mu * g + grad / mean|grad|`` per modality (MI-FGSM).
+    """
+
+    momentum_decay: float | None = None
+
+    def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
+                generator: torch.Generator) -> Inputs:
+        adv = self.start(x, generator)
+        momentum = {m: torch.zeros_like(x[m]) for m in self.threat.modalities}
+        for _ in range(self.steps):
+            grads = self.step_gradient(model, adv, x, labels, target, momentum)
+            if self.momentum_decay is None:
+                direction = grads
+            else:
+                momentum = {m: self.momentum_decay * momentum[m] + mean_abs_normalise(grads[m]) for m in grads}
+                direction = momentum
+            adv = self.update(adv, x, direction)
+        return adv
+
+    def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
+                      target: torch.Tensor | None, momentum: Inputs) -> Inputs:
+        return self.gradient(model, adv, labels, target)

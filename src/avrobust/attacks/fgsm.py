@@ -1,0 +1,19 @@
+"""FGSM: Goodfellow et al., "Explaining and Harnessing Adversarial Examples", ICLR 2015.
+https://arxiv.org/abs/1412.6572 . One step of size eps along the gradient sign (L2: normalised)."""
+
+from __future__ import annotations
+
+from avrobust.attacks.base import IterativeAttack, register_attack
+from avrobust.attacks.threat import Budget, ThreatModel
+
+
+@register_attack("fgsm")
+class FGSM(IterativeAttack):
+    """Fast Gradient Sign Method: ``x + eps * sign(grad)`` per attacked modality."""
+
+    def __init__(self, threat: ThreatModel | None = None, *, loss: str = "ce", targeted: bool = False,
+                 seed: int = 0) -> None:
+        super().__init__(threat, steps=1, loss=loss, targeted=targeted, seed=seed)
+
+    def default_step(self, budget: Budget) -> float:
+        return budget.eps

@@ -1,0 +1,134 @@
+"""Robust evaluation: run attacks as a cascade with per-sample robust flags.
+
+Every attack runs on every clip the model classifies correctly (clips it already gets wrong count
+as not robust), so each attack gets its own robust accuracy; the worst case is the AND of the
+per-sample flags over all attacks. Before reporting, every perturbation is checked against its
+budget and the valid range; a violation stops the run (it would be a bug in an attack).
+
+Attack success rate (PAPER.md): the share of the clips the model classifies correctly when clean
+that the attack makes wrong (targeted: that it turns into the target class).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from avrobust.attacks.base import Attack
+from avrobust.attacks.threat import within_budget
+from avrobust.console import progress
+from avrobust.data import AVDataset
+from avrobust.evaluation.metrics import check_finite
+from avrobust.evaluation.perceptibility import max_norm, psnr_db, snr_db
+from avrobust.models.classifier import AVClassifier
+
+
+class BudgetViolation(RuntimeError):
+    """An attack returned a perturbation outside its budget or range (a bug, never expected)."""
+
+
+def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence[Attack], *,
+                      batch_size: int = 64, show_progress: bool = False,
+                      indices: torch.Tensor | None = None) -> dict[str, Any]:
+    """Run ``attacks`` on ``dataset`` (or the clips at ``indices``).
+
+    Returns:
+        ``{"n", "clean_correct", "attacks": {name: result}, "worst_case_robust_accuracy"}``.
+        Each result holds ``robust_accuracy``, ``attack_success_rate``, ``budget``, ``steps``,
+        ``modalities``, ``psnr_db``, ``snr_db`` (means over attacked clips), ``max_norm`` per
+        modality, ``seconds`` and the attack's options.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    idx = torch.arange(len(dataset)) if indices is None else indices
+    n = len(idx)
+    clean_ok = torch.zeros(n, dtype=torch.bool)
+    robust = {a.label: torch.zeros(n, dtype=torch.bool) for a in attacks}
+    stats = {a.label: {"psnr": [], "snr": [], "video": 0.0, "audio": 0.0, "seconds": 0.0} for a in attacks}
+    if len({a.label for a in attacks}) != len(attacks):
+        raise ValueError("attack labels must be unique within one evaluation")
+    try:
+        pos = 0
+        batches = dataset.batches(batch_size, indices=idx)
+        for batch, labels in progress(batches, total=-(-n // batch_size), description="attack", enabled=show_progress):
+            batch, labels = batch.to(device), labels.to(device)
+            model.check_batch(batch)
+            sl = slice(pos, pos + batch.size)
+            pos += batch.size
+            with torch.no_grad():
+                out = model(batch.video, batch.audio)
+            check_finite(out, " on clean clips")
+            ok = out.logits.argmax(1) == labels
+            clean_ok[sl] = ok.cpu()
+            if not bool(ok.any()):
+                continue
+            sub, sub_labels = batch.index(ok), labels[ok]
+            for attack in attacks:
+                start = time.perf_counter()
+                adv = attack(model, sub, sub_labels, generator=_generator(attack, pos, device))
+                stats[attack.label]["seconds"] += time.perf_counter() - start
+                _check_budget(attack, sub, adv)
+                with torch.no_grad():
+                    adv_out = model(adv.video, adv.audio)
+                check_finite(adv_out, f" on {attack.label} examples")
+                flags = torch.zeros(batch.size, dtype=torch.bool)
+                flags[ok.cpu()] = (adv_out.logits.argmax(1) == sub_labels).cpu()
+                robust[attack.label][sl] = flags
+                s = stats[attack.label]
+                s["psnr"].append(psnr_db(sub.video, adv.video).cpu())
+                s["snr"].append(snr_db(sub.audio, adv.audio).cpu())
+                s["video"] = max(s["video"], max_norm(sub.video, adv.video, attack.threat.video.norm))
+                s["audio"] = max(s["audio"], max_norm(sub.audio, adv.audio, attack.threat.audio.norm))
+    finally:
+        model.train(was_training)
+    correct = int(clean_ok.sum())
+    results: dict[str, Any] = {}
+    worst = clean_ok.clone()
+    for attack in attacks:
+        flags = robust[attack.label]
+        worst &= flags
+        s = stats[attack.label]
+        desc = attack.describe()
+        results[attack.label] = {
+            "attack": attack.name,
+            "robust_accuracy": float(flags.sum()) / max(n, 1),
+            "attack_success_rate": float((clean_ok & ~flags).sum()) / max(correct, 1),
+            "budget": desc["budget"],
+            "steps": desc["steps"],
+            "modalities": desc["modalities"],
+            "restarts": desc["restarts"],
+            "loss": desc["loss"],
+            "options": desc["options"],
+            "psnr_db": float(torch.cat(s["psnr"]).mean()) if s["psnr"] else None,
+            "snr_db": float(torch.cat(s["snr"]).mean()) if s["snr"] else None,
+            "max_norm": {"video": s["video"], "audio": s["audio"]},
+            "seconds": round(s["seconds"], 3),
+            "robust_flags": flags.to(torch.int8).tolist(),
+        }
+    return {"n": n, "clean_correct": correct, "attacks": results,
+            "worst_case_robust_accuracy": float(worst.sum()) / max(n, 1) if attacks else None}
+
+
+def _generator(attack: Attack, offset: int, device: torch.device) -> torch.Generator:
+    """A per-batch generator: results do not depend on which attacks ran before."""
+    g = torch.Generator(device=device)
+    g.manual_seed(attack.seed * 1_000_003 + offset)
+    return g
+
+
+def _check_budget(attack: Attack, clean: Any, adv: Any) -> None:
+    for m in ("video", "audio"):
+        x, xa = getattr(clean, m), getattr(adv, m)
+        if m not in attack.threat.modalities:
+            if not torch.equal(x, xa):
+                raise BudgetViolation(f"{attack.name} changed the {m}, which it was not allowed to attack")
+            continue
+        ok = within_budget(xa, x, attack.threat.budget(m))
+        if not bool(ok.all()):
+            worst = max_norm(x, xa, attack.threat.budget(m).norm)
+            raise BudgetViolation(f"{attack.name} left the {m} budget (eps {attack.threat.budget(m).eps:g}, "
+                                  f"measured {worst:g}) or range; this is a bug, please report it")

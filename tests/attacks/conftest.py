@@ -1,0 +1,17 @@
+import pytest
+
+from avrobust.attacks import list_attacks
+
+# Cheaper settings for the expensive attacks; every attack keeps its algorithm.
+FAST = {"mig": {"path_points": 4}, "pam": {"scales": 2}, "apgd": {"steps": 10}, "apgd-ce": {"steps": 10},
+        "apgd-dlr": {"steps": 10}}
+
+
+def options(name: str, **extra) -> dict:
+    base = {} if name == "fgsm" else {"steps": 5}
+    return {**base, **FAST.get(name, {}), **extra}
+
+
+@pytest.fixture(params=list_attacks())
+def attack_name(request) -> str:
+    return request.param
