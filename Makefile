@@ -13,6 +13,8 @@ $(PY):
 install: $(PY)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "torch==$(TORCH_VERSION)"
 	$(PY) -m pip install -q -e ".[dev]"
+	@# torchattacks (tests only: the peer check) pins torchvision, which has no CPU build here
+	@$(PY) -c "import torchattacks" 2>/dev/null || $(PY) -m pip install -q --no-deps "torchattacks==3.5.1"
 
 demo: install
 	$(VENV)/bin/avrobust demo --out runs/demo --overwrite

@@ -83,3 +83,38 @@ def test_quick_demo_writes_summary(run_cli, tmp_path):
     assert (tmp_path / "demo" / "summary.md").read_text().startswith("# avrobust demo")
     code, _, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 2 and "--overwrite" in err
+
+
+def test_evaluate_with_attacks_writes_the_schema(run_cli, tmp_path, trained):
+    out = tmp_path / "e.json"
+    code, stdout, err = run_cli("evaluate", "--checkpoint", trained["run_dir"], "--attack", "fgsm,pgd",
+                                "--attack", "pgd:steps=3,restarts=2", "--steps", "2", "--n", "24",
+                                "--eps-video", "4/255", "--json", out)
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert set(result["attacks"]) == {"fgsm", "pgd", "pgd:steps=3,restarts=2"}
+    pgd = result["attacks"]["pgd"]
+    for key in ("robust_accuracy", "attack_success_rate", "budget", "steps", "modalities", "psnr_db", "snr_db"):
+        assert key in pgd
+    assert pgd["steps"] == 2 and pgd["budget"]["video"]["eps"] == pytest.approx(4 / 255)
+    assert 0 <= result["worst_case_robust_accuracy"] <= pgd["robust_accuracy"]
+    assert "worst-case robust accuracy" in stdout
+
+
+def test_attacks_command_lists_the_registry(run_cli):
+    code, out, _ = run_cli("attacks")
+    assert code == 0
+    for name in ("fgsm", "ifgsm", "pgd", "mifgsm", "nifgsm", "mig", "pam", "apgd-ce", "apgd-dlr"):
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--attack", "cw"], "unknown attack 'cw'"), (["--attack", "pgd", "--eps-video", "-1"], "eps must be"),
+     (["--attack", "pgd", "--eps-video", "2"], "larger than the input range"),
+     (["--attack", "pgd", "--modalities", "sound"], "unknown modality sound"),
+     (["--attack", "pgd:steps=0"], "steps must be an integer >= 1")],
+)
+def test_attack_errors_are_one_line(run_cli, trained, args, message):
+    code, _, err = run_cli("evaluate", "--checkpoint", trained["run_dir"], "--n", "4", *args)
+    assert code == 2 and message in err and "Traceback" not in err

@@ -9,7 +9,7 @@ from avrobust.attacks.threat import Budget, ThreatModel
 
 @register_attack("fgsm")
 class FGSM(IterativeAttack):
-    """Fast Gradient Sign Method: ``x + eps * sign(grad)`` per attacked modality."""
+    """Fast Gradient Sign Method: ``x + eps * sign(grad)`` per attacked modality (one full step)."""
 
     def __init__(self, threat: ThreatModel | None = None, *, loss: str = "ce", targeted: bool = False,
                  seed: int = 0) -> None:
@@ -17,3 +17,7 @@ class FGSM(IterativeAttack):
 
     def default_step(self, budget: Budget) -> float:
         return budget.eps
+
+    def step_size(self, modality: str) -> float:
+        """Always eps: FGSM is one full step (a budget's ``step`` does not apply)."""
+        return self.threat.budget(modality).eps

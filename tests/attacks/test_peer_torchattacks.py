@@ -1,0 +1,43 @@
+"""Peer check: video-only FGSM, PGD, MI-FGSM and NI-FGSM equal torchattacks' on the same model."""
+
+import pytest
+import torch
+import torchattacks
+from torch import nn
+
+from avrobust.attacks import ThreatModel, create_attack
+
+
+class VideoOnly(nn.Module):
+    """The AV model as an image classifier of ``[N, T*C, H, W]`` with the audio held fixed."""
+
+    def __init__(self, model: nn.Module, audio: torch.Tensor, frames: int) -> None:
+        super().__init__()
+        self.model, self.audio, self.frames = model, audio, frames
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, tc, h, w = x.shape
+        return self.model(x.view(n, self.frames, tc // self.frames, h, w), self.audio).logits
+
+
+EPS, STEPS, ALPHA = 8 / 255, 5, 2 / 255
+CASES = [
+    ("fgsm", {}, lambda m: torchattacks.FGSM(m, eps=EPS)),
+    ("pgd", {"steps": STEPS, "random_start": False}, lambda m: torchattacks.PGD(m, eps=EPS, alpha=ALPHA, steps=STEPS,
+                                                                                  random_start=False)),
+    ("mifgsm", {"steps": STEPS}, lambda m: torchattacks.MIFGSM(m, eps=EPS, alpha=ALPHA, steps=STEPS, decay=1.0)),
+    ("nifgsm", {"steps": STEPS}, lambda m: torchattacks.NIFGSM(m, eps=EPS, alpha=ALPHA, steps=STEPS, decay=1.0)),
+]
+
+
+@pytest.mark.parametrize(("name", "options", "peer"), CASES, ids=[c[0] for c in CASES])
+def test_same_adversarial_video_as_torchattacks(trained, name, options, peer):
+    model = trained["model"]
+    batch, labels = trained["test"].batch(slice(0, 16))
+    threat = ThreatModel.build("video", eps_video=EPS, step_video=ALPHA)
+    ours = create_attack(name, threat, **options)(model, batch, labels).video
+    n, t = batch.video.shape[:2]
+    wrapped = VideoOnly(model, batch.audio, t).eval()
+    theirs = peer(wrapped)(batch.video.reshape(n, -1, *batch.video.shape[3:]), labels).view_as(batch.video)
+    assert (ours - batch.video).abs().max() > EPS / 2  # the attacks did something
+    assert (ours - theirs).abs().max() <= 1e-5

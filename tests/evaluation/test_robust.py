@@ -1,0 +1,85 @@
+import math
+
+import pytest
+import torch
+
+from avrobust.attacks import ThreatModel, build_attacks, create_attack
+from avrobust.attacks.base import Attack
+from avrobust.errors import ConfigError
+from avrobust.evaluation.perceptibility import psnr_db, snr_db
+from avrobust.evaluation.robust import BudgetViolation, robust_evaluation
+
+
+def test_cascade_flags_asr_and_worst_case(trained):
+    model, test = trained["model"], trained["test"]
+    idx = torch.arange(64)
+    attacks = build_attacks(["fgsm", "pgd:steps=5"])
+    result = robust_evaluation(model, test, attacks, indices=idx)
+    assert result["n"] == 64
+    with torch.no_grad():
+        b, y = test.batch(idx)
+        clean_ok = model(b.video, b.audio).logits.argmax(1) == y
+    assert result["clean_correct"] == int(clean_ok.sum())
+    worst = clean_ok.clone()
+    for label, r in result["attacks"].items():
+        flags = torch.tensor(r["robust_flags"], dtype=torch.bool)
+        assert not torch.any(flags & ~clean_ok), "a clip wrong when clean cannot be robust"
+        assert r["robust_accuracy"] == pytest.approx(float(flags.float().mean()))
+        expected_asr = float((clean_ok & ~flags).sum()) / float(clean_ok.sum())
+        assert r["attack_success_rate"] == pytest.approx(expected_asr)
+        assert r["budget"]["video"]["eps"] == pytest.approx(8 / 255) and r["modalities"] == ["video", "audio"]
+        assert r["max_norm"]["video"] <= 8 / 255 + 1e-6 and r["max_norm"]["audio"] <= 0.01 + 1e-6
+        assert 20 < r["psnr_db"] < 60 and 10 < r["snr_db"] < 50
+        worst &= flags
+    assert result["worst_case_robust_accuracy"] == pytest.approx(float(worst.float().mean()))
+    assert result["worst_case_robust_accuracy"] <= min(r["robust_accuracy"] for r in result["attacks"].values())
+    assert result["attacks"]["pgd:steps=5"]["steps"] == 5
+
+
+def test_same_seed_gives_identical_results(trained):
+    run = lambda: robust_evaluation(trained["model"], trained["test"], build_attacks(["pgd"], steps=3, seed=1),
+                                    indices=torch.arange(32))
+    assert run()["attacks"]["pgd"]["robust_flags"] == run()["attacks"]["pgd"]["robust_flags"]
+
+
+class Cheater(Attack):
+    """Leaves the budget on purpose."""
+
+    name = "cheater"
+
+    def perturb(self, model, x, labels, target, generator):
+        return x
+
+    def __call__(self, model, batch, labels, **_):
+        return batch.with_inputs((batch.video + 0.2).clamp(0, 1), batch.audio)
+
+
+def test_budget_violation_fails_loudly(trained):
+    with pytest.raises(BudgetViolation, match="left the video budget"):
+        robust_evaluation(trained["model"], trained["test"], [Cheater()], indices=torch.arange(8))
+    audio_only = Cheater(ThreatModel.build("audio"))
+    with pytest.raises(BudgetViolation, match="was not allowed to attack"):
+        robust_evaluation(trained["model"], trained["test"], [audio_only], indices=torch.arange(8))
+
+
+def test_perceptibility_on_known_signals():
+    clean = torch.zeros(2, 4, 3, 8, 8)
+    adv = clean + 0.1
+    assert psnr_db(clean, adv).tolist() == pytest.approx([20.0, 20.0], abs=1e-4)  # 10 log10(1 / 0.01)
+    t = torch.arange(8000) / 8000
+    x = (0.5 * torch.sin(2 * math.pi * 440 * t))[None]
+    # delta with a tenth of the amplitude: 20 dB
+    assert snr_db(x, x * 1.1).item() == pytest.approx(20.0, abs=1e-3)
+    assert snr_db(x, x).item() == 200.0
+
+
+def test_attack_specs():
+    attacks = build_attacks(["fgsm,mifgsm", "pgd:steps=7,restarts=2"], steps=3, restarts=4)
+    assert [a.label for a in attacks] == ["fgsm", "mifgsm", "pgd:steps=7,restarts=2"]
+    assert attacks[1].steps == 3 and attacks[1].restarts == 4
+    assert attacks[2].steps == 7 and attacks[2].restarts == 2
+    with pytest.raises(ConfigError, match="listed twice"):
+        build_attacks(["pgd,pgd"])
+    with pytest.raises(ConfigError, match="unknown attack 'cw'"):
+        build_attacks(["cw"])
+    assert create_attack("bim").name == "ifgsm"
