@@ -4,7 +4,7 @@ from avrobust.attacks import list_attacks
 
 # Cheaper settings for the expensive attacks; every attack keeps its algorithm.
 FAST = {"mig": {"path_points": 4}, "pam": {"scales": 2}, "apgd": {"steps": 10}, "apgd-ce": {"steps": 10},
-        "apgd-dlr": {"steps": 10}}
+        "apgd-dlr": {"steps": 10}, "tia": {"copies": 2}, "tma": {"copies": 2}}
 
 
 def options(name: str, **extra) -> dict:
