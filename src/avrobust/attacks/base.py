@@ -226,7 +226,7 @@ class IterativeAttack(Attack):
         adv = self.start(x, generator)
         momentum = {m: torch.zeros_like(x[m]) for m in self.threat.modalities}
         for _ in range(self.steps):
-            grads = self.step_gradient(model, adv, x, labels, target, momentum)
+            grads = self.step_gradient(model, adv, x, labels, target, momentum, generator)
             if self.momentum_decay is None:
                 direction = grads
             else:
@@ -236,5 +236,6 @@ class IterativeAttack(Attack):
         return adv
 
     def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
-                      target: torch.Tensor | None, momentum: Inputs) -> Inputs:
+                      target: torch.Tensor | None, momentum: Inputs,
+                      generator: torch.Generator) -> Inputs:
         return self.gradient(model, adv, labels, target)

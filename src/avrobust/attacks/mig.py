@@ -34,7 +34,8 @@ class MIG(MIFGSM):
         return {**super().options(), "path_points": self.path_points}
 
     def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
-                      target: torch.Tensor | None, momentum: Inputs) -> Inputs:
+                      target: torch.Tensor | None, momentum: Inputs,
+                      generator: torch.Generator) -> Inputs:
         mods = self.threat.modalities
         cls = target if self.targeted and target is not None else labels
         sign = 1.0 if self.targeted else -1.0

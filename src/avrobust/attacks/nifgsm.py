@@ -17,7 +17,8 @@ class NIFGSM(MIFGSM):
     """Nesterov momentum iterative FGSM (``decay`` = mu)."""
 
     def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
-                      target: torch.Tensor | None, momentum: Inputs) -> Inputs:
+                      target: torch.Tensor | None, momentum: Inputs,
+                      generator: torch.Generator) -> Inputs:
         ahead = dict(adv)
         for m in self.threat.modalities:
             ahead[m] = adv[m] + self.momentum_decay * self.step_size(m) * momentum[m]

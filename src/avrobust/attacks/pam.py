@@ -51,7 +51,8 @@ class PAM(MIFGSM):
         return {**super().options(), "scales": self.scales, "baselines": list(self.baselines), "ratio": self.ratio}
 
     def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
-                      target: torch.Tensor | None, momentum: Inputs) -> Inputs:
+                      target: torch.Tensor | None, momentum: Inputs,
+                      generator: torch.Generator) -> Inputs:
         mods = self.threat.modalities
         total = {m: torch.zeros_like(adv[m]) for m in mods}
         copies = [(0, None)] + [(i, b) for b in self.baselines for i in range(1, self.scales)]

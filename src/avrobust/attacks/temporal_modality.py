@@ -109,12 +109,12 @@ class TMA(MIFGSM):
         return value
 
     def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
-                      target: torch.Tensor | None, momentum: Inputs) -> Inputs:
+                      target: torch.Tensor | None, momentum: Inputs,
+                      generator: torch.Generator) -> Inputs:
         if not self.transforms:
             return self.gradient(model, adv, labels, target)
         mods = self.threat.modalities
         total = {m: torch.zeros_like(adv[m]) for m in mods}
-        generator = self._step_generator
         for _ in range(self.copies):
             inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
             name = self.transforms[int(torch.randint(len(self.transforms), (1,), generator=generator))]
@@ -123,14 +123,6 @@ class TMA(MIFGSM):
             for m, g in zip(mods, torch.autograd.grad(value, [inp[m] for m in mods])):
                 total[m] += g
         return {m: total[m] / self.copies for m in mods}
-
-    def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
-                generator: torch.Generator) -> Inputs:
-        self._step_generator = generator  # the call's generator drives the transformations too
-        try:
-            return super().perturb(model, x, labels, target, generator)
-        finally:
-            del self._step_generator
 
 
 @register_attack("tia")
