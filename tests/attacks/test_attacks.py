@@ -104,7 +104,7 @@ def test_works_with_few_and_many_frames(make_model, attack_name, frames):
 )
 def test_bad_parameters_rejected(kwargs, match):
     for name in list_attacks():
-        if name == "fgsm" and "steps" in kwargs or name == "fgsm" and "restarts" in kwargs:
+        if name == "fgsm" and ("steps" in kwargs or "restarts" in kwargs):  # FGSM takes neither
             with pytest.raises(ConfigError, match="unknown option"):
                 create_attack(name, **kwargs)
             continue

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from avrobust.attacks.base import Attack, forward, register_attack
-from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project
+from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, select
 from avrobust.errors import ConfigError
 
 
@@ -91,9 +91,8 @@ class APGD(Attack):
             newly = fooled & ~ever_fooled
             improved = loss > best_loss
             for m in adv:
-                shape = (-1,) + (1,) * (adv[m].dim() - 1)
-                found[m] = torch.where(newly.view(shape), adv[m], found[m])
-                best[m] = torch.where(improved.view(shape), adv[m], best[m])
+                found[m] = select(newly, adv[m], found[m])
+                best[m] = select(improved, adv[m], best[m])
             ever_fooled |= fooled
             best_loss = torch.where(improved, loss, best_loss)
             if k + 1 in marks:
@@ -102,15 +101,14 @@ class APGD(Attack):
                 factor_at_mark, best_at_mark = factor.clone(), best_loss.clone()
                 factor = torch.where(halve, factor / 2, factor)
                 for m in adv:
-                    shape = (-1,) + (1,) * (adv[m].dim() - 1)
-                    adv[m] = torch.where(halve.view(shape), best[m], adv[m])
+                    adv[m] = select(halve, best[m], adv[m])
                     prev[m] = adv[m].clone()
                 if bool(halve.any()):
                     loss, fooled, grad = self._losses(model, adv, labels, target)
                     prev_loss = loss
                 raised.zero_()
                 last_mark = k + 1
-        return {m: torch.where(ever_fooled.view((-1,) + (1,) * (x[m].dim() - 1)), found[m], best[m]) for m in x}
+        return {m: select(ever_fooled, found[m], best[m]) for m in x}
 
 
 @register_attack("apgd-ce")

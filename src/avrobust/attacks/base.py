@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from avrobust.attacks.losses import get_loss
-from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start
+from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start, select
 from avrobust.errors import ConfigError, InputError
 from avrobust.models.classifier import AVOutput
 from avrobust.registry import Registry
@@ -161,10 +161,7 @@ class Attack:
                     if bool(fooled.all()):
                         break
                     cand = self.perturb(model, x, labels, target, generator)
-                    keep = fooled
-                    for m in best:
-                        k = keep.view(-1, *([1] * (best[m].dim() - 1)))
-                        best[m] = torch.where(k, best[m], cand[m])
+                    best = {m: select(fooled, best[m], cand[m]) for m in best}
         finally:
             model.train(was_training)
         out = {m: (project(best[m], x[m], self.threat.budget(m)) if m in self.threat.modalities else x[m]).detach()

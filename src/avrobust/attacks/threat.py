@@ -130,6 +130,11 @@ def _per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return v.view(-1, *([1] * (x.dim() - 1)))
 
 
+def select(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-sample choice: clip ``i`` of ``a`` where ``mask[i]`` (``[N]`` bool), else of ``b``."""
+    return torch.where(_per_sample(mask, a), a, b)
+
+
 def project(x_adv: torch.Tensor, x: torch.Tensor, budget: Budget) -> torch.Tensor:
     """Project ``x_adv`` onto ``{x + d : ||d|| <= eps} ∩ [low, high]`` (exact for linf).
 

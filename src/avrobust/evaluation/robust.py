@@ -47,10 +47,10 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
     idx = torch.arange(len(dataset)) if indices is None else indices
     n = len(idx)
     clean_ok = torch.zeros(n, dtype=torch.bool)
-    robust = {a.label: torch.zeros(n, dtype=torch.bool) for a in attacks}
-    stats = {a.label: {"psnr": [], "snr": [], "video": 0.0, "audio": 0.0, "seconds": 0.0} for a in attacks}
     if len({a.label for a in attacks}) != len(attacks):
         raise ValueError("attack labels must be unique within one evaluation")
+    robust = {a.label: torch.zeros(n, dtype=torch.bool) for a in attacks}
+    stats = {a.label: {"psnr": [], "snr": [], "video": 0.0, "audio": 0.0, "seconds": 0.0} for a in attacks}
     try:
         pos = 0
         batches = dataset.batches(batch_size, indices=idx)

@@ -53,10 +53,10 @@ def clean_counts(
 
 
 def evaluate_model(model: AVClassifier, dataset: AVDataset, batch_size: int = 128, *,
-                   show_progress: bool = False) -> dict[str, Any]:
-    """Clean metrics of ``model`` on ``dataset`` as a JSON-ready dict."""
+                   indices: torch.Tensor | None = None, show_progress: bool = False) -> dict[str, Any]:
+    """Clean metrics of ``model`` on ``dataset`` (or the clips at ``indices``) as a JSON-ready dict."""
     start = time.perf_counter()
-    metrics = clean_counts(model, dataset, batch_size, show_progress=show_progress).metrics()
+    metrics = clean_counts(model, dataset, batch_size, indices=indices, show_progress=show_progress).metrics()
     return {
         "schema_version": SCHEMA_VERSION,
         "split": dataset.split,
@@ -109,10 +109,9 @@ def evaluate_checkpoint(
     check_classes(ckpt.meta, dataset)
     indices = None if limit is None else torch.arange(min(limit, len(dataset)))
     start = time.perf_counter()
-    metrics = clean_counts(ckpt.model, dataset, batch_size, indices=indices, show_progress=show_progress).metrics()
-    result: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "checkpoint": str(run_dir),
-                              "model": ckpt.meta.get("model_name", ""), "split": split, "data": dataset.spec,
-                              **metrics, "attacks": {}}
+    result = evaluate_model(ckpt.model, dataset, batch_size, indices=indices, show_progress=show_progress)
+    result["checkpoint"] = str(run_dir)
+    result["model"] = ckpt.meta.get("model_name", "")
     if attack_list:
         robust = robust_evaluation(ckpt.model, dataset, attack_list, batch_size=min(batch_size, 64),
                                    indices=indices, show_progress=show_progress)
