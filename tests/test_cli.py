@@ -81,6 +81,11 @@ def test_quick_demo_writes_summary(run_cli, tmp_path):
     assert [m["role"] for m in summary["models"]] == ["surrogate", "victim"]
     assert summary["models"][0]["model"] != summary["models"][1]["model"]
     assert (tmp_path / "demo" / "summary.md").read_text().startswith("# avrobust demo")
+    transfer = summary["transfer"]
+    assert (transfer["surrogate"], transfer["victim"]) == ("AsV", "RcV")
+    assert {"tia", "mma", "tma", "mifgsm", "mig", "pam"} <= set(transfer["attacks"])
+    assert "## Transfer: AsV (surrogate) -> RcV (victim)" in (tmp_path / "demo" / "summary.md").read_text()
+    assert (tmp_path / "demo" / "transfer.png").exists()
     code, _, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 2 and "--overwrite" in err
 

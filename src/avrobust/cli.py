@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -112,6 +116,32 @@ def train_cmd(
                   f"(audio-only {_fmt(m['audio_only_accuracy'])}, visual-only {_fmt(m['visual_only_accuracy'])}) -> {out}")
 
 
+@app.command("train-zoo")
+def train_zoo_cmd(
+    data: str = typer.Option("synth", help=DATA_HELP),
+    out: Path = typer.Option(..., help="Zoo directory: one run directory per model plus zoo.json."),
+    models: str = typer.Option("*", help="Wildcard on zoo names or aliases (default: all 8)."),
+    epochs: int = typer.Option(12, min=1),
+    seed: int = typer.Option(0, help="Base seed: the i-th model trains with seed + i."),
+    width: Optional[int] = typer.Option(None, min=1, help="Encoder width (default 8)."),
+    overwrite: bool = typer.Option(False, help="Replace runs already in --out."),
+    resume: bool = typer.Option(False, help="Keep finished models, continue interrupted ones."),
+) -> None:
+    """Train the model zoo for transfer studies (all 8 models on synth: about 10 min on 2 CPU cores)."""
+    from avrobust.jobs import train_zoo
+
+    zoo = train_zoo(data, out, pattern=models, epochs=epochs, seed=seed, width=width,
+                    overwrite=overwrite, resume=resume)
+    table = Table(title=f"zoo in {out} ({zoo['train_seconds']:.0f} s of training)")
+    for col in ("model", "alias", "seed", "val acc", "audio", "visual", "train s"):
+        table.add_column(col, no_wrap=col == "model")
+    for e in zoo["models"]:
+        v = e["val"]
+        table.add_row(e["model"], e["alias"], str(e["seed"]), _fmt(v["clean_accuracy"]),
+                      _fmt(v["audio_only_accuracy"]), _fmt(v["visual_only_accuracy"]), f"{e['train_seconds']:.0f}")
+    output.print(table)
+
+
 def _number(text: Optional[str], flag: str) -> Optional[float]:
     """Read ``0.03``, ``8/255`` or ``None``."""
     from avrobust.errors import ConfigError
@@ -125,6 +155,49 @@ def _number(text: Optional[str], flag: str) -> Optional[float]:
         return float(text)
     except (ValueError, ZeroDivisionError):
         raise ConfigError(f"{flag} must be a number such as 0.01 or 8/255, got {text!r}") from None
+
+
+THREAT_OPTIONS: dict[str, Any] = {
+    "eps_video": typer.Option(None, help="Video budget in [0,1] units, e.g. 8/255 (default 8/255)."),
+    "eps_audio": typer.Option(None, help="Audio budget in waveform units (default 0.01)."),
+    "norm_video": typer.Option(None, help="linf (default) or l2."),
+    "norm_audio": typer.Option(None, help="linf (default) or l2."),
+    "step_video": typer.Option(None, help="Video step size (default: each attack's rule)."),
+    "step_audio": typer.Option(None, help="Audio step size (default: each attack's rule)."),
+    "modalities": typer.Option("video,audio", help="Attacked modalities: video, audio or video,audio."),
+}
+
+
+def threat_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the budget options above; it receives them as one ``threat`` (a ThreatModel)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from avrobust.attacks import ThreatModel
+
+        opts = {k: kwargs.pop(k) for k in THREAT_OPTIONS}
+        numbers = {k: _number(opts[k], "--" + k.replace("_", "-")) for k in ("eps_video", "eps_audio", "step_video", "step_audio")}
+        kwargs["threat"] = ThreatModel.build(opts["modalities"], norm_video=opts["norm_video"],
+                                             norm_audio=opts["norm_audio"], **numbers)
+        command(*args, **kwargs)
+
+    sig = inspect.signature(command)
+    extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v, annotation=str if k == "modalities" else Optional[str])
+             for k, v in THREAT_OPTIONS.items()]
+    wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "threat"] + extra)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {k: v for k, v in typing.get_type_hints(command).items() if k != "threat"}
+    wrapper.__annotations__.update({p.name: p.annotation for p in extra})
+    del wrapper.__wrapped__  # typer must read the new signature, not the wrapped one
+    return wrapper
+
+
+def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
+    """Nothing the user has is replaced by surprise."""
+    from avrobust.errors import ConfigError
+
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise ConfigError(f"{', '.join(existing)} already exist; pass --overwrite to replace them or choose another path")
 
 
 @app.command()
@@ -143,6 +216,7 @@ def attacks() -> None:
 
 
 @app.command()
+@threat_options
 def evaluate(
     checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
@@ -150,28 +224,17 @@ def evaluate(
     batch_size: int = typer.Option(128, min=1),
     attack: list[str] = typer.Option([], "--attack", help="Attacks: 'fgsm,pgd' or a spec 'pgd:steps=50,restarts=3' "
                                      "(repeat the flag for several specs; see 'avrobust attacks')."),
-    eps_video: Optional[str] = typer.Option(None, help="Video budget in [0,1] units (default 8/255)."),
-    eps_audio: Optional[str] = typer.Option(None, help="Audio budget in waveform units (default 0.01)."),
-    norm_video: Optional[str] = typer.Option(None, help="linf (default) or l2."),
-    norm_audio: Optional[str] = typer.Option(None, help="linf (default) or l2."),
-    step_video: Optional[str] = typer.Option(None, help="Video step size (default: each attack's rule)."),
-    step_audio: Optional[str] = typer.Option(None, help="Audio step size (default: each attack's rule)."),
-    modalities: str = typer.Option("video,audio", help="Attacked modalities: video, audio or video,audio."),
     steps: Optional[int] = typer.Option(None, help="Iterations for every iterative attack (default: each attack's)."),
     restarts: Optional[int] = typer.Option(None, help="Restarts for attacks that take them."),
     seed: int = typer.Option(0, help="Seeds the attacks' random starts."),
     n: Optional[int] = typer.Option(None, "--n", help="Evaluate the first N clips only."),
     json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
+    threat: Any = None,
 ) -> None:
     """Evaluate a checkpoint: clean, audio-only, visual-only and robust accuracy under attacks."""
-    from avrobust.attacks import ThreatModel
     from avrobust.checkpoint import write_json
     from avrobust.evaluation import evaluate_checkpoint
 
-    threat = ThreatModel.build(
-        modalities, eps_video=_number(eps_video, "--eps-video"), eps_audio=_number(eps_audio, "--eps-audio"),
-        norm_video=norm_video, norm_audio=norm_audio, step_video=_number(step_video, "--step-video"),
-        step_audio=_number(step_audio, "--step-audio"))
     result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
                                  restarts=restarts, seed=seed, limit=n, show_progress=True)
     table = Table(title=f"{result['model']} on {result['data']} ({split}, n={result['n']})")
@@ -199,6 +262,102 @@ def attack_table(result: dict) -> Table:
                       _fmt(r["attack_success_rate"]), f"{r['psnr_db']:.1f}" if r["psnr_db"] is not None else "-",
                       f"{r['snr_db']:.1f}" if r["snr_db"] is not None else "-")
     return table
+
+
+TRANSFER_ATTACKS = "fgsm,ifgsm,mifgsm,nifgsm,mig,pam,tia,mma,tma"
+
+
+@app.command()
+@threat_options
+def transfer(
+    surrogates: list[Path] = typer.Option(..., "--surrogates", "--surrogate",
+                                          help="Run directory or zoo directory (all its runs); repeat the flag for more."),
+    victims: list[Path] = typer.Option([], "--victims", "--victim", help="Like --surrogates (default: the surrogates)."),
+    attack: list[str] = typer.Option([TRANSFER_ATTACKS], "--attack", help="Attacks: names 'a,b' or one spec per flag."),
+    json: Path = typer.Option(Path("transfer.json"), "--json",
+                              help="Results; the Markdown table and heatmap go beside it (.md, .png)."),
+    ensemble: bool = typer.Option(False, help="Attack the surrogates as one ensemble (averaged logits)."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the first surrogate's."),
+    split: str = typer.Option("test", help="train, val or test."),
+    n: Optional[int] = typer.Option(None, "--n", help="Use the first N clips only."),
+    steps: Optional[int] = typer.Option(10, help="Iterations for every iterative attack."),
+    seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
+    batch_size: int = typer.Option(64, min=1),
+    overwrite: bool = typer.Option(False, help="Replace existing result files."),
+    threat: Any = None,
+) -> None:
+    """Transfer matrix: craft every attack on every surrogate, test on every victim (ASR, robust accuracy)."""
+    import torch
+
+    from avrobust.attacks import build_attacks
+    from avrobust.data import load_dataset
+    from avrobust.evaluation.transfer import load_members, transfer_matrix, write_outputs
+
+    outputs = [json, json.with_suffix(".md"), json.with_suffix(".png")]
+    _refuse_existing(outputs, overwrite)
+    attack_list = build_attacks(attack, threat, steps=steps, seed=seed)
+    sur = load_members(surrogates, ensemble=ensemble)
+    vic = load_members(victims or surrogates)
+    dataset = load_dataset(data or sur[0].meta.get("data_spec", "synth"), split)
+    indices = None if n is None else torch.arange(min(n, len(dataset)))
+    result = transfer_matrix(sur, vic, dataset, attack_list, indices=indices, batch_size=batch_size, show_progress=True)
+    paths = write_outputs(result, json)
+    table = Table(title=f"transfer on {result['data']} ({result['n']} clips, {len(sur)} surrogates x {len(vic)} victims)")
+    for col in ("attack", "black-box ASR", "std", "pairs", "white-box ASR"):
+        table.add_column(col, justify="left" if col == "attack" else "right")
+    for name, row in result["summary"].items():
+        table.add_row(name, *(("-" if row[k] is None else _fmt(row[k])) for k in ("black_box_asr", "black_box_asr_std")),
+                      str(row["black_box_pairs"]), "-" if row["white_box_asr"] is None else _fmt(row["white_box_asr"]))
+    output.print(table)
+    console.print("results -> " + ", ".join(str(p) for p in paths))
+
+
+@app.command()
+@threat_options
+def analyze(
+    kind: str = typer.Argument(..., help="masking (a), modality (b), temporal-masking (c), alignment (d), "
+                               "iterations (e) or eps (f)."),
+    model: Path = typer.Option(..., "--model", help="Surrogate run directory (attacked white-box)."),
+    victims: list[Path] = typer.Option([], "--victims", "--victim",
+                                       help="Black-box victims: run or zoo directories (repeat the flag)."),
+    out: Path = typer.Option(Path("analysis"), help="Directory for KIND.json and KIND.png."),
+    values: Optional[str] = typer.Option(None, help="The swept list, comma-separated: ratios (a, c), "
+                                         "steps (e) or budget scales (f)."),
+    attack: list[str] = typer.Option([], "--attack", help="Attacks for b, d, e, f (default: the paper's set)."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the model's."),
+    split: str = typer.Option("test", help="train, val or test."),
+    n: Optional[int] = typer.Option(200, "--n", help="Use the first N clips."),
+    steps: int = typer.Option(10, min=1, help="Iterations (all but e)."),
+    seed: int = typer.Option(0, help="Seeds attacks and masks."),
+    batch_size: int = typer.Option(64, min=1),
+    overwrite: bool = typer.Option(False, help="Replace existing result files."),
+    threat: Any = None,
+) -> None:
+    """Section 3 analyses of the paper: one JSON and one plot each (white box, and black box with --victims)."""
+    import torch
+
+    from avrobust.analysis import ANALYSES, Study, run_analysis
+    from avrobust.data import load_dataset
+    from avrobust.errors import ConfigError
+    from avrobust.evaluation.transfer import load_members
+
+    name = ANALYSES.canonical(kind)
+    _refuse_existing([out / f"{name}.json", out / f"{name}.png"], overwrite)
+    try:
+        swept = [float(v) for v in values.split(",") if v.strip()] if values else None
+    except ValueError:
+        raise ConfigError(f"--values must be comma-separated numbers, got {values!r}") from None
+    surrogate = load_members([model])
+    if len(surrogate) != 1:
+        raise ConfigError(f"--model takes one run directory; {model} holds {len(surrogate)} (use --victims for the rest)")
+    sources = set(surrogate[0].sources)
+    vic = [v for v in load_members(victims) if not set(v.sources) & sources] if victims else []
+    dataset = load_dataset(data or surrogate[0].meta.get("data_spec", "synth"), split)
+    indices = None if n is None else torch.arange(min(n, len(dataset)))
+    study = Study(surrogate[0], vic, dataset, indices, threat, steps, seed, batch_size, show_progress=True)
+    result = run_analysis(name, study, out, values=swept, attacks=attack or None)
+    output.print(f"{name}: {len(vic)} victims, {study.n} clips, {result['seconds']:.0f} s -> "
+                 f"{out / (name + '.json')}, {out / (name + '.png')}")
 
 
 @app.command()

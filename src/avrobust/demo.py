@@ -2,8 +2,10 @@
 
 Trains two different zoo models (the future transfer surrogate and victim), evaluates both on the
 test split, attacks the surrogate white-box with every standard attack (10 steps, default budgets,
-the first ``ATTACK_CLIPS`` test clips) and the victim with PGD-10, and writes ``OUT/summary.json``,
-``OUT/summary.md`` and the full evaluation JSON of each model (``OUT/<role>-test.json``).
+the first ``ATTACK_CLIPS`` test clips) and the victim with PGD-10, then transfers the baselines and
+the paper's TIA, MMA and TMA from the surrogate to the victim (``TRANSFER_CLIPS`` clips), and writes
+``OUT/summary.json``, ``OUT/summary.md``, the full evaluation JSON of each model
+(``OUT/<role>-test.json``) and the transfer matrix (``OUT/transfer.{json,md,png}``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ EPOCHS = 12
 STANDARD_ATTACKS = ["fgsm", "ifgsm", "pgd", "mifgsm", "nifgsm", "mig", "pam", "apgd-ce", "apgd-dlr"]
 ATTACK_STEPS = 10
 ATTACK_CLIPS = 200
+TRANSFER_ATTACKS = ["fgsm", "ifgsm", "mifgsm", "nifgsm", "mig", "pam", "tia", "mma", "tma"]
+TRANSFER_CLIPS = 100
 
 
 def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -> dict[str, Any]:
@@ -55,12 +59,37 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
                           "attacks": {k: {f: v[f] for f in ("robust_accuracy", "attack_success_rate", "budget",
                                                             "steps", "modalities", "psnr_db", "snr_db", "seconds")}
                                       for k, v in ev["attacks"].items()}}
+    console.rule("transfer: surrogate -> victim")
+    matrix = run_transfer(out, data, steps=1 if quick else ATTACK_STEPS)
     result = {"schema_version": 1, "data": data, "epochs": epochs, "quick": quick, "models": models,
-              "whitebox": whitebox, "seconds": round(time.perf_counter() - start, 1)}
+              "whitebox": whitebox, "transfer": matrix, "seconds": round(time.perf_counter() - start, 1)}
     write_json(out / "summary.json", result)
     atomic_write_bytes(out / "summary.md", render_markdown(result).encode())
     output.print(render_markdown(result), soft_wrap=True, markup=False, highlight=False)
     return result
+
+
+def run_transfer(out: Path, data: str, *, steps: int) -> dict[str, Any]:
+    """Craft ``TRANSFER_ATTACKS`` on the surrogate; test on it (white box) and the victim (black box)."""
+    import torch
+
+    from avrobust.attacks import build_attacks
+    from avrobust.data import load_dataset
+    from avrobust.evaluation.transfer import load_members, transfer_matrix, write_outputs
+
+    surrogate, victim = load_members([out / "surrogate", out / "victim"])
+    dataset = load_dataset(data, "test")
+    result = transfer_matrix([surrogate], [surrogate, victim], dataset, build_attacks([",".join(TRANSFER_ATTACKS)], steps=steps),
+                             indices=torch.arange(min(TRANSFER_CLIPS, len(dataset))), show_progress=True)
+    write_outputs(result, out / "transfer.json")
+    cost = {c["attack"]: c["seconds"] for c in result["crafting"]}
+    rows = {r["attack"]: r for r in result["matrix"] if not r["white_box"]}
+    white = {r["attack"]: r for r in result["matrix"] if r["white_box"]}
+    return {"n": result["n"], "surrogate": surrogate.label, "victim": victim.label, "steps": steps,
+            "attacks": {a: {"black_box_asr": rows[a]["attack_success_rate"],
+                            "victim_robust_accuracy": rows[a]["robust_accuracy"],
+                            "white_box_asr": white[a]["attack_success_rate"], "seconds": cost[a]}
+                        for a in rows}}
 
 
 def render_markdown(result: dict[str, Any]) -> str:
@@ -96,5 +125,18 @@ def render_markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {name} | {r['steps']} | {r['robust_accuracy']:.3f} | {r['attack_success_rate']:.3f} | "
                          f"{r['psnr_db']:.1f} | {r['snr_db']:.1f} | {step_v:.4f} | {step_a:.5f} | {r['seconds']:.1f} |")
         lines.append("")
+    tr = result.get("transfer")
+    if tr:
+        lines += [
+            f"## Transfer: {tr['surrogate']} (surrogate) -> {tr['victim']} (victim), {tr['n']} test clips, "
+            f"{tr['steps']} steps, default budgets",
+            "",
+            "| attack | black-box ASR | victim robust acc | white-box ASR | crafting s |",
+            "|---|---|---|---|---|",
+        ]
+        for name, r in tr["attacks"].items():
+            lines.append(f"| {name} | {r['black_box_asr']:.3f} | {r['victim_robust_accuracy']:.3f} | "
+                         f"{r['white_box_asr']:.3f} | {r['seconds']:.1f} |")
+        lines += ["", "On synth, little transfers at these budgets; see benchmarks/RESULTS.md (issue 4) for why.", ""]
     lines += ["ASR: share of the clips classified correctly when clean that the attack makes wrong.", ""]
     return "\n".join(lines)

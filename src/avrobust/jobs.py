@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,61 @@ def train_model(
     if json_path:
         write_json(json_path, summary)
     return summary
+
+
+ZOO_FILE = "zoo.json"
+
+
+def train_zoo(
+    data: str,
+    out: str | Path,
+    *,
+    pattern: str = "*",
+    epochs: int = 12,
+    seed: int = 0,
+    overwrite: bool = False,
+    resume: bool = False,
+    show_progress: bool = True,
+    **train_options: Any,
+) -> dict[str, Any]:
+    """Train every zoo model matching ``pattern`` into ``out/<name>``, model ``i`` with seed ``seed + i``.
+
+    Each model is an ordinary run directory (``avrobust evaluate``/``transfer`` take it). ``--resume``
+    skips finished models and continues interrupted ones; ``overwrite`` replaces existing runs.
+    Writes and returns ``out/zoo.json``: ``data``, ``epochs``, ``seed`` and one entry per model with
+    ``model``, ``alias``, ``seed``, ``run_dir``, ``train_seconds``, ``val`` (validation metrics).
+    """
+    from avrobust.checkpoint import read_meta
+    from avrobust.console import console
+    from avrobust.defenses.trainer import CHECKPOINT_FILE, SUMMARY_FILE
+    from avrobust.errors import ConfigError
+    from avrobust.models import list_models
+
+    out = Path(out)
+    names = list_models(pattern)
+    if not names:
+        raise ConfigError(f"no zoo model matches {pattern!r}; see 'avrobust models'")
+    if overwrite and resume:
+        raise ConfigError("choose one of --overwrite and --resume")
+    if (out / ZOO_FILE).exists() and not (overwrite or resume):
+        raise ConfigError(f"{out} already holds a zoo; pass --resume to finish it or --overwrite to replace it")
+    entries = []
+    for i, name in enumerate(names):
+        run_dir, model_seed = out / name, seed + i
+        done = (run_dir / SUMMARY_FILE).exists() and read_meta(run_dir).get("epoch") == epochs
+        console.rule(f"zoo {i + 1}/{len(names)}: {name} (seed {model_seed})")
+        if resume and done:
+            summary = json.loads((run_dir / SUMMARY_FILE).read_text())
+            console.print(f"{name}: finished already, kept")
+        else:
+            summary = train_model(data, name, run_dir, epochs=epochs, seed=model_seed, overwrite=overwrite,
+                                  resume=resume and (run_dir / CHECKPOINT_FILE).exists(),
+                                  show_progress=show_progress, **train_options)
+        entries.append({"model": name, "alias": ZOO.aliases_of(name)[0], "seed": model_seed,
+                        "run_dir": str(run_dir), "train_seconds": round(summary["total_train_seconds"], 1),
+                        "val": summary["metrics"]})
+        zoo = {"schema_version": 1, "data": data, "epochs": epochs, "seed": seed, "models": entries,
+               "complete": len(entries) == len(names),
+               "train_seconds": round(sum(e["train_seconds"] for e in entries), 1)}
+        write_json(out / ZOO_FILE, zoo)  # after every model, so an interrupted zoo shows its progress
+    return zoo

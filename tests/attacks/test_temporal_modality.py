@@ -128,3 +128,16 @@ def test_ensemble_averages_members(make_model):
     assert out.visual_features.shape[-1] == oa.visual_features.shape[-1] + ob.visual_features.shape[-1]
     with pytest.raises(ConfigError, match="disagree"):
         Ensemble([a, make_model("alexnet-sum-vgg", num_classes=5)])
+
+
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_mask_transform_drops_aligned_segments(synchronous: bool) -> None:
+    from avrobust.attacks.transforms import temporal_mask
+
+    g = torch.Generator().manual_seed(0)
+    video, audio = torch.rand(32, 4, 3, 8, 8) + 0.1, torch.rand(32, 4 * 16) + 0.1
+    v, a = temporal_mask(video, audio, g, ratio=0.5, synchronous=synchronous)
+    dropped_v = v.flatten(2).abs().sum(-1) == 0
+    dropped_a = a.view(32, 4, 16).abs().sum(-1) == 0
+    assert (dropped_v.sum(1) == 2).all() and (dropped_a.sum(1) == 2).all()
+    assert torch.equal(dropped_v, dropped_a) == synchronous

@@ -20,6 +20,7 @@ The paper does not report lambda1, lambda2: the defaults (1.0) are ours and expo
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
@@ -29,7 +30,7 @@ from torch.nn import functional as F
 from avrobust.attacks.base import forward, register_attack
 from avrobust.attacks.mifgsm import MIFGSM
 from avrobust.attacks.threat import Inputs, ThreatModel
-from avrobust.attacks.transforms import TRANSFORMS, parse_transforms
+from avrobust.attacks.transforms import MASK_RATIO, TRANSFORMS, parse_transforms, temporal_mask
 from avrobust.errors import ConfigError, InputError
 from avrobust.models.classifier import AVOutput
 
@@ -61,6 +62,8 @@ class TMA(MIFGSM):
         lambda1: weight of the temporal term (>= 0); lambda2: weight of the modality term (>= 0).
         transforms: ``"mask+scale+blur+mixup"`` (default), a subset, or ``"none"``.
         copies: transformed copies per step (>= 1; with no transformations one plain copy).
+        mask_ratio: share of segments the ``mask`` transformation drops (default 0.25).
+        mask_synchronous: drop the same segments in both modalities (default) or draw them apart.
         maximize_temporal: flip the sign of L_T (the authors' ablation).
         alignment: ``predictions`` (default) or ``features`` for L_M.
         decay: momentum mu. Other arguments as MI-FGSM (default 10 steps, step eps / steps).
@@ -70,6 +73,7 @@ class TMA(MIFGSM):
 
     def __init__(self, threat: ThreatModel | None = None, *, lambda1: float | None = None,
                  lambda2: float | None = None, transforms: str | tuple[str, ...] | None = None, copies: int = 4,
+                 mask_ratio: float = MASK_RATIO, mask_synchronous: bool = True,
                  maximize_temporal: bool = False, alignment: str = "predictions", **kwargs: Any) -> None:
         super().__init__(threat, **kwargs)
         self.lambda1 = self.default_lambda1 if lambda1 is None else float(lambda1)
@@ -82,11 +86,18 @@ class TMA(MIFGSM):
         if alignment not in ALIGNMENTS:
             raise ConfigError(f"{self.name}: unknown alignment {alignment!r}; valid: {', '.join(ALIGNMENTS)}")
         self.copies = int(copies) if self.transforms else 1
+        if not 0 <= mask_ratio <= 1:
+            raise ConfigError(f"{self.name}: mask_ratio must lie in [0, 1], got {mask_ratio}")
+        self.mask_ratio, self.mask_synchronous = float(mask_ratio), bool(mask_synchronous)
+        self._pool = {name: TRANSFORMS[name] for name in self.transforms}
+        if "mask" in self._pool:
+            self._pool["mask"] = partial(temporal_mask, ratio=self.mask_ratio, synchronous=self.mask_synchronous)
         self.maximize_temporal, self.alignment = bool(maximize_temporal), alignment
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "lambda1": self.lambda1, "lambda2": self.lambda2,
                 "transforms": list(self.transforms), "copies": self.copies,
+                "mask_ratio": self.mask_ratio, "mask_synchronous": self.mask_synchronous,
                 "maximize_temporal": self.maximize_temporal, "alignment": self.alignment}
 
     def terms(self, out: AVOutput, labels: torch.Tensor, target: torch.Tensor | None) -> dict[str, torch.Tensor]:
@@ -118,7 +129,7 @@ class TMA(MIFGSM):
         for _ in range(self.copies):
             inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
             name = self.transforms[int(torch.randint(len(self.transforms), (1,), generator=generator))]
-            video, audio = TRANSFORMS[name](inp["video"], inp["audio"], generator)
+            video, audio = self._pool[name](inp["video"], inp["audio"], generator)
             value = self.objective(forward(model, {"video": video, "audio": audio}), labels, target)
             for m, g in zip(mods, torch.autograd.grad(value, [inp[m] for m in mods])):
                 total[m] += g

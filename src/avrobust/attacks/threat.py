@@ -96,6 +96,16 @@ class ThreatModel:
     def with_modalities(self, *modalities: str) -> ThreatModel:
         return replace(self, modalities=tuple(modalities))
 
+    def scaled(self, factor: float) -> ThreatModel:
+        """Both budgets (eps and any fixed step) multiplied by ``factor`` (> 0)."""
+        if not factor > 0:
+            raise ConfigError(f"a budget scale must be > 0, got {factor}")
+
+        def scale(b: Budget) -> Budget:
+            return replace(b, eps=b.eps * factor, step=None if b.step is None else b.step * factor)
+
+        return replace(self, video=scale(self.video), audio=scale(self.audio))
+
     def describe(self, steps: Mapping[str, float] | None = None) -> dict[str, Any]:
         """JSON-ready budgets of both modalities plus the attacked ones."""
         steps = steps or {}

@@ -22,11 +22,13 @@ MASK_RATIO = 0.25
 MIX_ETA = 0.2
 
 
-def temporal_mask(video: torch.Tensor, audio: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def temporal_mask(video: torch.Tensor, audio: torch.Tensor, g: torch.Generator, *, ratio: float = MASK_RATIO,
+                  synchronous: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop ``round(ratio * T)`` segments per clip (same ones in both modalities when ``synchronous``)."""
     n, t = video.shape[:2]
-    drop, _ = segment_masks(n, t, MASK_RATIO, synchronous=True, generator=g, device=video.device)
-    keep = (~drop).to(video.dtype)
-    return video * keep[:, :, None, None, None], (audio.view(n, t, -1) * keep[:, :, None]).view(n, -1)
+    drop_v, drop_a = segment_masks(n, t, ratio, synchronous=synchronous, generator=g, device=video.device)
+    keep_v, keep_a = (~drop_v).to(video.dtype), (~drop_a).to(audio.dtype)
+    return video * keep_v[:, :, None, None, None], (audio.view(n, t, -1) * keep_a[:, :, None]).view(n, -1)
 
 
 def scale(video: torch.Tensor, audio: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

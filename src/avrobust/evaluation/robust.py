@@ -69,9 +69,9 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
             sub, sub_labels = batch.index(ok), labels[ok]
             for attack in attacks:
                 start = time.perf_counter()
-                adv = attack(model, sub, sub_labels, generator=_generator(attack, pos, device))
+                adv = attack(model, sub, sub_labels, generator=attack_generator(attack, pos, device))
                 stats[attack.label]["seconds"] += time.perf_counter() - start
-                _check_budget(attack, sub, adv)
+                check_budget(attack, sub, adv)
                 with torch.no_grad():
                     adv_out = model(adv.video, adv.audio)
                 check_finite(adv_out, f" on {attack.label} examples")
@@ -113,14 +113,16 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
             "worst_case_robust_accuracy": float(worst.sum()) / max(n, 1) if attacks else None}
 
 
-def _generator(attack: Attack, offset: int, device: torch.device) -> torch.Generator:
-    """A per-batch generator: results do not depend on which attacks ran before."""
+def attack_generator(attack: Attack, offset: int, device: torch.device) -> torch.Generator:
+    """A per-batch generator seeded by the attack's seed and the batch's end offset: results do not
+    depend on which attacks ran before."""
     g = torch.Generator(device=device)
     g.manual_seed(attack.seed * 1_000_003 + offset)
     return g
 
 
-def _check_budget(attack: Attack, clean: Any, adv: Any) -> None:
+def check_budget(attack: Attack, clean: Any, adv: Any) -> None:
+    """Raise :class:`BudgetViolation` if ``adv`` leaves the attack's budgets, range or modalities."""
     for m in ("video", "audio"):
         x, xa = getattr(clean, m), getattr(adv, m)
         if m not in attack.threat.modalities:

@@ -1,0 +1,59 @@
+"""Analysis (a): accuracy under temporal segment masking, synchronous vs asynchronous.
+
+A ratio rho of the T aligned segments is dropped (black frames, silence). Synchronous masking drops
+the same segments in both modalities; asynchronous masking draws the audio segments independently,
+so one modality can often fill in for the other (PAPER.md, Section 3). No attack is involved: this
+measures how much the models rely on every segment (temporal redundancy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from avrobust.analysis.study import Study
+from avrobust.evaluation.transfer import mean_std
+from avrobust.types import segment_masks
+
+DEFAULT_RATIOS = (0.0, 0.125, 0.25, 0.5, 0.75)
+MODES = ("synchronous", "asynchronous")
+
+
+@torch.no_grad()
+def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, Any]:
+    """Fused accuracy of the surrogate and every victim for each ratio and mode.
+
+    Returns ``{"ratios", "accuracy": {mode: [mean over models]}, "accuracy_std", "per_model":
+    {model: {mode: [...]}}}``; the same masks (seeded per batch) are shown to every model.
+    """
+    ratios = [float(v) for v in (values or DEFAULT_RATIOS)]
+    models = [study.surrogate, *study.victims]
+    per_model: dict[str, dict[str, list[float]]] = {m.label: {mode: [] for mode in MODES} for m in models}
+    for m in models:
+        m.model.eval()
+    for mode in MODES:
+        for rho in ratios:
+            correct = {m.label: 0 for m in models}
+            g = torch.Generator().manual_seed(study.seed)
+            for batch, labels in study.dataset.batches(study.batch_size, indices=study.indices):
+                drop_v, drop_a = segment_masks(batch.size, batch.frames, rho, synchronous=mode == "synchronous",
+                                               generator=g)
+                masked = batch.mask_segments(drop_v, drop_a)
+                for m in models:
+                    pred = m.model(masked.video, masked.audio).logits.argmax(1)
+                    correct[m.label] += int((pred == labels).sum())
+            for m in models:
+                per_model[m.label][mode].append(correct[m.label] / study.n)
+    acc = {mode: [mean_std([per_model[m][mode][i] for m in per_model])[0] for i in range(len(ratios))] for mode in MODES}
+    std = {mode: [mean_std([per_model[m][mode][i] for m in per_model])[1] for i in range(len(ratios))] for mode in MODES}
+    return {"ratios": ratios, "accuracy": acc, "accuracy_std": std, "per_model": per_model}
+
+
+def plot(result: dict[str, Any], path: str) -> None:
+    from avrobust.plotting import line_plot
+
+    r = result["results"]
+    line_plot(r["ratios"], r["accuracy"], path, xlabel="masked segment ratio rho", ylabel="accuracy %",
+              title=f"accuracy under temporal masking (mean of {len(r['per_model'])} models)")

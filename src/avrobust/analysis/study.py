@@ -1,0 +1,74 @@
+"""The shared set-up of the Section 3 analyses: one surrogate, optional black-box victims, clips, budgets.
+
+``Study.measure(attacks)`` runs a transfer matrix with the surrogate as the only crafting model and
+the surrogate plus the victims as testers, and returns per attack the white-box ASR (on the
+surrogate) and the black-box ASR (mean and std over the victims), with the mean cross-modal cosine
+similarity of the victims' unimodal predictions on the adversarial clips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.attacks.base import Attack
+from avrobust.data import AVDataset
+from avrobust.evaluation.transfer import Member, mean_std, transfer_matrix
+
+
+@dataclass
+class Study:
+    """What every analysis needs.
+
+    Attributes:
+        surrogate: the model attacked white-box (crafting); victims: black-box models (may be empty).
+        dataset, indices: the clips (``indices=None``: all of the split).
+        threat: default budgets; steps: default iterations; seed: attacks' and masks' seed.
+    """
+
+    surrogate: Member
+    victims: Sequence[Member]
+    dataset: AVDataset
+    indices: torch.Tensor | None = None
+    threat: ThreatModel = field(default_factory=ThreatModel)
+    steps: int = 10
+    seed: int = 0
+    batch_size: int = 64
+    show_progress: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.dataset) if self.indices is None else len(self.indices)
+
+    def attacks(self, specs: Sequence[str], *, threat: ThreatModel | None = None, steps: int | None = None) -> list[Attack]:
+        """Attacks from ``--attack``-style specs with this study's budgets, steps and seed."""
+        return build_attacks(specs, threat or self.threat, steps=steps or self.steps, seed=self.seed)
+
+    def measure(self, attacks: Sequence[Attack]) -> dict[str, dict[str, Any]]:
+        """Per attack label: ``white_box_asr``, ``black_box_asr``, ``black_box_asr_std``,
+        ``per_victim`` ASR, ``white_box_cosine``, ``black_box_cosine`` (None without victims)."""
+        result = transfer_matrix([self.surrogate], [self.surrogate, *self.victims], self.dataset, attacks,
+                                 indices=self.indices, batch_size=self.batch_size, show_progress=self.show_progress)
+        out: dict[str, dict[str, Any]] = {}
+        for attack in attacks:
+            rows = [r for r in result["matrix"] if r["attack"] == attack.label]
+            white = next(r for r in rows if r["white_box"])
+            black = [r for r in rows if not r["white_box"]]
+            mean, std = mean_std([r["attack_success_rate"] for r in black])
+            out[attack.label] = {
+                "white_box_asr": white["attack_success_rate"], "black_box_asr": mean, "black_box_asr_std": std,
+                "per_victim": {r["victim"]: r["attack_success_rate"] for r in black},
+                "white_box_cosine": white["modality_cosine"],
+                "black_box_cosine": mean_std([r["modality_cosine"] for r in black])[0],
+            }
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready set-up for the result files."""
+        return {"surrogate": self.surrogate.label, "surrogate_run": self.surrogate.sources[0],
+                "victims": [v.label for v in self.victims], "data": self.dataset.spec, "split": self.dataset.split,
+                "n": self.n, "budget": self.threat.describe(), "steps": self.steps, "seed": self.seed}

@@ -1,0 +1,138 @@
+"""Plots for transfer matrices and analyses (matplotlib, Agg backend; PNG files written atomically).
+
+Every function takes plain data (lists, dicts), writes one PNG and returns its path.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from avrobust.checkpoint import atomic_write_bytes
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    plt = _pyplot()
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=120)
+    plt.close(fig)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[tuple[int, int]]]],
+                 rows: Sequence[str], cols: Sequence[str], path: str | Path, *, title: str = "") -> Path:
+    """Heatmaps of values in [0, 1] (shown as %), one panel per key; ``marks`` cells get a black outline.
+
+    Args:
+        panels: ``{name: (grid [len(rows)][len(cols)], marks [(row, col), ...])}``.
+    """
+    plt = _pyplot()
+    k = len(panels)
+    ncols = min(3, k)
+    nrows = math.ceil(k / ncols)
+    cell = 0.45
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(ncols * max(3.2, 1.2 + cell * len(cols)), nrows * max(2.6, 1.0 + cell * len(rows))))
+    image = None
+    for ax, (name, (grid, marks)) in zip(axes.flat, panels.items()):
+        image = ax.imshow([[100 * v for v in row] for row in grid], vmin=0, vmax=100, cmap="viridis", aspect="auto")
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(rows)), rows, fontsize=7)
+        for i, row in enumerate(grid):
+            for j, v in enumerate(row):
+                ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=6,
+                        color="white" if v < 0.6 else "black")
+        for i, j in marks:
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
+        ax.set_xlabel("victim", fontsize=8)
+        ax.set_ylabel("surrogate", fontsize=8)
+    for ax in list(axes.flat)[k:]:
+        ax.axis("off")
+    if image is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="ASR %")
+    if title:
+        fig.suptitle(title + " (red: white box)", fontsize=10, y=1.02)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buf.getvalue())
+    return Path(path)
+
+
+def line_plot(x: Sequence[float], series: Mapping[str, Sequence[float | None]], path: str | Path, *,
+              xlabel: str, ylabel: str, title: str = "", logx: bool = False, percent: bool = True,
+              styles: Mapping[str, str] | None = None, colors: Mapping[str, int] | None = None) -> Path:
+    """One line per series over ``x``; values in [0, 1] are shown as % when ``percent``.
+
+    ``styles`` maps a series to a matplotlib format (default ``-o``); ``colors`` to a colour index
+    (series of one attack share a colour).
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    scale = 100 if percent else 1
+    for k, (name, ys) in enumerate(series.items()):
+        pts = [(a, scale * b) for a, b in zip(x, ys) if b is not None]
+        color = f"C{(colors or {}).get(name, k) % 10}"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], (styles or {}).get(name, "-o"), label=name,
+                markersize=4, color=color)
+    if logx:
+        ax.set_xscale("log")
+        ax.minorticks_off()
+    ax.set_xticks(list(x), [f"{v:.3g}" for v in x])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best", ncol=2 if len(series) > 5 else 1)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def bar_plot(groups: Sequence[str], series: Mapping[str, Sequence[float]], path: str | Path, *,
+             ylabel: str, title: str = "", percent: bool = True) -> Path:
+    """Grouped bars: one group per entry of ``groups``, one bar per series."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(groups)), 3.8))
+    width = 0.8 / max(len(series), 1)
+    scale = 100 if percent else 1
+    for k, (name, ys) in enumerate(series.items()):
+        ax.bar([i + k * width for i in range(len(groups))], [scale * y for y in ys], width, label=name)
+    ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(groups))], groups, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *, xlabel: str, ylabel: str,
+                 title: str = "") -> Path:
+    """Labelled points ``{name: (x, y)}`` with values in [0, 1] shown as %."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 3.8))
+    for name, (x, y) in points.items():
+        ax.scatter([100 * x], [100 * y], s=30)
+        ax.annotate(name, (100 * x, 100 * y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
