@@ -88,7 +88,8 @@ def main() -> None:
 def render(headline: dict) -> str:
     lines = []
     for scale, rows in headline["table"].items():
-        lines += [f"Budget {scale} the defaults (video 8/255, audio 0.01, L-inf, both modalities):", "",
+        k = float(scale[1:])
+        lines += [f"Budget {scale} the defaults (video {8 * k:g}/255, audio {0.01 * k:g}, L-inf, both modalities):", "",
                   "| attack | black-box ASR % mean +- std over seeds | per seed | white-box ASR % |", "|---|---|---|---|"]
         for attack, r in rows.items():
             if attack.endswith("(white box)"):

@@ -46,8 +46,8 @@ def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[
     ncols = min(3, k)
     nrows = math.ceil(k / ncols)
     cell = 0.45
-    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
-                             figsize=(ncols * max(3.2, 1.2 + cell * len(cols)), nrows * max(2.6, 1.0 + cell * len(rows))))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
+                             figsize=(ncols * max(3.2, 1.2 + cell * len(cols)), nrows * max(2.8, 1.6 + cell * len(rows))))
     image = None
     for ax, (name, (grid, marks)) in zip(axes.flat, panels.items()):
         image = ax.imshow([[100 * v for v in row] for row in grid], vmin=0, vmax=100, cmap="viridis", aspect="auto")
@@ -67,7 +67,7 @@ def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[
     if image is not None:
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="ASR %")
     if title:
-        fig.suptitle(title + " (red: white box)", fontsize=10, y=1.02)
+        fig.suptitle(title + " (red: white box)", fontsize=10)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -95,6 +95,8 @@ def line_plot(x: Sequence[float], series: Mapping[str, Sequence[float | None]], 
         ax.set_xscale("log")
         ax.minorticks_off()
     ax.set_xticks(list(x), [f"{v:.3g}" for v in x])
+    if percent:
+        ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

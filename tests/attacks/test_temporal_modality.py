@@ -141,3 +141,14 @@ def test_mask_transform_drops_aligned_segments(synchronous: bool) -> None:
     dropped_a = a.view(32, 4, 16).abs().sum(-1) == 0
     assert (dropped_v.sum(1) == 2).all() and (dropped_a.sum(1) == 2).all()
     assert torch.equal(dropped_v, dropped_a) == synchronous
+
+
+def test_spec_transforms_none_turns_the_pool_off() -> None:
+    """``transforms=none`` in a spec parses to None, which must mean no transformation, not the default."""
+    from avrobust.attacks import build_attacks
+
+    (off,) = build_attacks(["tma:transforms=none"])
+    (default,) = build_attacks(["tma"])
+    assert off.transforms == () and off.copies == 1
+    assert default.transforms == ("mask", "scale", "blur", "mixup")
+    assert create_attack("mma").transforms == ()

@@ -97,6 +97,10 @@ def _pearson(xs: Sequence[float | None], ys: Sequence[float | None]) -> float | 
 
 
 # ---- plots (one PNG per analysis) -----------------------------------------------------------------
+def _ylabel(shown: str) -> str:
+    return ("black-box" if shown == "black_box_asr" else "white-box") + " ASR %"
+
+
 def _both(series: dict[str, list[dict[str, Any]]], shown: str) -> dict[str, Any]:
     """Line series of the shown ASR (solid) and, when it is black box, the white-box ASR (dashed),
     one colour per attack: keyword arguments for :func:`~avrobust.plotting.line_plot`."""
@@ -115,7 +119,7 @@ def plot_modality(result: dict[str, Any], path: str) -> None:
 
     r = result["results"]
     bar_plot(r["modalities"], {a: [r["results"][a][m][r["shown"]] for m in r["modalities"]] for a in r["attacks"]},
-             path, ylabel=f"{r['shown'].replace('_', ' ')} %", title="attacked modalities")
+             path, ylabel=_ylabel(r["shown"]), title="attacked modalities")
 
 
 def plot_temporal_masking(result: dict[str, Any], path: str) -> None:
@@ -126,7 +130,7 @@ def plot_temporal_masking(result: dict[str, Any], path: str) -> None:
     series = {mode: [r["results"]["none"][r["shown"]]] + [r["results"][f"{mode}-{rho:g}"][r["shown"]] for rho in r["ratios"]]
               for mode in ("sync", "async")}
     line_plot(x, series, path, xlabel="masking ratio during crafting (0: plain attack)",
-              ylabel=f"{r['shown'].replace('_', ' ')} %", title=f"{r['attack']} with temporal masking")
+              ylabel=_ylabel(r["shown"]), title=f"{r['attack']} with temporal masking")
 
 
 def plot_alignment(result: dict[str, Any], path: str) -> None:
@@ -136,7 +140,7 @@ def plot_alignment(result: dict[str, Any], path: str) -> None:
     pts = {a: (m[r["cosine"]], m[r["shown"]]) for a, m in r["results"].items() if m[r["cosine"]] is not None}
     rr = "n/a" if r["pearson_r"] is None else f"{r['pearson_r']:.2f}"
     scatter_plot(pts, path, xlabel="cross-modal cosine of p_a, p_v on adversarial clips %",
-                 ylabel=f"{r['shown'].replace('_', ' ')} %", title=f"ASR vs modality agreement (Pearson r {rr})")
+                 ylabel=_ylabel(r["shown"]), title=f"ASR vs modality agreement (Pearson r {rr})")
 
 
 def plot_iterations(result: dict[str, Any], path: str) -> None:

@@ -60,7 +60,7 @@ class TMA(MIFGSM):
 
     Args:
         lambda1: weight of the temporal term (>= 0); lambda2: weight of the modality term (>= 0).
-        transforms: ``"mask+scale+blur+mixup"`` (default), a subset, or ``"none"``.
+        transforms: ``"mask+scale+blur+mixup"`` (TMA's and TIA's default), a subset, or ``"none"``/``None``.
         copies: transformed copies per step (>= 1; with no transformations one plain copy).
         mask_ratio: share of segments the ``mask`` transformation drops (default 0.25).
         mask_synchronous: drop the same segments in both modalities (default) or draw them apart.
@@ -72,7 +72,7 @@ class TMA(MIFGSM):
     default_lambda1, default_lambda2, default_transforms = 1.0, 1.0, "mask+scale+blur+mixup"
 
     def __init__(self, threat: ThreatModel | None = None, *, lambda1: float | None = None,
-                 lambda2: float | None = None, transforms: str | tuple[str, ...] | None = None, copies: int = 4,
+                 lambda2: float | None = None, transforms: str | tuple[str, ...] | None = "default", copies: int = 4,
                  mask_ratio: float = MASK_RATIO, mask_synchronous: bool = True,
                  maximize_temporal: bool = False, alignment: str = "predictions", **kwargs: Any) -> None:
         super().__init__(threat, **kwargs)
@@ -80,7 +80,8 @@ class TMA(MIFGSM):
         self.lambda2 = self.default_lambda2 if lambda2 is None else float(lambda2)
         if self.lambda1 < 0 or self.lambda2 < 0:
             raise ConfigError(f"{self.name}: lambda1 and lambda2 must be >= 0, got {self.lambda1}, {self.lambda2}")
-        self.transforms = parse_transforms(self.default_transforms if transforms is None else transforms)
+        # "default": the class's pool; None (a spec's "transforms=none" parses to None) or "none": no transformation
+        self.transforms = parse_transforms(self.default_transforms if transforms == "default" else transforms)
         if int(copies) != copies or copies < 1:
             raise ConfigError(f"{self.name}: copies must be an integer >= 1, got {copies}")
         if alignment not in ALIGNMENTS:
