@@ -373,10 +373,35 @@ def demo(
     output.print(f"demo finished in {result['seconds']:.0f} s; summary: {out / 'summary.md'}")
 
 
+MULTI_VALUE = {"transfer": ("--surrogates", "--surrogate", "--victims", "--victim")}
+
+
+def expand_multi_values(argv: list[str]) -> list[str]:
+    """Let ``transfer --surrogates A B C`` (and a shell glob) mean ``--surrogates A --surrogates B ...``.
+
+    Only for commands without positional arguments, where a bare token after such a flag can mean
+    nothing else.
+    """
+    flags = MULTI_VALUE.get(argv[0], ()) if argv else ()
+    out: list[str] = []
+    current: str | None = None
+    for token in argv:
+        if token in flags:
+            current = token
+            out.append(token)
+        elif current and out[-1] != current and not token.startswith("-"):
+            out += [current, token]
+        else:
+            if token.startswith("-"):
+                current = None
+            out.append(token)
+    return out
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit status 2."""
     try:
-        app()
+        app(args=expand_multi_values(sys.argv[1:]))
     except AvrobustError as err:
         console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -129,3 +129,21 @@ def test_train_zoo_cli(run_cli, tiny_spec: str, tmp_path: Path) -> None:
     code, stdout, err = run_cli("train-zoo", "--data", tiny_spec, "--out", tmp_path, "--models", "AsV", "--epochs", "1")
     assert code == 0, err
     assert "alexnet-sum-vgg" in stdout and (tmp_path / "zoo.json").exists()
+
+
+def test_several_values_after_one_transfer_flag() -> None:
+    from avrobust.cli import expand_multi_values
+
+    argv = ["transfer", "--surrogates", "a", "b", "--attack", "fgsm", "--victims", "c", "d", "e", "--n", "4"]
+    assert expand_multi_values(argv) == ["transfer", "--surrogates", "a", "--surrogates", "b", "--attack", "fgsm",
+                                         "--victims", "c", "--victims", "d", "--victims", "e", "--n", "4"]
+    assert expand_multi_values(["analyze", "masking", "--victims", "a", "b"]) == [
+        "analyze", "masking", "--victims", "a", "b"]  # a command with positional arguments is left alone
+
+
+def test_transfer_cli_takes_a_glob_of_runs(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
+    runs = [m["run_dir"] for m in tiny_zoo["models"]]
+    code, _, err = run_cli("transfer", "--surrogates", *runs, "--victims", *runs, "--attack", "fgsm",
+                           "--json", tmp_path / "g.json")
+    assert code == 0, err
+    assert len(json.loads((tmp_path / "g.json").read_text())["matrix"]) == 4
