@@ -127,7 +127,7 @@ def train_zoo_cmd(
     overwrite: bool = typer.Option(False, help="Replace runs already in --out."),
     resume: bool = typer.Option(False, help="Keep finished models, continue interrupted ones."),
 ) -> None:
-    """Train the model zoo for transfer studies (all 8 models on synth: about 10 min on 2 CPU cores)."""
+    """Train the model zoo for transfer studies (all 8 models on synth: about 8 min on 2 CPU cores)."""
     from avrobust.jobs import train_zoo
 
     zoo = train_zoo(data, out, pattern=models, epochs=epochs, seed=seed, width=width,

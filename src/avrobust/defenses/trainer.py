@@ -28,7 +28,6 @@ from avrobust.cost import CostMeter
 from avrobust.data import AVDataset
 from avrobust.defenses.base import TrainingMethod, create_method
 from avrobust.errors import CheckpointError, ConfigError
-from avrobust.evaluation.metrics import check_finite
 from avrobust.evaluation.runner import SCHEMA_VERSION, clean_counts
 from avrobust.models.classifier import AVClassifier, ModelConfig
 from avrobust.seeding import generator
