@@ -252,15 +252,16 @@ def evaluate(
 def attack_table(result: dict) -> Table:
     """The per-attack rows of an evaluation result."""
     table = Table(title=f"attacks (worst-case robust accuracy {_fmt(result['worst_case_robust_accuracy'])})")
-    for col in ("attack", "attacked", "eps v", "eps a", "norm v/a", "steps", "robust", "ASR", "PSNR dB", "SNR dB"):
+    for col in ("attack", "attacked", "eps v", "eps a", "norm v/a", "steps", "robust", "ASR", "PSNR dB", "SSIM",
+                "SNR dB", "segSNR dB"):
         table.add_column(col, justify="left" if col in ("attack", "attacked", "norm v/a") else "right",
                          no_wrap=col in ("attack", "attacked"))
     for label, r in result["attacks"].items():
         b = r["budget"]
         table.add_row(label, "+".join(m[0] for m in r["modalities"]), f"{b['video']['eps']:.3g}",
                       f"{b['audio']['eps']:.3g}", f"{b['video']['norm']}/{b['audio']['norm']}", str(r["steps"]), _fmt(r["robust_accuracy"]),
-                      _fmt(r["attack_success_rate"]), f"{r['psnr_db']:.1f}" if r["psnr_db"] is not None else "-",
-                      f"{r['snr_db']:.1f}" if r["snr_db"] is not None else "-")
+                      _fmt(r["attack_success_rate"]), *(("-" if r.get(k) is None else f"{r[k]:{f}}") for k, f in (
+                          ("psnr_db", ".1f"), ("ssim", ".3f"), ("snr_db", ".1f"), ("segmental_snr_db", ".1f"))))
     return table
 
 

@@ -57,7 +57,8 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
         whitebox[role] = {"n": ev["n"], "clean_accuracy": ev["clean_accuracy"],
                           "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"],
                           "attacks": {k: {f: v[f] for f in ("robust_accuracy", "attack_success_rate", "budget",
-                                                            "steps", "modalities", "psnr_db", "snr_db", "seconds")}
+                                                            "steps", "modalities", "psnr_db", "ssim", "snr_db",
+                                                            "segmental_snr_db", "max_norm", "seconds")}
                                       for k, v in ev["attacks"].items()}}
     console.rule("transfer: surrogate -> victim")
     matrix = run_transfer(out, data, steps=1 if quick else ATTACK_STEPS)
@@ -117,13 +118,15 @@ def render_markdown(result: dict[str, Any]) -> str:
             f"audio {b['audio']['norm']} eps {b['audio']['eps']:g}; both modalities attacked. "
             f"Worst case over the attacks: {wb['worst_case_robust_accuracy']:.3f}.",
             "",
-            "| attack | steps | robust acc | ASR | video PSNR dB | audio SNR dB | step video | step audio | seconds |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| attack | steps | robust acc | ASR | video PSNR dB | video SSIM | audio SNR dB | audio segSNR dB "
+            "| step video | step audio | seconds |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for name, r in wb["attacks"].items():
             step_v, step_a = r["budget"]["video"]["step"], r["budget"]["audio"]["step"]
             lines.append(f"| {name} | {r['steps']} | {r['robust_accuracy']:.3f} | {r['attack_success_rate']:.3f} | "
-                         f"{r['psnr_db']:.1f} | {r['snr_db']:.1f} | {step_v:.4f} | {step_a:.5f} | {r['seconds']:.1f} |")
+                         f"{r['psnr_db']:.1f} | {r['ssim']:.3f} | {r['snr_db']:.1f} | {r['segmental_snr_db']:.1f} | "
+                         f"{step_v:.4f} | {step_a:.5f} | {r['seconds']:.1f} |")
         lines.append("")
     tr = result.get("transfer")
     if tr:

@@ -22,7 +22,7 @@ from avrobust.attacks.threat import within_budget
 from avrobust.console import progress
 from avrobust.data import AVDataset
 from avrobust.evaluation.metrics import check_finite
-from avrobust.evaluation.perceptibility import max_norm, psnr_db, snr_db
+from avrobust.evaluation.perceptibility import PerceptibilityMeter, max_norm
 from avrobust.models.classifier import AVClassifier
 
 
@@ -38,8 +38,8 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
     Returns:
         ``{"n", "clean_correct", "attacks": {name: result}, "worst_case_robust_accuracy"}``.
         Each result holds ``robust_accuracy``, ``attack_success_rate``, ``budget``, ``steps``,
-        ``modalities``, ``psnr_db``, ``snr_db`` (means over attacked clips), ``max_norm`` per
-        modality, ``seconds`` and the attack's options.
+        ``modalities``, ``psnr_db``, ``ssim`` (video), ``snr_db``, ``segmental_snr_db`` (audio; means
+        over attacked clips), ``max_norm`` per modality, ``seconds`` and the attack's options.
     """
     was_training = model.training
     model.eval()
@@ -50,7 +50,8 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
     if len({a.label for a in attacks}) != len(attacks):
         raise ValueError("attack labels must be unique within one evaluation")
     robust = {a.label: torch.zeros(n, dtype=torch.bool) for a in attacks}
-    stats = {a.label: {"psnr": [], "snr": [], "video": 0.0, "audio": 0.0, "seconds": 0.0} for a in attacks}
+    meters = {a.label: PerceptibilityMeter(a.threat.video.norm, a.threat.audio.norm) for a in attacks}
+    seconds = {a.label: 0.0 for a in attacks}
     try:
         pos = 0
         batches = dataset.batches(batch_size, indices=idx)
@@ -70,7 +71,7 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
             for attack in attacks:
                 start = time.perf_counter()
                 adv = attack(model, sub, sub_labels, generator=attack_generator(attack, pos, device))
-                stats[attack.label]["seconds"] += time.perf_counter() - start
+                seconds[attack.label] += time.perf_counter() - start
                 check_budget(attack, sub, adv)
                 with torch.no_grad():
                     adv_out = model(adv.video, adv.audio)
@@ -78,11 +79,7 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
                 flags = torch.zeros(batch.size, dtype=torch.bool)
                 flags[ok.cpu()] = (adv_out.logits.argmax(1) == sub_labels).cpu()
                 robust[attack.label][sl] = flags
-                s = stats[attack.label]
-                s["psnr"].append(psnr_db(sub.video, adv.video).cpu())
-                s["snr"].append(snr_db(sub.audio, adv.audio).cpu())
-                s["video"] = max(s["video"], max_norm(sub.video, adv.video, attack.threat.video.norm))
-                s["audio"] = max(s["audio"], max_norm(sub.audio, adv.audio, attack.threat.audio.norm))
+                meters[attack.label].update(sub, adv)
     finally:
         model.train(was_training)
     correct = int(clean_ok.sum())
@@ -91,7 +88,6 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
     for attack in attacks:
         flags = robust[attack.label]
         worst &= flags
-        s = stats[attack.label]
         desc = attack.describe()
         results[attack.label] = {
             "attack": attack.name,
@@ -103,10 +99,8 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
             "restarts": desc["restarts"],
             "loss": desc["loss"],
             "options": desc["options"],
-            "psnr_db": float(torch.cat(s["psnr"]).mean()) if s["psnr"] else None,
-            "snr_db": float(torch.cat(s["snr"]).mean()) if s["snr"] else None,
-            "max_norm": {"video": s["video"], "audio": s["audio"]},
-            "seconds": round(s["seconds"], 3),
+            **meters[attack.label].summary(),
+            "seconds": round(seconds[attack.label], 3),
             "robust_flags": flags.to(torch.int8).tolist(),
         }
     return {"n": n, "clean_correct": correct, "attacks": results,

@@ -32,7 +32,7 @@ from avrobust.console import progress_bar
 from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.metrics import check_finite
-from avrobust.evaluation.perceptibility import psnr_db, snr_db
+from avrobust.evaluation.perceptibility import PerceptibilityMeter
 from avrobust.evaluation.robust import attack_generator, check_budget
 from avrobust.models.zoo import ZOO
 
@@ -149,7 +149,8 @@ def transfer_matrix(
         "summary", "seconds"}``. ``matrix`` rows: ``surrogate``, ``victim``, ``attack``,
         ``attack_success_rate``, ``robust_accuracy``, ``clean_accuracy``, ``white_box``,
         ``modality_cosine`` (the victim's mean cosine of softmax(p_a), softmax(p_v) on the
-        adversarial clips). ``crafting`` has per (surrogate, attack) seconds, PSNR and SNR.
+        adversarial clips). ``crafting`` has per (surrogate, attack) seconds and perceptibility (PSNR, SSIM, SNR,
+        segmental SNR, max norms).
         ``summary`` per attack: mean and std of black-box ASR over the pairs, white-box ASR mean.
     """
     if not surrogates or not victims or not attacks:
@@ -200,7 +201,7 @@ def _craft_and_test(s: Member, victims: Sequence[Member], attack: Attack, datase
     n = len(idx)
     fooled = {v.label: torch.zeros(n, dtype=torch.bool) for v in victims}
     cosine = {v.label: 0.0 for v in victims}
-    psnr, snr, seconds, pos = [], [], 0.0, 0
+    meter, seconds, pos = PerceptibilityMeter(attack.threat.video.norm, attack.threat.audio.norm), 0.0, 0
     for batch, labels in dataset.batches(batch_size, indices=idx):
         batch, labels = batch.to(device), labels.to(device)
         sl = slice(pos, pos + batch.size)
@@ -209,15 +210,13 @@ def _craft_and_test(s: Member, victims: Sequence[Member], attack: Attack, datase
         adv = attack(s.model, batch, labels, generator=attack_generator(attack, pos, device))
         seconds += time.perf_counter() - t0
         check_budget(attack, batch, adv)
-        psnr.append(psnr_db(batch.video, adv.video).cpu())
-        snr.append(snr_db(batch.audio, adv.audio).cpu())
+        meter.update(batch, adv)
         for v in victims:
             pred, cos = _predict(v.model, adv.video, adv.audio)
             fooled[v.label][sl] = (pred != labels).cpu()
             cosine[v.label] += float(cos.sum())
         advance()
-    crafting.append({"surrogate": s.label, "attack": attack.label, "seconds": round(seconds, 3),
-                     "psnr_db": _finite_mean(psnr), "snr_db": _finite_mean(snr)})
+    crafting.append({"surrogate": s.label, "attack": attack.label, "seconds": round(seconds, 3), **meter.summary()})
     for v in victims:
         ok = clean[v.label]
         correct = int(ok.sum())
@@ -229,12 +228,6 @@ def _craft_and_test(s: Member, victims: Sequence[Member], attack: Attack, datase
             "white_box": bool(set(s.sources) & set(v.sources)),
             "modality_cosine": cosine[v.label] / max(n, 1),
         })
-
-
-def _finite_mean(values: list[torch.Tensor]) -> float | None:
-    x = torch.cat(values) if values else torch.empty(0)
-    x = x[torch.isfinite(x)]
-    return float(x.mean()) if len(x) else None
 
 
 def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
