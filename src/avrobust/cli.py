@@ -362,6 +362,30 @@ def analyze(
 
 
 @app.command()
+@threat_options
+def export(
+    checkpoint: Path = typer.Option(..., help="Run directory of the attacked model."),
+    attack: str = typer.Option("pgd", "--attack", help="One attack name or spec, e.g. tma:lambda1=2."),
+    n: int = typer.Option(4, "--n", min=1, help="Export the first N clips."),
+    out: Path = typer.Option(Path("examples"), help="Directory for the MP4, WAV and PNG files and index.json."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the model's."),
+    split: str = typer.Option("test", help="train, val or test."),
+    steps: Optional[int] = typer.Option(None, help="Iterations (default: the attack's)."),
+    seed: int = typer.Option(0, help="Seeds the attack."),
+    amplify: float = typer.Option(10.0, help="Gain of the perturbation panel."),
+    overwrite: bool = typer.Option(False, help="Replace examples already in --out."),
+    threat: Any = None,
+) -> None:
+    """Adversarial examples to watch and hear: MP4 (clean | adversarial | perturbation, adversarial sound), WAVs, spectrograms."""
+    from avrobust.export import export_examples
+
+    index = export_examples(checkpoint, out, attack=attack, data=data, split=split, n=n, threat=threat, steps=steps,
+                            seed=seed, amplify=amplify, overwrite=overwrite)
+    fooled = sum(c["adversarial_prediction"] != c["label"] for c in index["clips"])
+    output.print(f"{len(index['clips'])} clips ({fooled} misclassified after the attack) -> {out}/index.json")
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), help="Directory for the demo's runs and summary."),
     overwrite: bool = typer.Option(False, help="Replace a previous demo in --out."),
