@@ -86,6 +86,7 @@ def test_quick_demo_writes_summary(run_cli, tmp_path):
     assert {"tia", "mma", "tma", "mifgsm", "mig", "pam"} <= set(transfer["attacks"])
     assert "## Transfer: AsV (surrogate) -> RcV (victim)" in (tmp_path / "demo" / "summary.md").read_text()
     assert (tmp_path / "demo" / "transfer.png").exists()
+    assert "report: " in out and (tmp_path / "demo" / "report" / "report.html").exists()
     code, _, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 2 and "--overwrite" in err
 

@@ -386,6 +386,21 @@ def export(
 
 
 @app.command()
+def report(
+    paths: list[Path] = typer.Argument(..., help="Result JSON files or directories holding them (run dirs, demo, analyses)."),
+    out: Path = typer.Option(Path("report"), help="Directory for report.html, report.md and figures/."),
+    title: str = typer.Option("avrobust report", help="The report's title."),
+    overwrite: bool = typer.Option(False, help="Replace a report already in --out."),
+) -> None:
+    """A readable report (self-contained HTML and Markdown with plots) from evaluate, transfer, analyze and train results."""
+    from avrobust.report import build_report
+
+    result = build_report(paths, out, title=title, overwrite=overwrite)
+    output.print(f"{len(result['sections'])} sections, {len(result['figures'])} figures -> {result['report']}, "
+                 f"{result['markdown']}")
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), help="Directory for the demo's runs and summary."),
     overwrite: bool = typer.Option(False, help="Replace a previous demo in --out."),

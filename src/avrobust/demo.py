@@ -5,7 +5,8 @@ test split, attacks the surrogate white-box with every standard attack (10 steps
 the first ``ATTACK_CLIPS`` test clips) and the victim with PGD-10, then transfers the baselines and
 the paper's TIA, MMA and TMA from the surrogate to the victim (``TRANSFER_CLIPS`` clips), and writes
 ``OUT/summary.json``, ``OUT/summary.md``, the full evaluation JSON of each model
-(``OUT/<role>-test.json``) and the transfer matrix (``OUT/transfer.{json,md,png}``).
+(``OUT/<role>-test.json``), the transfer matrix (``OUT/transfer.{json,md,png}``) and, last, a
+report of all of it (``OUT/report/report.html`` and ``report.md``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
     write_json(out / "summary.json", result)
     atomic_write_bytes(out / "summary.md", render_markdown(result).encode())
     output.print(render_markdown(result), soft_wrap=True, markup=False, highlight=False)
+    from avrobust.report import build_report
+
+    report = build_report([out], out / "report", title="avrobust demo report", overwrite=True)
+    output.print(f"report: {report['report']} (and {report['markdown']})")
     return result
 
 

@@ -93,3 +93,17 @@ def test_analyze_cli(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
     assert code == 2 and "--overwrite" in err
     code, _, err = run_cli(*args, "--overwrite", "--values", "0,x")
     assert code == 2 and "comma-separated numbers" in err
+
+
+def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: Path) -> None:
+    from avrobust.attacks import build_attacks
+    from avrobust.evaluation.transfer import transfer_matrix, write_outputs
+    from avrobust.report import build_report
+
+    run_analysis("masking", study, tmp_path / "res", values=[0.0, 0.5])
+    tm = transfer_matrix([study.surrogate], [study.surrogate, *study.victims], study.dataset, build_attacks(["fgsm"]),
+                         indices=study.indices)
+    write_outputs(tm, tmp_path / "res" / "transfer.json")
+    r = build_report([tmp_path / "res"], tmp_path / "report")
+    assert r["sections"][0].startswith("Transfer matrix") and r["sections"][1].startswith("Analysis: masking")
+    assert all(Path(f).read_bytes()[:4] == b"\x89PNG" for f in r["figures"]) and len(r["figures"]) == 2
