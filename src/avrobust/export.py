@@ -91,9 +91,9 @@ def write_mp4(path: Path, frames: np.ndarray, fps: float, audio: np.ndarray, sam
 
 
 def _spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor, title: str) -> None:
-    from avrobust.plotting import _pyplot, _save
+    from avrobust.plotting import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     with torch.no_grad():
         mels = [model.frontend(x[None])[0, 0].T.numpy() for x in (clean, adv)]  # [n_mels, frames]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
@@ -103,7 +103,7 @@ def _spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor
         ax.set_xlabel("frame")
     axes[0].set_ylabel("mel band")
     fig.suptitle(title, fontsize=9)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def export_examples(checkpoint: str | Path, out: str | Path, *, attack: str = "pgd", data: str | None = None,

@@ -14,7 +14,8 @@ from typing import Any
 from avrobust.checkpoint import atomic_write_bytes
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,11 +24,13 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, path: str | Path) -> Path:
-    plt = _pyplot()
+def save_figure(fig: Any, path: str | Path, *, tight: bool = True) -> Path:
+    """Write ``fig`` as PNG atomically and close it (``tight``: tight_layout first, else a tight bbox)."""
+    plt = pyplot()
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=120)
+    if tight:
+        fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=120, **({} if tight else {"bbox_inches": "tight"}))
     plt.close(fig)
     path = Path(path)
     atomic_write_bytes(path, buf.getvalue())
@@ -41,7 +44,7 @@ def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[
     Args:
         panels: ``{name: (grid [len(rows)][len(cols)], marks [(row, col), ...])}``.
     """
-    plt = _pyplot()
+    plt = pyplot()
     k = len(panels)
     ncols = min(3, k)
     nrows = math.ceil(k / ncols)
@@ -68,11 +71,7 @@ def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="ASR %")
     if title:
         fig.suptitle(title + " (red: white box)", fontsize=10)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return Path(path)
+    return save_figure(fig, path, tight=False)
 
 
 def line_plot(x: Sequence[float], series: Mapping[str, Sequence[float | None]], path: str | Path, *,
@@ -83,7 +82,7 @@ def line_plot(x: Sequence[float], series: Mapping[str, Sequence[float | None]], 
     ``styles`` maps a series to a matplotlib format (default ``-o``); ``colors`` to a colour index
     (series of one attack share a colour).
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     scale = 100 if percent else 1
     for k, (name, ys) in enumerate(series.items()):
@@ -103,13 +102,13 @@ def line_plot(x: Sequence[float], series: Mapping[str, Sequence[float | None]], 
     ax.legend(fontsize=7, loc="best", ncol=2 if len(series) > 5 else 1)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bar_plot(groups: Sequence[str], series: Mapping[str, Sequence[float]], path: str | Path, *,
              ylabel: str, title: str = "", percent: bool = True) -> Path:
     """Grouped bars: one group per entry of ``groups``, one bar per series."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(groups)), 3.8))
     width = 0.8 / max(len(series), 1)
     scale = 100 if percent else 1
@@ -121,13 +120,13 @@ def bar_plot(groups: Sequence[str], series: Mapping[str, Sequence[float]], path:
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *, xlabel: str, ylabel: str,
                  title: str = "") -> Path:
     """Labelled points ``{name: (x, y)}`` with values in [0, 1] shown as %."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.8))
     for name, (x, y) in points.items():
         ax.scatter([100 * x], [100 * y], s=30)
@@ -137,4 +136,4 @@ def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *,
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
