@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from avrobust.checkpoint import write_json
+from avrobust.checkpoint import read_meta, write_json
+from avrobust.console import console
 from avrobust.data import load_dataset
 from avrobust.defenses import TrainConfig, create_method, prepare_run_dir, train
-from avrobust.models import ZOO, create_model
+from avrobust.defenses.trainer import CHECKPOINT_FILE, SUMMARY_FILE
+from avrobust.errors import ConfigError
+from avrobust.models import ZOO, create_model, list_models
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
 
@@ -76,11 +79,6 @@ def train_zoo(
     Writes and returns ``out/zoo.json``: ``data``, ``epochs``, ``seed`` and one entry per model with
     ``model``, ``alias``, ``seed``, ``run_dir``, ``train_seconds``, ``val`` (validation metrics).
     """
-    from avrobust.checkpoint import read_meta
-    from avrobust.console import console
-    from avrobust.defenses.trainer import CHECKPOINT_FILE, SUMMARY_FILE
-    from avrobust.errors import ConfigError
-    from avrobust.models import list_models
 
     out = Path(out)
     names = list_models(pattern)

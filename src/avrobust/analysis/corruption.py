@@ -46,8 +46,9 @@ def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, An
                     correct[m.label] += int((pred == labels).sum())
             for m in models:
                 per_model[m.label][mode].append(correct[m.label] / study.n)
-    acc = {mode: [mean_std([per_model[m][mode][i] for m in per_model])[0] for i in range(len(ratios))] for mode in MODES}
-    std = {mode: [mean_std([per_model[m][mode][i] for m in per_model])[1] for i in range(len(ratios))] for mode in MODES}
+    cells = {mode: [mean_std([per_model[m][mode][i] for m in per_model]) for i in range(len(ratios))] for mode in MODES}
+    acc = {mode: [c[0] for c in cells[mode]] for mode in MODES}
+    std = {mode: [c[1] for c in cells[mode]] for mode in MODES}
     return {"ratios": ratios, "accuracy": acc, "accuracy_std": std, "per_model": per_model}
 
 

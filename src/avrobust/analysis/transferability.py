@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,13 +88,14 @@ def eps(study: Study, values: Sequence[float] | None = None,
 
 
 def _pearson(xs: Sequence[float | None], ys: Sequence[float | None]) -> float | None:
+    """Pearson r over the pairs where both are known (None for fewer than 3 or a constant side)."""
     pts = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None]
     if len(pts) < 3:
         return None
-    mx, my = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
-    sxy = sum((x - mx) * (y - my) for x, y in pts)
-    sxx, syy = sum((x - mx) ** 2 for x, _ in pts), sum((y - my) ** 2 for _, y in pts)
-    return sxy / (sxx * syy) ** 0.5 if sxx > 0 and syy > 0 else None
+    try:
+        return statistics.correlation([p[0] for p in pts], [p[1] for p in pts])
+    except statistics.StatisticsError:
+        return None
 
 
 # ---- plots (one PNG per analysis) -----------------------------------------------------------------

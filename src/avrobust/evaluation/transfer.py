@@ -13,8 +13,7 @@ every victim at once, so a matrix costs one attack run per surrogate and attack.
 
 from __future__ import annotations
 
-import json
-import math
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -234,10 +233,7 @@ def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
     """Mean and sample standard deviation (``None`` where undefined)."""
     if not values:
         return None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -328,8 +324,3 @@ def write_outputs(result: dict[str, Any], json_path: str | Path) -> list[Path]:
     atomic_write_bytes(md, render_markdown(result).encode())
     plot_heatmaps(result, png)
     return [json_path, md, png]
-
-
-def load_result(path: str | Path) -> dict[str, Any]:
-    """Read a transfer JSON written by :func:`write_outputs`."""
-    return json.loads(Path(path).read_text())
