@@ -124,3 +124,41 @@ def test_attacks_command_lists_the_registry(run_cli):
 def test_attack_errors_are_one_line(run_cli, trained, args, message):
     code, _, err = run_cli("evaluate", "--checkpoint", trained["run_dir"], "--n", "4", *args)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_adv_train_writes_the_run_summary_with_cost_and_curriculum(run_cli, tmp_path, tiny_spec):
+    code, out, err = run_cli("adv-train", "--method", "avat:steps=2", "--data", tiny_spec, "--model", "AsV",
+                             "--out", tmp_path / "r", "--epochs", "2", "--batch-size", "8", "--eps-video", "4/255",
+                             "--json", tmp_path / "s.json")
+    assert code == 0, err
+    assert "(avat) trained 2 epochs" in out
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["forward_passes"] == summary["forward_passes"]
+    for key in ("seconds_per_epoch", "forward_passes", "backward_passes", "forward_segments", "metrics"):
+        assert key in summary
+    assert [c["attack_steps"] for c in summary["curriculum"]] == [1, 2]
+    assert summary["method_options"]["threat"]["video"]["eps"] == pytest.approx(4 / 255)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "avat:rho=0"], "rho must lie in (0, 1]"),
+    (["--method", "avat:steps_schedule=weekly"], "unknown schedule 'weekly'"),
+    (["--method", "nothing"], "unknown training method 'nothing'"),
+    (["--method", "standard", "--eps-video", "4/255"], "crafts no adversarial examples"),
+])
+def test_adv_train_errors_are_one_line(run_cli, tmp_path, tiny_spec, args, message):
+    code, _, err = run_cli("adv-train", "--data", tiny_spec, "--model", "AsV", "--out", tmp_path / "r", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_reversed_schedule_warns_and_trains(run_cli, tmp_path, tiny_spec):
+    code, _, err = run_cli("adv-train", "--method", "avat:steps=1,mask_start=0.5,mask_end=0", "--data", tiny_spec,
+                           "--model", "AsV", "--out", tmp_path / "r", "--epochs", "1", "--batch-size", "8")
+    assert code == 0 and "warning:" in err and "mask schedule goes from 0.5 down to 0" in err
+
+
+def test_methods_command_lists_every_method(run_cli):
+    code, out, _ = run_cli("methods")
+    assert code == 0
+    for name in ("avat", "pgd-at", "trades", "mixup", "crmt-at", "standard"):
+        assert name in out

@@ -31,6 +31,74 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
+def _number(text: Optional[str], flag: str) -> Optional[float]:
+    """Read ``0.03``, ``8/255`` or ``None``."""
+    from avrobust.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            return float(num) / float(den)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(f"{flag} must be a number such as 0.01 or 8/255, got {text!r}") from None
+
+
+THREAT_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "eps_video": (Optional[str], typer.Option(None, help="Video budget in [0,1] units, e.g. 8/255 (default 8/255).")),
+    "eps_audio": (Optional[str], typer.Option(None, help="Audio budget in waveform units (default 0.01).")),
+    "norm_video": (Optional[str], typer.Option(None, help="linf (default) or l2.")),
+    "norm_audio": (Optional[str], typer.Option(None, help="linf (default) or l2.")),
+    "step_video": (Optional[str], typer.Option(None, help="Video step size (default: each attack's rule).")),
+    "step_audio": (Optional[str], typer.Option(None, help="Audio step size (default: each attack's rule).")),
+    "modalities": (str, typer.Option("video,audio", help="Attacked modalities: video, audio or video,audio.")),
+}
+
+TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "batch_size": (int, typer.Option(32, min=1)),
+    "lr": (float, typer.Option(3e-3, help="Peak learning rate.")),
+    "weight_decay": (float, typer.Option(1e-4)),
+    "optimizer": (str, typer.Option("adamw", help="adamw or sgd.")),
+    "schedule": (str, typer.Option("cosine", help="Learning-rate schedule: cosine or constant.")),
+}
+
+
+def bundle_options(options: dict[str, tuple[Any, Any]], into: str,
+                   build: Callable[[dict[str, Any]], Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorator giving a command the ``options`` (name -> (type, typer.Option)); the command receives
+    them as one argument ``into``, made by ``build`` from their values."""
+
+    def deco(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            kwargs[into] = build({k: kwargs.pop(k) for k in options})
+            command(*args, **kwargs)
+
+        sig = inspect.signature(command)
+        extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
+                 for k, (kind, opt) in options.items()]
+        wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != into] + extra)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {k: v for k, v in typing.get_type_hints(command).items() if k != into}
+        wrapper.__annotations__.update({p.name: p.annotation for p in extra})
+        del wrapper.__wrapped__  # typer must read the new signature, not the wrapped one
+        return wrapper
+
+    return deco
+
+
+def _build_threat(opts: dict[str, Any]) -> Any:
+    from avrobust.attacks import ThreatModel
+
+    numbers = {k: _number(opts[k], "--" + k.replace("_", "-")) for k in ("eps_video", "eps_audio", "step_video", "step_audio")}
+    return ThreatModel.build(opts["modalities"], norm_video=opts["norm_video"], norm_audio=opts["norm_audio"], **numbers)
+
+
+threat_options = bundle_options(THREAT_OPTIONS, "threat", _build_threat)
+train_options = bundle_options(TRAIN_OPTIONS, "train_options", dict)
+
+
 @app.command()
 def models(pattern: str = typer.Argument("*", help="Wildcard on names or aliases, e.g. 'resnet-*' or 'R*'.")) -> None:
     """List the model zoo: the paper's 8 visual x fusion x audio configurations."""
@@ -87,33 +155,79 @@ def data(
 
 
 @app.command("train")
+@train_options
 def train_cmd(
     data: str = typer.Option("synth", help=DATA_HELP),
     model: str = typer.Option(..., help="Zoo model name or alias (see 'avrobust models')."),
     out: Path = typer.Option(..., help="Run directory (checkpoint, summary.json)."),
     epochs: int = typer.Option(12, min=1),
     seed: int = typer.Option(0, help="Seeds initialisation and shuffling."),
-    method: str = typer.Option("standard", help="Training method spec, e.g. standard:unimodal_weight=0.5."),
-    batch_size: int = typer.Option(32, min=1),
-    lr: float = typer.Option(3e-3, help="Peak learning rate (cosine schedule)."),
-    weight_decay: float = typer.Option(1e-4),
-    optimizer: str = typer.Option("adamw", help="adamw or sgd."),
-    schedule: str = typer.Option("cosine", help="cosine or constant."),
+    method: str = typer.Option("standard", help="Training method spec, e.g. standard:unimodal_weight=0.5 "
+                               "(see 'avrobust methods'; adversarial ones are easier with 'adv-train')."),
     width: Optional[int] = typer.Option(None, min=1, help="Encoder width (default 8)."),
     json: Optional[Path] = typer.Option(None, "--json", help="Also write the run summary here."),
     overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+    train_options: Any = None,
 ) -> None:
     """Train a zoo model; checkpoints every epoch, writes OUT/summary.json."""
     from avrobust.jobs import train_model
 
     summary = train_model(data, model, out, epochs=epochs, seed=seed, method=method, width=width,
-                          overwrite=overwrite, resume=resume, json_path=json, batch_size=batch_size, lr=lr,
-                          weight_decay=weight_decay, optimizer=optimizer, schedule=schedule)
+                          overwrite=overwrite, resume=resume, json_path=json, **train_options)
+    _print_trained(summary, out)
+
+
+def _print_trained(summary: dict[str, Any], out: Path) -> None:
     m = summary["metrics"]
-    output.print(f"[bold]{summary['model']}[/] trained {summary['epochs']} epochs "
-                  f"({summary['seconds_per_epoch']:.1f} s/epoch); val accuracy {_fmt(m['clean_accuracy'])} "
-                  f"(audio-only {_fmt(m['audio_only_accuracy'])}, visual-only {_fmt(m['visual_only_accuracy'])}) -> {out}")
+    output.print(f"[bold]{summary['model']}[/] ({summary['method']}) trained {summary['epochs']} epochs "
+                 f"({summary['seconds_per_epoch']:.1f} s/epoch, {summary['forward_passes']:,} forward and "
+                 f"{summary['backward_passes']:,} backward clip passes); val accuracy {_fmt(m['clean_accuracy'])} "
+                 f"(audio-only {_fmt(m['audio_only_accuracy'])}, visual-only {_fmt(m['visual_only_accuracy'])}) -> {out}")
+
+
+@app.command("adv-train")
+@train_options
+@threat_options
+def adv_train(
+    method: str = typer.Option("avat", help="Method spec: avat (ours), pgd-at, trades, crmt-at, mixup, standard; "
+                               "options as avat:rho=0.4,mask_schedule=cosine (see 'avrobust methods')."),
+    data: str = typer.Option("synth", help=DATA_HELP),
+    model: str = typer.Option(..., help="Zoo model name or alias (see 'avrobust models')."),
+    out: Path = typer.Option(..., help="Run directory (checkpoint, summary.json)."),
+    epochs: int = typer.Option(12, min=1),
+    seed: int = typer.Option(0, help="Seeds initialisation, shuffling, random starts and segment sampling."),
+    width: Optional[int] = typer.Option(None, min=1, help="Encoder width (default 8)."),
+    json: Optional[Path] = typer.Option(None, "--json", help="Also write the run summary here."),
+    overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
+    resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+    train_options: Any = None,
+    threat: Any = None,
+) -> None:
+    """Adversarial training under explicit budgets; the summary has the cost and per-epoch curriculum values."""
+    from avrobust.jobs import train_model
+
+    summary = train_model(data, model, out, epochs=epochs, seed=seed, method=method, threat=threat, width=width,
+                          overwrite=overwrite, resume=resume, json_path=json, **train_options)
+    _print_trained(summary, out)
+
+
+@app.command()
+def methods() -> None:
+    """List the training methods (use --method NAME or NAME:key=value,...)."""
+    from avrobust.defenses import METHODS
+
+    table = Table(title="training methods ('train' or 'adv-train' --method NAME:key=value,...)")
+    for col in ("name", "aliases", "adversarial", "options (default)", "description"):
+        table.add_column(col, no_wrap=col == "name")
+    for name in METHODS:
+        factory = METHODS.get(name)
+        params = inspect.signature(factory.__init__).parameters
+        opts = ", ".join(f"{k}={p.default}" for k, p in params.items()
+                         if k not in ("self", "threat") and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        doc = (factory.__doc__ or "").strip().splitlines()[0]
+        table.add_row(name, ", ".join(METHODS.aliases_of(name)), "yes" if factory.adversarial else "no", opts, doc)
+    output.print(table)
 
 
 @app.command("train-zoo")
@@ -140,55 +254,6 @@ def train_zoo_cmd(
         table.add_row(e["model"], e["alias"], str(e["seed"]), _fmt(v["clean_accuracy"]),
                       _fmt(v["audio_only_accuracy"]), _fmt(v["visual_only_accuracy"]), f"{e['train_seconds']:.0f}")
     output.print(table)
-
-
-def _number(text: Optional[str], flag: str) -> Optional[float]:
-    """Read ``0.03``, ``8/255`` or ``None``."""
-    from avrobust.errors import ConfigError
-
-    if text is None:
-        return None
-    try:
-        if "/" in text:
-            num, den = text.split("/", 1)
-            return float(num) / float(den)
-        return float(text)
-    except (ValueError, ZeroDivisionError):
-        raise ConfigError(f"{flag} must be a number such as 0.01 or 8/255, got {text!r}") from None
-
-
-THREAT_OPTIONS: dict[str, Any] = {
-    "eps_video": typer.Option(None, help="Video budget in [0,1] units, e.g. 8/255 (default 8/255)."),
-    "eps_audio": typer.Option(None, help="Audio budget in waveform units (default 0.01)."),
-    "norm_video": typer.Option(None, help="linf (default) or l2."),
-    "norm_audio": typer.Option(None, help="linf (default) or l2."),
-    "step_video": typer.Option(None, help="Video step size (default: each attack's rule)."),
-    "step_audio": typer.Option(None, help="Audio step size (default: each attack's rule)."),
-    "modalities": typer.Option("video,audio", help="Attacked modalities: video, audio or video,audio."),
-}
-
-
-def threat_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command the budget options above; it receives them as one ``threat`` (a ThreatModel)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        from avrobust.attacks import ThreatModel
-
-        opts = {k: kwargs.pop(k) for k in THREAT_OPTIONS}
-        numbers = {k: _number(opts[k], "--" + k.replace("_", "-")) for k in ("eps_video", "eps_audio", "step_video", "step_audio")}
-        kwargs["threat"] = ThreatModel.build(opts["modalities"], norm_video=opts["norm_video"],
-                                             norm_audio=opts["norm_audio"], **numbers)
-        command(*args, **kwargs)
-
-    sig = inspect.signature(command)
-    extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v, annotation=str if k == "modalities" else Optional[str])
-             for k, v in THREAT_OPTIONS.items()]
-    wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "threat"] + extra)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {k: v for k, v in typing.get_type_hints(command).items() if k != "threat"}
-    wrapper.__annotations__.update({p.name: p.annotation for p in extra})
-    del wrapper.__wrapped__  # typer must read the new signature, not the wrapped one
-    return wrapper
 
 
 def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
@@ -228,6 +293,10 @@ def evaluate(
     restarts: Optional[int] = typer.Option(None, help="Restarts for attacks that take them."),
     seed: int = typer.Option(0, help="Seeds the attacks' random starts."),
     n: Optional[int] = typer.Option(None, "--n", help="Evaluate the first N clips only."),
+    suite: Optional[str] = typer.Option(None, help="'defence': FGSM, PGD-10, PGD-50 x3 restarts, APGD-CE/DLR, MI-FGSM, "
+                                        "TIA, MMA, TMA on the model itself, plus gradient-masking checks."),
+    surrogate: Optional[Path] = typer.Option(None, help="Run directory of an undefended model: TMA crafted on it "
+                                             "is transferred and enters the worst case."),
     json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
     threat: Any = None,
 ) -> None:
@@ -236,7 +305,8 @@ def evaluate(
     from avrobust.evaluation import evaluate_checkpoint
 
     result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
-                                 restarts=restarts, seed=seed, limit=n, show_progress=True)
+                                 restarts=restarts, seed=seed, limit=n, show_progress=True, suite=suite,
+                                 surrogate=surrogate)
     table = Table(title=f"{result['model']} on {result['data']} ({split}, n={result['n']})")
     for col in ("clean accuracy", "audio-only accuracy", "visual-only accuracy"):
         table.add_column(col, justify="right")
@@ -255,7 +325,7 @@ def attack_table(result: dict) -> Table:
     for col in ("attack", "attacked", "eps v", "eps a", "norm v/a", "steps", "robust", "ASR", "PSNR dB", "SSIM",
                 "SNR dB", "segSNR dB"):
         table.add_column(col, justify="left" if col in ("attack", "attacked", "norm v/a") else "right",
-                         no_wrap=col in ("attack", "attacked"))
+                         no_wrap=col == "attacked")
     for label, r in result["attacks"].items():
         b = r["budget"]
         table.add_row(label, "+".join(m[0] for m in r["modalities"]), f"{b['video']['eps']:.3g}",

@@ -14,6 +14,11 @@ console = Console(stderr=True)  # progress, logs, errors
 output = Console()  # results (tables, summaries): stdout, so they can be piped
 
 
+def warn(message: str) -> None:
+    """One warning line on stderr (``warning: ...``); the run goes on."""
+    console.print(f"[yellow]warning:[/] {message}", soft_wrap=True, highlight=False)
+
+
 @contextmanager
 def progress_bar(total: int | None, description: str = "", *, enabled: bool = True) -> Iterator[Callable[[], None]]:
     """A progress bar on stderr (when ``enabled`` and a terminal is attached); yields ``advance()``."""

@@ -20,11 +20,13 @@ class CostMeter:
         self.model = model
         self.forward_passes = 0
         self.backward_passes = 0
+        self.forward_segments = 0  # clips x aligned segments: shorter clips (sampled segments) cost less
         self._handle: torch.utils.hooks.RemovableHandle | None = None
 
     def _hook(self, module: nn.Module, inputs: tuple, output: object) -> None:
         n = int(inputs[0].shape[0])
         self.forward_passes += n
+        self.forward_segments += n * int(inputs[0].shape[1]) if inputs[0].dim() > 1 else n
         logits = getattr(output, "logits", output)
         if isinstance(logits, torch.Tensor) and logits.requires_grad:
             logits.register_hook(lambda grad: self._count_backward(n))

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from avrobust.attacks.threat import ThreatModel
 from avrobust.checkpoint import read_meta, write_json
 from avrobust.console import console
 from avrobust.data import load_dataset
-from avrobust.defenses import TrainConfig, create_method, prepare_run_dir, train
+from avrobust.defenses import METHODS, TrainConfig, create_method, prepare_run_dir, train
 from avrobust.defenses.trainer import CHECKPOINT_FILE, SUMMARY_FILE
 from avrobust.errors import ConfigError
 from avrobust.models import ZOO, create_model, list_models
@@ -25,6 +26,7 @@ def train_model(
     epochs: int = 12,
     seed: int = 0,
     method: str = "standard",
+    threat: ThreatModel | None = None,
     width: int | None = None,
     overwrite: bool = False,
     resume: bool = False,
@@ -36,11 +38,17 @@ def train_model(
 
     Args:
         data: dataset spec (``synth:classes=6``); model: zoo name or alias.
-        method: training-method spec (``standard:unimodal_weight=0.5``).
+        method: training-method spec (``standard:unimodal_weight=0.5``, ``avat:rho=0.4``).
+        threat: budgets of the adversarial methods (default :class:`ThreatModel`); refused for others.
         width: encoder width override; train_options: other :class:`TrainConfig` fields.
     """
     name = ZOO.canonical(model)
     method_name, method_options = parse_spec(method)
+    if METHODS.get(method_name).adversarial:
+        method_options = {"threat": threat, **method_options}
+    elif threat is not None and threat != ThreatModel():
+        raise ConfigError(f"{method_name!r} crafts no adversarial examples, so budget options do not apply; "
+                          "drop them or choose an adversarial method (see 'avrobust methods')")
     trainer_method = create_method(method_name, **method_options)
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     train_set = load_dataset(data, "train")

@@ -77,7 +77,7 @@ def _train_killed_after(spec, run_dir, epochs, stop_after):
     class Stop(Exception):
         pass
 
-    def start_epoch(model, epoch, total):
+    def start_epoch(model, epoch, total, seed=0):
         if epoch == stop_after:
             raise Stop
         return {}

@@ -1,12 +1,16 @@
 """Training methods: how one batch becomes a loss. The trainer owns everything else.
 
-A method is registered in ``METHODS`` and built with ``create_method(name, **options)``. Adversarial
-methods craft their examples inside :meth:`TrainingMethod.loss` (the trainer has already put the
-model in train mode; crafting switches to eval mode and back).
+A method is registered in ``METHODS`` and built with ``create_method(name, **options)``. The trainer
+calls :meth:`TrainingMethod.start_epoch` before each epoch, :meth:`TrainingMethod.loss` per batch
+(model in train mode) and :meth:`TrainingMethod.finish` after the last epoch. Adversarial methods
+craft their examples inside ``loss`` with the model in eval mode (batch-norm statistics and dropout
+untouched, see :func:`eval_mode`) and the model is back in train mode for the update.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -18,17 +22,34 @@ from avrobust.types import AVBatch
 METHODS: Registry[TrainingMethod] = Registry("training method")
 
 
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for the block and restore its previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 class TrainingMethod:
     """Base class: subclasses set ``name`` and implement :meth:`loss`."""
 
     name = ""
+    adversarial = False  # True: takes a ``threat`` and crafts examples in the loop
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
         """The scalar training loss for one batch (model in train mode)."""
         raise NotImplementedError
 
-    def start_epoch(self, model: nn.Module, epoch: int, epochs: int) -> dict[str, Any]:
-        """Called before each epoch (0-based); returns the values to log (e.g. curriculum)."""
+    def start_epoch(self, model: nn.Module, epoch: int, epochs: int, seed: int = 0) -> dict[str, Any]:
+        """Called before each epoch (0-based) with a seed for the epoch's randomness; returns the
+        values to log (e.g. curriculum values)."""
+        return {}
+
+    def finish(self, model: nn.Module, train_set: Any, device: torch.device) -> dict[str, Any]:
+        """Called once after the last epoch (e.g. a second training stage); returns values to log."""
         return {}
 
     def options(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import torch
 from avrobust.checkpoint import (
     CHECKPOINT_FILE,
     META_FILE,
+    read_meta,
     load_checkpoint,
     load_optimizer_state,
     optimizer_state,
@@ -36,6 +37,7 @@ SUMMARY_FILE = "summary.json"
 RUN_FILES = (CHECKPOINT_FILE, META_FILE, SUMMARY_FILE)
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
+CURRICULUM_KEYS = ("epoch", "rho", "mask_ratio", "mask_synchronous", "dropout", "attack_steps")
 
 
 @dataclass(frozen=True)
@@ -150,11 +152,12 @@ def train(
 
     device = next(model.parameters()).device
     for epoch in range(first_epoch, config.epochs):
-        logged = method.start_epoch(model, epoch, config.epochs)
+        epoch_seed = config.seed * 100_003 + epoch
+        logged = method.start_epoch(model, epoch, config.epochs, seed=epoch_seed + 1)
         model.train()
         start = time.perf_counter()
         loss_sum, seen = 0.0, 0
-        batches = train_set.batches(config.batch_size, shuffle=True, generator=generator(config.seed * 100_003 + epoch))
+        batches = train_set.batches(config.batch_size, shuffle=True, generator=generator(epoch_seed))
         with CostMeter(model) as meter:
             for batch, labels in progress(batches, total=steps_per_epoch, description=f"epoch {epoch + 1}/{config.epochs}",
                                           enabled=show_progress):
@@ -172,7 +175,9 @@ def train(
         forward += meter.forward_passes
         backward += meter.backward_passes
         record: dict[str, Any] = {"epoch": epoch + 1, "seconds": round(seconds, 3), "loss": loss_sum / max(seen, 1),
-                                  "lr": optimizer.param_groups[0]["lr"], **logged}
+                                  "lr": optimizer.param_groups[0]["lr"], "forward_passes": meter.forward_passes,
+                                  "backward_passes": meter.backward_passes, "forward_segments": meter.forward_segments,
+                                  **logged}
         if val_set is not None:
             record.update({f"val_{k}": v for k, v in clean_counts(model, val_set, config.eval_batch_size).metrics().items()
                            if k != "n"})
@@ -180,6 +185,17 @@ def train(
         _save(run_dir, model, optimizer, schedule, meta, epoch + 1, history, forward, backward)
         if show_progress:
             console.print(_epoch_line(record))
+    saved_finish = read_meta(run_dir).get("finish") if resume else None
+    if saved_finish is not None and first_epoch == config.epochs:
+        meta["finish"] = saved_finish  # the weights loaded are those after the final stage
+    else:
+        finished = method.finish(model, train_set, device)
+        if finished:
+            if val_set is not None:
+                finished.update({f"val_{k}": v for k, v in
+                                 clean_counts(model, val_set, config.eval_batch_size).metrics().items() if k != "n"})
+            meta["finish"] = finished
+            _save(run_dir, model, optimizer, schedule, meta, config.epochs, history, forward, backward)
     summary = _summary(meta, config, history, forward, backward, model)
     write_json(run_dir / SUMMARY_FILE, summary)
     return summary
@@ -198,8 +214,7 @@ def _save(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
           history: list[dict[str, Any]], forward: int, backward: int) -> None:
     tensors, optim_meta = optimizer_state(optimizer)
     tensors["rng.torch"] = torch.get_rng_state()
-    last = history[-1]
-    metrics = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
+    metrics = _final_metrics(meta, history)
     save_checkpoint(run_dir, model, {
         **meta, "epoch": epoch, "metrics": metrics, "history": history,
         "training_state": {"optimizer": optim_meta, "schedule": schedule.state_dict(),
@@ -236,10 +251,17 @@ def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimize
     return int(saved["epoch"]), list(saved["history"]), int(state["forward_passes"]), int(state["backward_passes"])
 
 
+def _final_metrics(meta: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """Validation metrics of the final model: after the method's final stage when it ran one."""
+    last = meta.get("finish") or (history[-1] if history else {})
+    return {k[4:]: v for k, v in last.items() if k.startswith("val_")} or (
+        {k[4:]: v for k, v in history[-1].items() if k.startswith("val_")} if history else {})
+
+
 def _summary(meta: dict[str, Any], config: TrainConfig, history: list[dict[str, Any]], forward: int,
              backward: int, model: AVClassifier) -> dict[str, Any]:
     seconds = [h["seconds"] for h in history]
-    metrics = {k[4:]: v for k, v in history[-1].items() if k.startswith("val_")} if history else {}
+    metrics = _final_metrics(meta, history)
     return {
         "schema_version": SCHEMA_VERSION,
         "model": meta.get("model_name", ""),
@@ -253,6 +275,10 @@ def _summary(meta: dict[str, Any], config: TrainConfig, history: list[dict[str, 
         "total_train_seconds": sum(seconds),
         "forward_passes": forward,
         "backward_passes": backward,
+        "forward_segments": sum(h.get("forward_segments", 0) for h in history),
+        "curriculum": [{k: h[k] for k in CURRICULUM_KEYS if k in h} for h in history
+                       if any(k in h for k in CURRICULUM_KEYS[1:])],
+        "final_stage": meta.get("finish"),
         "metrics": metrics,
         "history": history,
     }

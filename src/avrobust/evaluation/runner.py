@@ -20,6 +20,7 @@ from avrobust.console import progress
 from avrobust.data import AVDataset, load_dataset
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.evaluation.metrics import Counts, check_finite
+from avrobust.evaluation.defence import TRANSFER_LABEL, defence_checks, suite_attacks, transfer_robustness
 from avrobust.evaluation.robust import robust_evaluation
 from avrobust.models.classifier import AVClassifier
 
@@ -83,6 +84,7 @@ def evaluate_checkpoint(
     run_dir: str | Path, data: str | None = None, split: str = "test", batch_size: int = 128,
     *, attacks: Sequence[str] = (), threat: ThreatModel | None = None, steps: int | None = None,
     restarts: int | None = None, seed: int = 0, limit: int | None = None, show_progress: bool = False,
+    suite: str | None = None, surrogate: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on ``split`` of ``data`` (default: the data spec it was trained on).
 
@@ -91,6 +93,10 @@ def evaluate_checkpoint(
         threat: budgets and modalities (default :class:`ThreatModel`); steps, restarts, seed:
             defaults for every attack that takes them (a spec's own options win).
         limit: evaluate the first ``limit`` clips only.
+        suite: a named attack suite run before ``attacks`` (``defence``, see
+            :mod:`~avrobust.evaluation.defence`); it also runs the gradient-masking checks.
+        surrogate: a run directory; TMA crafted on it is transferred to this model and enters the
+            worst case (and the checks).
 
     Returns:
         The clean metrics plus ``attacks`` (one entry per attack, see
@@ -100,6 +106,7 @@ def evaluate_checkpoint(
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
     if limit is not None and limit < 1:
         raise ConfigError(f"--n must be >= 1, got {limit}")
+    attacks = [*(suite_attacks(suite) if suite else []), *attacks]
     attack_list = build_attacks(attacks, threat, steps=steps, restarts=restarts, seed=seed)
     ckpt = load_checkpoint(run_dir)
     spec = data or ckpt.meta.get("data_spec")
@@ -117,5 +124,18 @@ def evaluate_checkpoint(
                                    indices=indices, show_progress=show_progress)
         result["attacks"] = robust["attacks"]
         result["worst_case_robust_accuracy"] = robust["worst_case_robust_accuracy"]
+    if surrogate is not None:
+        source = load_checkpoint(surrogate)
+        check_classes(source.meta, dataset)
+        tma = build_attacks(["tma"], threat, steps=steps, seed=seed)[0]
+        label = TRANSFER_LABEL.format(surrogate=source.meta.get("model_name") or Path(surrogate).name)
+        result["attacks"][label] = transfer_robustness(ckpt.model, source.model, dataset, tma, indices=indices,
+                                                       batch_size=min(batch_size, 64), show_progress=show_progress)
+        result["surrogate"] = str(surrogate)
+        flags = torch.stack([torch.tensor(r["robust_flags"], dtype=torch.bool) for r in result["attacks"].values()])
+        result["worst_case_robust_accuracy"] = float(flags.all(0).sum()) / max(result["n"], 1)
+    if suite or surrogate is not None:
+        result["suite"] = suite
+        defence_checks(ckpt.model, dataset, result, indices=indices)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result

@@ -6,6 +6,8 @@ are the ``p_a``, ``p_v`` the Modality Misalignment Attack needs (see PAPER.md):
 * ``concat``: one linear layer on ``[f_a; f_v]``; its weight splits into ``W_a``, ``W_v`` and
   ``audio_logits = W_a f_a + b / 2``, ``visual_logits = W_v f_v + b / 2`` (so they sum to ``logits``).
 New fusions register in ``FUSIONS`` with the signature ``(audio_dim, visual_dim, num_classes, dropout)``.
+Linear fusions also give ``modality_weights() -> (W_a [K, Da], W_v [K, Dv], b_a [K], b_v [K])``, views
+of their parameters with ``audio_logits = W_a f_a + b_a`` (CRMT re-weights the rows of W_a, W_v).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from avrobust.registry import Registry
 
 FUSIONS: Registry[nn.Module] = Registry("fusion")
 FusionOut = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+ModalityWeights = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 @FUSIONS.register("sum")
@@ -33,6 +36,9 @@ class SumFusion(nn.Module):
         la = self.audio_head(self.drop(fa))
         lv = self.visual_head(self.drop(fv))
         return la + lv, la, lv
+
+    def modality_weights(self) -> ModalityWeights:
+        return self.audio_head.weight, self.visual_head.weight, self.audio_head.bias, self.visual_head.bias
 
 
 @FUSIONS.register("concat")
@@ -52,3 +58,7 @@ class ConcatFusion(nn.Module):
         la = fa @ w_a.t() + half_bias
         lv = fv @ w_v.t() + half_bias
         return la + lv, la, lv
+
+    def modality_weights(self) -> ModalityWeights:
+        half_bias = self.fc.bias / 2
+        return self.fc.weight[:, : self.audio_dim], self.fc.weight[:, self.audio_dim :], half_bias, half_bias

@@ -1,0 +1,79 @@
+"""Efficient perturbation crafting on sampled segments (the paper's defence, PAPER.md).
+
+A clip has T aligned segments (frame ``t`` and audio samples ``t*S:(t+1)*S``). Crafting samples
+``T' = max(1, round(rho * T))`` of them, one per window of ``T / T'`` segments, attacks the shorter
+clip made of those segments only (so one attack step costs about ``rho`` of a full one), then
+gives every frame and audio segment the perturbation of its nearest sampled segment (ties go to
+the earlier one) and projects the result onto the budget and the valid range. Training then uses
+the full clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from avrobust.attacks.threat import ThreatModel, project
+from avrobust.errors import ConfigError
+from avrobust.types import AVBatch
+
+
+def check_rho(rho: float) -> float:
+    """``rho`` as a float in (0, 1], or a one-line error."""
+    if not (isinstance(rho, (int, float)) and 0.0 < rho <= 1.0):
+        raise ConfigError(f"the sampling ratio rho must lie in (0, 1], got {rho}")
+    return float(rho)
+
+
+def sample_segments(frames: int, rho: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sorted indices of ``max(1, round(rho * frames))`` segments, one drawn uniformly per window.
+
+    Window ``i`` covers segments ``[floor(i T / T'), floor((i + 1) T / T'))``; with ``rho = 1`` every
+    segment is kept and nothing is drawn.
+    """
+    rho = check_rho(rho)
+    count = max(1, round(rho * frames))
+    if count >= frames:
+        return torch.arange(frames)
+    bounds = [i * frames // count for i in range(count + 1)]
+    widths = torch.tensor([bounds[i + 1] - bounds[i] for i in range(count)])
+    offsets = (torch.rand(count, generator=generator) * widths).long().clamp_max(widths - 1)
+    return torch.tensor(bounds[:-1]) + offsets
+
+
+def nearest_sampled(frames: int, sampled: torch.Tensor) -> torch.Tensor:
+    """For every segment ``t < frames``, the position in ``sampled`` of its nearest sampled segment
+    (ties: the earlier one), ``[frames]``."""
+    t = torch.arange(frames)[:, None]
+    distance = (t - sampled[None, :].to(t)).abs()
+    return distance.argmin(dim=1)  # argmin returns the first minimum: the earlier segment on ties
+
+
+def expand_perturbation(clean: AVBatch, short_clean: AVBatch, short_adv: AVBatch, sampled: torch.Tensor,
+                        threat: ThreatModel) -> AVBatch:
+    """Full-length adversarial clips from an attack on the sampled segments.
+
+    Args:
+        clean: the full clips, T segments; short_clean, short_adv: the sampled clips before and
+            after the attack, T' segments; sampled: their segment indices ``[T']``.
+        threat: budgets; the expanded perturbation is projected onto them and the valid range.
+    """
+    pos = nearest_sampled(clean.frames, sampled).to(clean.video.device)
+    delta_v = (short_adv.video - short_clean.video)[:, pos]
+    n, t_short = short_adv.size, short_adv.frames
+    delta_a = (short_adv.audio - short_clean.audio).view(n, t_short, -1)[:, pos].reshape(n, -1)
+    video = project(clean.video + delta_v, clean.video, threat.video) if "video" in threat.modalities else clean.video
+    audio = project(clean.audio + delta_a, clean.audio, threat.audio) if "audio" in threat.modalities else clean.audio
+    return clean.with_inputs(video.detach(), audio.detach())
+
+
+def craft_on_segments(attack: Callable[[AVBatch], AVBatch], batch: AVBatch, rho: float, threat: ThreatModel,
+                      generator: torch.Generator | None = None) -> AVBatch:
+    """Run ``attack`` (a closure over model and labels) on sampled segments and expand the result;
+    with ``rho = 1`` it is the attack on the full clip."""
+    sampled = sample_segments(batch.frames, rho, generator)
+    if len(sampled) == batch.frames:
+        return attack(batch)
+    short = batch.select_segments(sampled)
+    return expand_perturbation(batch, short, attack(short), sampled, threat)

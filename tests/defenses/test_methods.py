@@ -1,0 +1,206 @@
+"""Adversarial training methods: modes, batch-norm statistics, cost, equivalences, one epoch of each."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from avrobust.attacks.threat import ThreatModel, within_budget
+from avrobust.data import load_dataset
+from avrobust.defenses import METHODS, TrainConfig, create_method, train
+from avrobust.defenses.crmt import certified_bound, margin_loss, orthogonality_penalty
+from avrobust.errors import ConfigError
+from avrobust.jobs import train_model
+from avrobust.models import create_model
+from avrobust.seeding import seed_everything
+from avrobust.specs import parse_spec
+
+EVERY_METHOD = ["standard", "pgd-at:steps=2", "trades:steps=2", "mixup", "crmt-at:steps=2,reweight_steps=10",
+                "avat:steps=2", "avat:rho=0.5,mask_sync=false,steps_schedule=step"]
+
+
+def _run(spec, out, method, epochs=1, seed=0, name="alexnet-sum-vgg"):
+    return train_model(spec, name, out, epochs=epochs, seed=seed, method=method, batch_size=8, show_progress=False)
+
+
+@pytest.mark.parametrize("method", EVERY_METHOD)
+def test_one_epoch_of_every_method(tmp_path, tiny_spec, method):
+    summary = _run(tiny_spec, tmp_path / "r", method)
+    assert summary["epochs"] == 1 and summary["seconds_per_epoch"] > 0
+    assert all(torch.isfinite(torch.tensor(h["loss"])) for h in summary["history"])
+    assert 0 <= summary["metrics"]["clean_accuracy"] <= 1
+    saved = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert saved["method"] == method.split(":")[0] and saved["forward_passes"] >= 24
+    if summary["method"] != "standard" and summary["method"] != "mixup":
+        assert summary["method_options"]["threat"]["video"]["eps"] == pytest.approx(8 / 255)
+
+
+def test_every_registered_method_is_covered():
+    assert {m.split(":")[0] for m in EVERY_METHOD} == set(METHODS)
+
+
+def _bn_model():
+    seed_everything(0)
+    model = create_model("resnet-sum-resnet", 4, 8000)
+    assert any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    return model
+
+
+@pytest.mark.parametrize("method", ["pgd-at:steps=2", "trades:steps=2", "avat:steps=2,rho=0.5", "crmt-at:steps=2"])
+def test_crafting_runs_in_eval_mode_and_leaves_batch_norm_statistics_alone(tiny_train, method):
+    model = _bn_model()
+    name, options = parse_spec(method)
+    m = create_method(name, **options)
+    m.start_epoch(model, 1, 3, seed=0)
+    batch, labels = tiny_train.batch(slice(0, 8))
+    modes = []
+    hook = model.register_forward_hook(lambda mod, i, o: modes.append(mod.training))
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    if name == "trades":
+        from avrobust.defenses.adversarial import _TradesKL
+        with torch.no_grad():
+            clean_logits = model.eval()(batch.video, batch.audio).logits
+        model.train()
+        _TradesKL(m.threat, clean_logits, steps=2)(model, batch, labels)
+    elif name == "avat":
+        from avrobust.defenses.sampling import craft_on_segments
+        craft_on_segments(lambda b: m.craft(model, b, labels, 2), batch, m.rho, m.threat, m._cpu)
+    else:
+        m.craft(model, batch, labels)
+    hook.remove()
+    assert model.training, "crafting must restore train mode"
+    assert modes and not any(modes), "every crafting forward pass runs in eval mode"
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), f"crafting changed {k}"
+    # the loss itself runs the update's forward pass in train mode (batch-norm statistics move once)
+    modes.clear()
+    hook = model.register_forward_hook(lambda mod, i, o: modes.append(mod.training))
+    loss = m.loss(model, batch, labels)
+    hook.remove()
+    assert modes[-1] and loss.requires_grad and torch.isfinite(loss)
+
+
+def test_avat_with_rho_one_and_no_curriculum_is_plain_tma_adversarial_training(tmp_path, tiny_spec):
+    a = _run(tiny_spec, tmp_path / "a", "avat:rho=1,curriculum=false,steps=2", epochs=2)
+    b = _run(tiny_spec, tmp_path / "b", "pgd-at:attack=tma,copies=1,steps=2", epochs=2)
+    from avrobust.checkpoint import load_checkpoint
+    wa, wb = load_checkpoint(tmp_path / "a").model.state_dict(), load_checkpoint(tmp_path / "b").model.state_dict()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    assert a["forward_passes"] == b["forward_passes"]
+
+
+def test_sampled_crafting_costs_rho_of_the_segments(tmp_path, tiny_spec):
+    """24 clips of T = 4 segments, 3 steps: PGD-AT forwards 24 x 4 x (3 + 1) segments per epoch;
+    avat at rho = 0.25 crafts on 1 segment: 24 x (3 x 1 + 4)."""
+    pgd = _run(tiny_spec, tmp_path / "p", "pgd-at:steps=3")
+    avat = _run(tiny_spec, tmp_path / "v", "avat:rho=0.25,steps=3,steps_schedule=constant,curriculum=false")
+    assert pgd["forward_segments"] == 24 * 4 * 4
+    assert avat["forward_segments"] == 24 * (3 * 1 + 4)
+    assert avat["forward_passes"] == pgd["forward_passes"]  # same number of (shorter) passes
+
+
+def test_avat_logs_curriculum_values_per_epoch_and_sets_dropout(tmp_path, tiny_spec):
+    summary = _run(tiny_spec, tmp_path / "r", "avat:steps=3,dropout_end=0.3,mask_end=0.5,mask_schedule=step,stages=2",
+                   epochs=3)
+    cur = summary["curriculum"]
+    assert [c["attack_steps"] for c in cur] == [1, 2, 3]
+    assert [c["dropout"] for c in cur] == [0.0, 0.15, 0.3]
+    assert [c["mask_ratio"] for c in cur] == [0.0, 0.5, 0.5]
+    assert all(c["rho"] == 0.25 for c in cur)
+
+
+def test_resumed_avat_run_equals_uninterrupted(tmp_path, tiny_spec):
+    full = _run(tiny_spec, tmp_path / "full", "avat:steps=2", epochs=2)
+    _run(tiny_spec, tmp_path / "part", "avat:steps=2", epochs=2)
+    # rerun the same two epochs into a new directory, stopping after the first, then resume
+    train_set, val_set = load_dataset(tiny_spec, "train"), load_dataset(tiny_spec, "val")
+    method = create_method("avat", steps=2)
+    real_start = method.start_epoch
+
+    class Stop(Exception):
+        pass
+
+    def start(model, epoch, epochs, seed=0):
+        if epoch == 1:
+            raise Stop
+        return real_start(model, epoch, epochs, seed)
+
+    method.start_epoch = start  # type: ignore[method-assign]
+    seed_everything(0)
+    model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
+    with pytest.raises(Stop):
+        train(model, train_set, val_set, TrainConfig(epochs=2, batch_size=8), tmp_path / "k", method=method,
+              meta={"model_name": "alexnet-sum-vgg"}, show_progress=False)
+    seed_everything(5)
+    model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
+    resumed = train(model, train_set, val_set, TrainConfig(epochs=2, batch_size=8), tmp_path / "k",
+                    method=create_method("avat", steps=2), meta={"model_name": "alexnet-sum-vgg"}, resume=True,
+                    show_progress=False)
+    from avrobust.checkpoint import load_checkpoint
+    ref = load_checkpoint(tmp_path / "full").model.state_dict()
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ref[k]), k
+    assert resumed["curriculum"] == full["curriculum"]
+
+
+def test_trades_examples_stay_within_budget(tiny_train, make_model):
+    from avrobust.defenses.adversarial import _TradesKL
+    model = make_model()
+    batch, labels = tiny_train.batch(slice(0, 6))
+    threat = ThreatModel()
+    with torch.no_grad():
+        logits = model.eval()(batch.video, batch.audio).logits
+    adv = _TradesKL(threat, logits, steps=3)(model, batch, labels)
+    assert within_budget(adv.video, batch.video, threat.video).all()
+    assert within_budget(adv.audio, batch.audio, threat.audio).all()
+    assert not torch.equal(adv.video, batch.video)
+
+
+def test_crmt_terms():
+    from avrobust.models.classifier import AVOutput
+    za, zv = torch.tensor([[2.0, 0.0, 1.0]]), torch.tensor([[0.0, 1.0, 0.0]])
+    out = AVOutput(za + zv, za, zv, torch.zeros(1, 1, 1), torch.zeros(1, 1, 1))
+    y = torch.tensor([0])
+    expected = torch.log(torch.exp(torch.tensor(-2.0)) + torch.exp(torch.tensor(-1.0))
+                         + torch.exp(torch.tensor(1.0)) + torch.exp(torch.tensor(0.0)))
+    torch.testing.assert_close(margin_loss(out, y), expected)
+    assert float(orthogonality_penalty((torch.eye(3) * 2, torch.eye(3)[:, [1, 0, 2]]))) == 0.0
+    assert float(orthogonality_penalty((torch.ones(3, 4),))) == pytest.approx(1.0)
+    # the bound: margin over the Lipschitz combination
+    a = (torch.ones(3), torch.ones(3))
+    bound = certified_bound(a, (za, zv), torch.zeros(3), torch.ones(2, 3), y)
+    # fused = [2, 1, 1]: runner-up class 1; margin (2 - 0) + (0 - 1) = 1; denominator sqrt(2^2 + 2^2)
+    torch.testing.assert_close(bound, torch.tensor([1 / 8 ** 0.5]))
+
+
+def test_crmt_second_stage_raises_the_bound_and_folds_weights(tmp_path, tiny_spec):
+    summary = _run(tiny_spec, tmp_path / "r", "crmt-at:steps=1,reweight_steps=50,reweight_lr=0.05", epochs=2)
+    stage = summary["final_stage"]
+    assert stage["crmt_bound_after"] >= stage["crmt_bound_before"]
+    assert all(v >= 1e-3 for v in stage["crmt_a_audio"] + stage["crmt_a_visual"])
+    assert "val_clean_accuracy" in stage and summary["metrics"]["clean_accuracy"] == stage["val_clean_accuracy"]
+
+
+@pytest.mark.parametrize("method, message", [
+    ("avat:rho=0", r"rho must lie in \(0, 1\]"),
+    ("avat:rho=1.5", r"rho must lie in \(0, 1\]"),
+    ("avat:mask_schedule=exp", "unknown schedule 'exp'"),
+    ("avat:mask_end=2", r"masking ratio must lie in \[0, 1\]"),
+    ("avat:dropout_end=1", r"dropout ratio must lie in \[0, 1\)"),
+    ("madness", "unknown training method 'madness'"),
+    ("pgd-at:attack=nope", "unknown attack 'nope'"),
+    ("pgd-at:steps=0", "steps must be an integer >= 1"),
+    ("trades:beta=-1", "beta must be >= 0"),
+    ("mixup:alpha=0", "alpha must be > 0"),
+])
+def test_bad_method_specs_are_one_line_errors(tmp_path, tiny_spec, method, message):
+    with pytest.raises(ConfigError, match=message):
+        _run(tiny_spec, tmp_path / "r", method)
+
+
+def test_budgets_with_a_non_adversarial_method_are_refused(tmp_path, tiny_spec):
+    with pytest.raises(ConfigError, match="crafts no adversarial examples"):
+        train_model(tiny_spec, "AsV", tmp_path / "r", epochs=1, method="standard", threat=ThreatModel().scaled(2))

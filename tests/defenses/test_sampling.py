@@ -1,0 +1,82 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from avrobust.attacks.threat import Budget, ThreatModel, within_budget
+from avrobust.defenses.sampling import (check_rho, craft_on_segments, expand_perturbation, nearest_sampled,
+                                        sample_segments)
+from avrobust.errors import ConfigError
+from avrobust.seeding import generator
+from avrobust.types import AVBatch
+
+
+@settings(max_examples=80, deadline=None)
+@given(frames=st.integers(1, 32), rho=st.floats(0.01, 1.0), seed=st.integers(0, 1000))
+def test_one_sampled_segment_per_window(frames, rho, seed):
+    idx = sample_segments(frames, rho, generator(seed))
+    count = max(1, round(rho * frames))
+    assert len(idx) == min(count, frames)
+    assert torch.equal(idx, idx.sort().values) and len(set(idx.tolist())) == len(idx)
+    if count < frames:
+        for i, t in enumerate(idx.tolist()):
+            assert i * frames // count <= t < (i + 1) * frames // count
+
+
+def test_rho_one_keeps_every_segment_and_bad_ratios_fail():
+    assert torch.equal(sample_segments(8, 1.0), torch.arange(8))
+    for bad in (0, -0.5, 1.5, float("nan")):
+        with pytest.raises(ConfigError, match=r"rho must lie in \(0, 1\]"):
+            check_rho(bad)
+
+
+def test_nearest_sampled_segment():
+    assert nearest_sampled(8, torch.tensor([1, 5])).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]  # 3 is a tie: earlier
+    assert nearest_sampled(5, torch.tensor([4])).tolist() == [0] * 5
+
+
+def _batch(n=2, t=8, s=10, seed=0):
+    g = generator(seed)
+    video = 0.25 + 0.5 * torch.rand(n, t, 3, 4, 4, generator=g)
+    audio = 0.5 * (torch.rand(n, t * s, generator=g) * 2 - 1)
+    return AVBatch(video, audio, fps=8, sample_rate=80)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 500), rho=st.sampled_from([0.125, 0.25, 0.4, 0.5]), norm=st.sampled_from(["linf", "l2"]))
+def test_each_frame_gets_its_sampled_neighbours_delta_within_budget(seed, rho, norm):
+    batch = _batch(seed=seed)
+    eps_v, eps_a = (8 / 255, 0.01) if norm == "linf" else (0.5, 0.05)
+    threat = ThreatModel(Budget(norm, eps_v), Budget(norm, eps_a, low=-1, high=1))
+    sampled = sample_segments(batch.frames, rho, generator(seed))
+    short = batch.select_segments(sampled)
+    g = generator(seed + 1)
+    adv_short = short.with_inputs(short.video + eps_v * (torch.rand(short.video.shape, generator=g) * 2 - 1) / 4,
+                                  short.audio + eps_a * (torch.rand(short.audio.shape, generator=g) * 2 - 1) / 4)
+    full = expand_perturbation(batch, short, adv_short, sampled, threat)
+    pos = nearest_sampled(batch.frames, sampled)
+    assert within_budget(full.video, batch.video, threat.video).all()
+    assert within_budget(full.audio, batch.audio, threat.audio).all()
+    if norm == "linf":  # no projection needed: every frame carries exactly its neighbour's delta
+        dv = full.video - batch.video
+        da = (full.audio - batch.audio).view(2, batch.frames, -1)
+        short_dv = adv_short.video - short.video
+        short_da = (adv_short.audio - short.audio).view(2, len(sampled), -1)
+        for t in range(batch.frames):
+            torch.testing.assert_close(dv[:, t], short_dv[:, pos[t]], rtol=0, atol=1e-6)
+            torch.testing.assert_close(da[:, t], short_da[:, pos[t]], rtol=0, atol=1e-6)
+
+
+def test_crafting_runs_on_the_shorter_clip_and_rho_one_is_the_plain_attack():
+    batch = _batch()
+    seen = []
+
+    def attack(b):
+        seen.append(b.frames)
+        return b.with_inputs((b.video + 0.01).clamp(0, 1), b.audio)
+
+    out = craft_on_segments(attack, batch, 0.25, ThreatModel(), generator(0))
+    assert seen == [2] and out.frames == 8
+    torch.testing.assert_close(out.video, batch.video + 0.01)
+    full = craft_on_segments(attack, batch, 1.0, ThreatModel(), generator(0))
+    assert seen == [2, 8] and torch.equal(full.video, (batch.video + 0.01).clamp(0, 1))
