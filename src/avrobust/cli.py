@@ -213,6 +213,36 @@ def adv_train(
 
 
 @app.command()
+@threat_options
+def ablate(
+    out: Path = typer.Option(..., help="Directory: runs/, ablation.json, ablation.md, ablation.png."),
+    data: str = typer.Option("synth:clips_per_class=40", help=DATA_HELP),
+    model: str = typer.Option("alexnet-sum-vgg", help="Zoo model name or alias."),
+    seeds: list[int] = typer.Option([0, 1, 2], "--seeds", help="Seeds (repeat the flag or list them: --seeds 0 1 2)."),
+    epochs: int = typer.Option(8, min=1),
+    steps: int = typer.Option(5, min=1, help="Attack steps of every configuration (the curriculum ramps up to it)."),
+    n: int = typer.Option(200, "--n", min=1, help="Test clips evaluated."),
+    attack: str = typer.Option("fgsm,pgd,apgd-ce,tma", help="Attacks of the evaluation (worst case over them)."),
+    eval_steps: int = typer.Option(10, min=1, help="Steps of the evaluation attacks."),
+    variants: str = typer.Option("", help="Comma-separated subset: pgd-at, sampling, curriculum, both, rho=0.125, "
+                                 "rho=0.4, sched=constant, sched=cosine, sched=step (default: all)."),
+    batch_size: int = typer.Option(32, min=1),
+    resume: bool = typer.Option(False, help="Keep finished runs in --out and do the rest."),
+    overwrite: bool = typer.Option(False, help="Replace an ablation already in --out."),
+    threat: Any = None,
+) -> None:
+    """Defence ablation in one command: PGD-AT vs sampling vs curriculum vs both, rho, schedulers, seeds."""
+    from avrobust.ablation import render_markdown, run_ablation
+
+    result = run_ablation(out, data=data, model=model, seeds=seeds, epochs=epochs, steps=steps, n=n,
+                          attacks=[a for a in attack.split(",") if a], eval_steps=eval_steps,
+                          variants=[v for v in variants.split(",") if v] or None, threat=threat, resume=resume,
+                          overwrite=overwrite, batch_size=batch_size)
+    output.print(render_markdown(result), markup=False, highlight=False, soft_wrap=True)
+    output.print(f"-> {out / 'ablation.json'}, {out / 'ablation.md'}, {out / 'ablation.png'}")
+
+
+@app.command()
 def methods() -> None:
     """List the training methods (use --method NAME or NAME:key=value,...)."""
     from avrobust.defenses import METHODS
@@ -483,7 +513,7 @@ def demo(
     output.print(f"demo finished in {result['seconds']:.0f} s; summary: {out / 'summary.md'}")
 
 
-MULTI_VALUE = {"transfer": ("--surrogates", "--surrogate", "--victims", "--victim")}
+MULTI_VALUE = {"transfer": ("--surrogates", "--surrogate", "--victims", "--victim"), "ablate": ("--seeds",)}
 
 
 def expand_multi_values(argv: list[str]) -> list[str]:

@@ -124,13 +124,16 @@ def bar_plot(groups: Sequence[str], series: Mapping[str, Sequence[float]], path:
 
 
 def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *, xlabel: str, ylabel: str,
-                 title: str = "") -> Path:
-    """Labelled points ``{name: (x, y)}`` with values in [0, 1] shown as %."""
+                 title: str = "", errors: Mapping[str, tuple[float, float]] | None = None,
+                 xscale: float = 100.0, yscale: float = 100.0) -> Path:
+    """Labelled points ``{name: (x, y)}``, drawn as ``(xscale x, yscale y)`` (default: values in [0, 1]
+    shown as %), with optional error bars ``{name: (x_err, y_err)}`` in the same units as the points."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.8))
     for name, (x, y) in points.items():
-        ax.scatter([100 * x], [100 * y], s=30)
-        ax.annotate(name, (100 * x, 100 * y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        xerr, yerr = (errors or {}).get(name, (0.0, 0.0))
+        ax.errorbar([xscale * x], [yscale * y], xerr=[xscale * xerr], yerr=[yscale * yerr], fmt="o", ms=5, capsize=3)
+        ax.annotate(name, (xscale * x, yscale * y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

@@ -1,0 +1,151 @@
+"""``avrobust ablate``: the defence ablation in one command (PAPER.md, reviewers: no ablation, no
+wall-clock comparison).
+
+Configurations (all with the same attack steps ``K`` and budgets):
+
+* ``pgd-at``: vanilla PGD adversarial training (Madry et al.).
+* ``sampling``: avat, crafting on rho = 0.25 of the segments, curriculum off (K steps throughout).
+* ``curriculum``: avat on all segments (rho = 1) with the curriculum (linear schedules).
+* ``both``: avat, rho = 0.25 and the curriculum (the paper's defence).
+* ``rho=R``: ``both`` with another rho (0.125, 0.4; 0.25 is ``both``, 1.0 is ``curriculum``).
+* ``sched=S``: ``both`` with every schedule ``S`` (constant, cosine, step; linear is ``both``).
+
+Every configuration trains once per seed on the same data, then is evaluated on the first ``n``
+test clips: clean accuracy and robust accuracy under each attack, worst case per clip. Writes
+``OUT/ablation.json`` (after every run, so ``--resume`` continues), ``OUT/ablation.md`` and
+``OUT/ablation.png`` (worst-case robust accuracy against training time, mean +- std over seeds).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from avrobust.attacks.threat import ThreatModel
+from avrobust.checkpoint import atomic_write_bytes, write_json
+from avrobust.console import console
+from avrobust.errors import ConfigError
+from avrobust.evaluation import evaluate_checkpoint
+from avrobust.evaluation.transfer import mean_std
+from avrobust.jobs import train_model
+
+ABLATION_FILE = "ablation.json"
+RHOS = (0.125, 0.4)
+SCHEDULERS = ("constant", "cosine", "step")
+DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "tma")
+
+
+def ablation_configs(steps: int) -> dict[str, str]:
+    """Label -> method spec of every configuration."""
+    configs = {
+        "pgd-at": f"pgd-at:steps={steps}",
+        "sampling": f"avat:rho=0.25,curriculum=false,steps={steps}",
+        "curriculum": f"avat:rho=1,steps={steps}",
+        "both": f"avat:rho=0.25,steps={steps}",
+    }
+    configs.update({f"rho={r:g}": f"avat:rho={r:g},steps={steps}" for r in RHOS})
+    configs.update({f"sched={s}": f"avat:rho=0.25,steps={steps},mask_schedule={s},dropout_schedule={s},steps_schedule={s}"
+                    for s in SCHEDULERS})
+    return configs
+
+
+def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", seeds: Sequence[int] = (0, 1, 2),
+                 epochs: int = 8, steps: int = 5, n: int = 200, attacks: Sequence[str] = DEFAULT_ATTACKS,
+                 eval_steps: int = 10, variants: Sequence[str] | None = None, threat: ThreatModel | None = None,
+                 resume: bool = False, overwrite: bool = False, batch_size: int = 32) -> dict[str, Any]:
+    """Train and evaluate every configuration (or ``variants``) for every seed; return the result."""
+    out = Path(out)
+    configs = ablation_configs(steps)
+    chosen = list(variants) if variants else list(configs)
+    unknown = [v for v in chosen if v not in configs]
+    if unknown:
+        raise ConfigError(f"unknown ablation variant {', '.join(unknown)}; valid: {', '.join(configs)}")
+    if overwrite and resume:
+        raise ConfigError("choose one of --overwrite and --resume")
+    if (out / ABLATION_FILE).exists() and not (resume or overwrite):
+        raise ConfigError(f"{out} already holds an ablation; pass --resume to finish it or --overwrite to replace it")
+    settings = {"data": data, "model": model, "epochs": epochs, "steps": steps, "n": n, "attacks": list(attacks),
+                "eval_steps": eval_steps, "threat": (threat or ThreatModel()).describe(), "batch_size": batch_size}
+    rows: list[dict[str, Any]] = []
+    if resume and (out / ABLATION_FILE).exists():
+        previous = json.loads((out / ABLATION_FILE).read_text())
+        if previous["settings"] != settings:
+            raise ConfigError(f"cannot resume: the ablation in {out} used other settings; use the original ones")
+        rows = previous["rows"]
+    done = {(r["variant"], r["seed"]) for r in rows}
+    todo = [(seed, label) for seed in seeds for label in chosen if (label, seed) not in done]
+    for i, (seed, label) in enumerate(todo):
+        console.rule(f"ablation {i + 1}/{len(todo)}: {label}, seed {seed}")
+        run_dir = out / "runs" / f"{label}-s{seed}"
+        summary = train_model(data, model, run_dir, epochs=epochs, seed=seed, method=configs[label], threat=threat,
+                              overwrite=True, batch_size=batch_size)
+        ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(attacks)], threat=threat, steps=eval_steps,
+                                 seed=seed, limit=n, show_progress=True)
+        rows.append({"variant": label, "method": configs[label], "seed": seed, "run_dir": str(run_dir),
+                     "train_seconds": round(summary["total_train_seconds"], 2),
+                     "seconds_per_epoch": round(summary["seconds_per_epoch"], 3),
+                     "forward_segments": summary["forward_segments"], "n": ev["n"],
+                     "clean_accuracy": ev["clean_accuracy"],
+                     "robust_accuracy": {k: v["robust_accuracy"] for k, v in ev["attacks"].items()},
+                     "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"]})
+        result = _result(settings, rows, chosen)
+        write_json(out / ABLATION_FILE, result)
+    result = _result(settings, rows, chosen)
+    write_json(out / ABLATION_FILE, result)
+    atomic_write_bytes(out / "ablation.md", render_markdown(result).encode())
+    plot(result, out / "ablation.png")
+    return result
+
+
+def _result(settings: dict[str, Any], rows: list[dict[str, Any]], order: Sequence[str]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    base = [r for r in rows if r["variant"] == "pgd-at"]
+    base_epoch = {r["seed"]: r["seconds_per_epoch"] for r in base}
+    for label in order:
+        mine = [r for r in rows if r["variant"] == label]
+        if not mine:
+            continue
+        entry: dict[str, Any] = {"seeds": [r["seed"] for r in mine]}
+        for key in ("clean_accuracy", "worst_case_robust_accuracy", "train_seconds", "seconds_per_epoch"):
+            entry[key] = dict(zip(("mean", "std"), mean_std([r[key] for r in mine])))
+        ratios = [r["seconds_per_epoch"] / base_epoch[r["seed"]] for r in mine if r["seed"] in base_epoch]
+        entry["epoch_time_over_pgd_at"] = dict(zip(("mean", "std"), mean_std(ratios))) if ratios else None
+        summary[label] = entry
+    return {"schema_version": 1, "settings": settings, "rows": rows, "summary": summary}
+
+
+def _ms(entry: dict[str, Any] | None, scale: float = 100.0, digits: int = 1) -> str:
+    if not entry or entry.get("mean") is None:
+        return "-"
+    std = entry.get("std")
+    return f"{scale * entry['mean']:.{digits}f}" + ("" if std is None else f" ± {scale * std:.{digits}f}")
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    """The ablation table (percent; mean ± std over seeds)."""
+    s = result["settings"]
+    lines = [f"# Defence ablation: {s['model']} on `{s['data']}`", "",
+             f"{s['epochs']} epochs, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
+             f"{', '.join(s['attacks'])} ({s['eval_steps']} steps), worst case per clip. Mean ± std over seeds.", "",
+             "| variant | method | seeds | clean % | worst-case robust % | s / epoch | epoch time / pgd-at |",
+             "|---|---|---|---|---|---|---|"]
+    for label, e in result["summary"].items():
+        method = next(r["method"] for r in result["rows"] if r["variant"] == label)
+        lines.append(f"| {label} | `{method}` | {len(e['seeds'])} | {_ms(e['clean_accuracy'])} | "
+                     f"{_ms(e['worst_case_robust_accuracy'])} | {_ms(e['seconds_per_epoch'], 1, 2)} | "
+                     f"{_ms(e['epoch_time_over_pgd_at'], 1, 3)} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict[str, Any], path: str | Path) -> Path:
+    """Worst-case robust accuracy (%) against total training seconds, one point per variant."""
+    from avrobust.plotting import scatter_plot
+
+    summary = result["summary"]
+    points = {k: (e["train_seconds"]["mean"], e["worst_case_robust_accuracy"]["mean"]) for k, e in summary.items()}
+    errors = {k: (e["train_seconds"]["std"] or 0.0, e["worst_case_robust_accuracy"]["std"] or 0.0)
+              for k, e in summary.items()}
+    return scatter_plot(points, path, errors=errors, xscale=1.0, xlabel="training time (s)",
+                        ylabel="worst-case robust accuracy (%)", title="defence ablation (mean ± std over seeds)")

@@ -1,0 +1,47 @@
+import json
+
+import pytest
+
+from avrobust.ablation import ablation_configs, run_ablation
+from avrobust.errors import ConfigError
+
+
+def test_configurations_cover_the_issue():
+    configs = ablation_configs(5)
+    assert configs["pgd-at"] == "pgd-at:steps=5"
+    assert "curriculum=false" in configs["sampling"] and "rho=0.25" in configs["sampling"]
+    assert "rho=1," in configs["curriculum"] and "curriculum" not in configs["curriculum"].split(",", 1)[1]
+    assert {"rho=0.125", "rho=0.4", "sched=constant", "sched=cosine", "sched=step", "both"} <= set(configs)
+
+
+def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
+    out = tmp_path / "abl"
+    code, stdout, err = run_cli("ablate", "--out", out, "--data", tiny_spec, "--seeds", "0", "1", "--epochs", "1",
+                                "--steps", "1", "--n", "6", "--attack", "fgsm", "--eval-steps", "1",
+                                "--variants", "pgd-at,both", "--batch-size", "8")
+    assert code == 0, err
+    result = json.loads((out / "ablation.json").read_text())
+    assert len(result["rows"]) == 4 and {r["seed"] for r in result["rows"]} == {0, 1}
+    both = result["summary"]["both"]
+    assert both["seeds"] == [0, 1] and both["epoch_time_over_pgd_at"]["mean"] > 0
+    for r in result["rows"]:
+        assert r["worst_case_robust_accuracy"] <= r["robust_accuracy"]["fgsm"] <= r["clean_accuracy"]
+    assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| both |" in (out / "ablation.md").read_text() and "| both |" in stdout
+    code, _, err = run_cli("ablate", "--out", out, "--data", tiny_spec)
+    assert code == 2 and "already holds an ablation" in err
+    # resume keeps the finished runs and adds the missing variant
+    before = {(r["variant"], r["seed"]): r["train_seconds"] for r in result["rows"]}
+    run_ablation(out, data=tiny_spec, seeds=(0, 1), epochs=1, steps=1, n=6, attacks=["fgsm"], eval_steps=1,
+                 variants=["pgd-at", "both", "sampling"], resume=True, batch_size=8)
+    result = json.loads((out / "ablation.json").read_text())
+    assert len(result["rows"]) == 6
+    assert all(before[(r["variant"], r["seed"])] == r["train_seconds"] for r in result["rows"] if r["variant"] != "sampling")
+    with pytest.raises(ConfigError, match="other settings"):
+        run_ablation(out, data=tiny_spec, seeds=(0,), epochs=2, steps=1, n=6, attacks=["fgsm"], eval_steps=1,
+                     variants=["pgd-at"], resume=True, batch_size=8)
+
+
+def test_unknown_variant_is_refused(tmp_path, tiny_spec):
+    with pytest.raises(ConfigError, match="unknown ablation variant rho=0.9; valid: pgd-at"):
+        run_ablation(tmp_path, data=tiny_spec, variants=["rho=0.9"])
