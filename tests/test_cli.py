@@ -87,6 +87,10 @@ def test_quick_demo_writes_summary(run_cli, tmp_path):
     assert "## Transfer: AsV (surrogate) -> RcV (victim)" in (tmp_path / "demo" / "summary.md").read_text()
     assert (tmp_path / "demo" / "transfer.png").exists()
     assert "report: " in out and (tmp_path / "demo" / "report" / "report.html").exists()
+    defence = summary["defence"]["methods"]
+    assert set(defence) == {"pgd-at", "avat"}
+    assert all(0 <= r["worst_case_robust_accuracy"] <= r["clean_accuracy"] for r in defence.values())
+    assert "## Defence: avat (ours) vs PGD-AT" in (tmp_path / "demo" / "summary.md").read_text()
     code, _, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 2 and "--overwrite" in err
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -130,7 +131,8 @@ def datasets() -> None:
             opts = ", ".join(f"{k}={v.default}" for k, v in SynthConfig.__dataclass_fields__.items())
         else:
             params = inspect.signature(DATASETS.get(name)).parameters
-            opts = ", ".join(p for p in params if p != "split")
+            opts = ", ".join(k if p.default is inspect.Parameter.empty else f"{k}={p.default}"
+                             for k, p in params.items() if k != "split")
         table.add_row(name, opts)
     output.print(table)
 
@@ -152,6 +154,39 @@ def data(
         ds = load_dataset(spec, split)
         path = ds.save(out / f"{split}.safetensors")
         console.print(f"{split}: {len(ds)} clips -> {path}")
+
+
+@app.command()
+def prepare(
+    data: str = typer.Option(..., help="A real dataset spec: kinetics-sounds:root=DIR,annotations=CSV, "
+                             "music:root=DIR,annotations=JSON or folder:root=DIR (decoding options: frames, size, "
+                             "sample_rate, seconds)."),
+    out: Path = typer.Option(..., help="Cache directory (manifest.json and shards); pass it later as cache=OUT."),
+    workers: int = typer.Option(1, min=1, help="Decoding processes."),
+    strict: bool = typer.Option(False, help="Stop at the first bad file instead of skipping it."),
+) -> None:
+    """Decode a real video dataset once into a sharded cache (idempotent, resumable, skips bad files)."""
+    from avrobust.data.cache import prepare as prepare_cache
+    from avrobust.data.datasets import dataset_items
+    from avrobust.data.video import DecodeConfig
+
+    name, items, class_names, missing, decode = dataset_items(data)
+    decode.pop("cache", None)
+    workers = decode.pop("workers", workers)
+    strict = decode.pop("strict", strict)
+    if missing:
+        console.print(f"{len(missing)} annotated clips are not under root (first: {missing[0]}); they are left out")
+    start = time.perf_counter()
+    manifest = prepare_cache(items, class_names, out, DecodeConfig(**decode), source=data, workers=workers,
+                             strict=strict)
+    seconds = time.perf_counter() - start
+    c = manifest["counts"]
+    per_split = {s: sum(e["split"] == s and e["status"] == "ok" for e in manifest["entries"]) for s in ("train", "val", "test")}
+    output.print(f"{name}: {len(class_names)} classes; clips train {per_split['train']}, val {per_split['val']}, "
+                 f"test {per_split['test']}; {c['decoded']} decoded, {c['kept']} unchanged, {c['skipped']} skipped, "
+                 f"{len(missing)} missing in {seconds:.1f} s "
+                 f"({c['decoded'] / max(seconds, 1e-9):.1f} clips/s) -> {out}; train with --data '{data},cache={out}'",
+                 soft_wrap=True)
 
 
 @app.command("train")
