@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,10 @@ def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
     assert "| both |" in (out / "ablation.md").read_text() and "| both |" in stdout
     code, _, err = run_cli("ablate", "--out", out, "--data", tiny_spec)
     assert code == 2 and "already holds an ablation" in err
+    from avrobust.report import build_report
+    report = build_report([out], tmp_path / "report")
+    md = Path(report["markdown"]).read_text()
+    assert "## Defence ablation (ablation.json)" in md and "| both |" in md
     # resume keeps the finished runs and adds the missing variant
     before = {(r["variant"], r["seed"]): r["train_seconds"] for r in result["rows"]}
     run_ablation(out, data=tiny_spec, seeds=(0, 1), epochs=1, steps=1, n=6, attacks=["fgsm"], eval_steps=1,

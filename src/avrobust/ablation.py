@@ -116,7 +116,7 @@ def _result(settings: dict[str, Any], rows: list[dict[str, Any]], order: Sequenc
     return {"schema_version": 1, "settings": settings, "rows": rows, "summary": summary}
 
 
-def _ms(entry: dict[str, Any] | None, scale: float = 100.0, digits: int = 1) -> str:
+def format_mean_std(entry: dict[str, Any] | None, scale: float = 100.0, digits: int = 1) -> str:
     if not entry or entry.get("mean") is None:
         return "-"
     std = entry.get("std")
@@ -133,9 +133,9 @@ def render_markdown(result: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|"]
     for label, e in result["summary"].items():
         method = next(r["method"] for r in result["rows"] if r["variant"] == label)
-        lines.append(f"| {label} | `{method}` | {len(e['seeds'])} | {_ms(e['clean_accuracy'])} | "
-                     f"{_ms(e['worst_case_robust_accuracy'])} | {_ms(e['seconds_per_epoch'], 1, 2)} | "
-                     f"{_ms(e['epoch_time_over_pgd_at'], 1, 3)} |")
+        lines.append(f"| {label} | `{method}` | {len(e['seeds'])} | {format_mean_std(e['clean_accuracy'])} | "
+                     f"{format_mean_std(e['worst_case_robust_accuracy'])} | {format_mean_std(e['seconds_per_epoch'], 1, 2)} | "
+                     f"{format_mean_std(e['epoch_time_over_pgd_at'], 1, 3)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -147,5 +147,5 @@ def plot(result: dict[str, Any], path: str | Path) -> Path:
     points = {k: (e["train_seconds"]["mean"], e["worst_case_robust_accuracy"]["mean"]) for k, e in summary.items()}
     errors = {k: (e["train_seconds"]["std"] or 0.0, e["worst_case_robust_accuracy"]["std"] or 0.0)
               for k, e in summary.items()}
-    return scatter_plot(points, path, errors=errors, xscale=1.0, xlabel="training time (s)",
+    return scatter_plot(points, path, errors=errors, xscale=1.0, legend=True, xlabel="training time (s)",
                         ylabel="worst-case robust accuracy (%)", title="defence ablation (mean ± std over seeds)")

@@ -125,15 +125,20 @@ def bar_plot(groups: Sequence[str], series: Mapping[str, Sequence[float]], path:
 
 def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *, xlabel: str, ylabel: str,
                  title: str = "", errors: Mapping[str, tuple[float, float]] | None = None,
-                 xscale: float = 100.0, yscale: float = 100.0) -> Path:
+                 xscale: float = 100.0, yscale: float = 100.0, legend: bool = False) -> Path:
     """Labelled points ``{name: (x, y)}``, drawn as ``(xscale x, yscale y)`` (default: values in [0, 1]
-    shown as %), with optional error bars ``{name: (x_err, y_err)}`` in the same units as the points."""
+    shown as %), with optional error bars ``{name: (x_err, y_err)}`` in the same units as the points;
+    names go beside the points or, with ``legend`` (many close points), into a legend."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.8))
     for name, (x, y) in points.items():
         xerr, yerr = (errors or {}).get(name, (0.0, 0.0))
-        ax.errorbar([xscale * x], [yscale * y], xerr=[xscale * xerr], yerr=[yscale * yerr], fmt="o", ms=5, capsize=3)
-        ax.annotate(name, (xscale * x, yscale * y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.errorbar([xscale * x], [yscale * y], xerr=[xscale * xerr], yerr=[yscale * yerr], fmt="o", ms=5, capsize=3,
+                    label=name)
+        if not legend:
+            ax.annotate(name, (xscale * x, yscale * y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    if legend:
+        ax.legend(fontsize=7, loc="best", ncol=2)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

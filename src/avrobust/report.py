@@ -42,6 +42,8 @@ def _kind(data: Any) -> str | None:
         return None
     if "matrix" in data and "summary" in data:
         return "transfer"
+    if "settings" in data and "rows" in data and "summary" in data:
+        return "ablation"
     if "kind" in data and "results" in data and "setup" in data:
         return "analysis"
     if "clean_accuracy" in data and "attacks" in data:
@@ -104,6 +106,25 @@ def _evaluation(path: Path, data: dict[str, Any], figures: Path) -> Section:
         bar_plot(list(attacks), {"robust accuracy": [r["robust_accuracy"] for r in attacks.values()]}, fig,
                  ylabel="robust accuracy %", title=f"{name}: robust accuracy per attack (clean {_f(data['clean_accuracy'])})")
         sec.figures.append(fig)
+    for line in data.get("warnings") or []:
+        sec.paragraphs.append(f"**Warning:** {line}.")
+    return sec
+
+
+def _ablation(path: Path, data: dict[str, Any], figures: Path) -> Section:
+    from avrobust.ablation import format_mean_std, plot
+
+    s = data["settings"]
+    sec = Section(f"Defence ablation ({path.name})", [
+        f"{s['model']} on `{s['data']}`, {s['epochs']} epochs, {s['steps']} attack steps; evaluated on {s['n']} test "
+        f"clips against {', '.join(s['attacks'])} ({s['eval_steps']} steps), worst case per clip. Mean ± std over seeds."])
+    rows = [[label, str(len(e["seeds"])), format_mean_std(e["clean_accuracy"]), format_mean_std(e["worst_case_robust_accuracy"]),
+             format_mean_std(e["seconds_per_epoch"], 1, 2), format_mean_std(e["epoch_time_over_pgd_at"], 1, 3)]
+            for label, e in data["summary"].items()]
+    sec.tables.append((["variant", "seeds", "clean %", "worst-case robust %", "s / epoch", "epoch time / pgd-at"], rows))
+    fig = figures / f"{path.stem}-ablation.png"
+    plot(data, fig)
+    sec.figures.append(fig)
     return sec
 
 
@@ -141,7 +162,8 @@ def _training(path: Path, data: dict[str, Any], figures: Path) -> Section:
     h = data["history"]
     name = data.get("model") or path.parent.name
     sec = Section(f"Training: {name} ({path.parent.name})", [
-        f"Method {data.get('method')}, {data.get('epochs')} epochs, {data.get('seconds_per_epoch', 0):.1f} s per epoch; "
+        f"Method {data.get('method')}, {data.get('epochs')} epochs, {data.get('seconds_per_epoch', 0):.1f} s per epoch, "
+        f"{data.get('forward_passes', 0):,} forward and {data.get('backward_passes', 0):,} backward clip passes; "
         f"final validation accuracy {_f(data.get('metrics', {}).get('clean_accuracy'))}."])
     if h and "val_clean_accuracy" in h[0]:
         fig = figures / f"{path.parent.name}-training.png"
@@ -149,11 +171,16 @@ def _training(path: Path, data: dict[str, Any], figures: Path) -> Section:
                                            ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")},
                   fig, xlabel="epoch", ylabel="validation accuracy %", title=f"{name}: validation accuracy")
         sec.figures.append(fig)
+    curriculum = data.get("curriculum") or []
+    if curriculum:
+        keys = [k for k in ("rho", "mask_ratio", "dropout", "attack_steps") if k in curriculum[0]]
+        sec.tables.append((["epoch", *keys], [[str(c["epoch"]), *(str(c[k]) for k in keys)] for c in curriculum]))
     return sec
 
 
-BUILDERS = {"evaluation": _evaluation, "transfer": _transfer, "analysis": _analysis, "training": _training}
-ORDER = ("training", "evaluation", "transfer", "analysis")
+BUILDERS = {"evaluation": _evaluation, "transfer": _transfer, "analysis": _analysis, "training": _training,
+            "ablation": _ablation}
+ORDER = ("training", "evaluation", "ablation", "transfer", "analysis")
 
 
 def build_report(paths: Sequence[str | Path], out: str | Path, *, title: str = "avrobust report",
