@@ -3,11 +3,13 @@
 ``RUN_DIR/checkpoint.safetensors`` holds the model weights (``model.*``), optionally the training
 state (``optim.*``, ``rng.*``), and JSON metadata in the safetensors header (model config, class
 names, data spec, metrics, epoch). ``RUN_DIR/checkpoint.json`` is a readable copy of that metadata.
-Nothing is unpickled: loading a checkpoint cannot run code.
+Nothing is unpickled: loading a checkpoint cannot run code. A SHA-256 of all tensors in the metadata
+catches a file changed after writing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -19,6 +21,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from avrobust.distributed import default_device, is_main
 from avrobust.errors import CheckpointError
 from avrobust.models.classifier import AVClassifier, ModelConfig
 
@@ -42,8 +45,23 @@ class Checkpoint:
     state: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over names, dtypes, shapes and bytes of ``tensors`` (sorted by name)."""
+    h = hashlib.sha256()
+    for key in sorted(tensors):
+        t = tensors[key].detach().contiguous().cpu()
+        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``.
+
+    In a multi-process run only rank 0 writes; the call does nothing on the others.
+    """
+    if not is_main():
+        return
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -100,25 +118,34 @@ def save_checkpoint(
 ) -> Path:
     """Write ``RUN_DIR/checkpoint.safetensors`` (and the JSON copy) atomically.
 
-    The previous checkpoint stays in place until the new file is complete.
+    The previous checkpoint stays in place until the new file is complete; a failed write (a full
+    disk, a read-only directory) raises :class:`CheckpointError` saying so. The metadata holds a
+    SHA-256 of all tensors, checked on loading. Only rank 0 of a multi-process run writes.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"format_version": FORMAT_VERSION, "model_config": model.config.to_dict(), **meta}
+    path = run_dir / CHECKPOINT_FILE
+    if not is_main():
+        return path
     tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     tensors |= {k: v.detach().contiguous().cpu() for k, v in (state or {}).items()}
-    path = run_dir / CHECKPOINT_FILE
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f".{CHECKPOINT_FILE}.", suffix=".tmp")
-    os.close(fd)
+    meta = {"format_version": FORMAT_VERSION, "model_config": model.config.to_dict(), **meta,
+            "tensors_sha256": tensor_digest(tensors)}
+    tmp: str | None = None
     try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f".{CHECKPOINT_FILE}.", suffix=".tmp")
+        os.close(fd)
         save_file(tensors, tmp, metadata={"avrobust": json.dumps(meta)})
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    write_json(run_dir / META_FILE, meta)
+        write_json(run_dir / META_FILE, meta)
+    except OSError as err:
+        kept = f"the previous checkpoint {path} is intact" if path.exists() else "no checkpoint was written"
+        raise CheckpointError(f"could not write the checkpoint in {run_dir} ({_short(err)}); {kept}") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return path
 
 
@@ -161,6 +188,12 @@ def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpo
                     state[key] = f.get_tensor(key)
     except Exception as err:  # noqa: BLE001
         raise CheckpointError(f"{path} is truncated or corrupt ({_short(err)})") from None
+    digest = meta.get("tensors_sha256")
+    if digest is not None and with_state and tensor_digest({**{f"model.{k}": v for k, v in weights.items()}, **state}) != digest:
+        raise CheckpointError(f"{path} fails its checksum: the tensors were changed after writing (tampered or "
+                              "corrupt); retrain or restore the file")
+    if digest is not None and not with_state:
+        _check_digest(path, weights, digest)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
@@ -173,8 +206,18 @@ def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpo
         )
         raise CheckpointError(f"{path} does not match its architecture {config.visual}-{config.fusion}-{config.audio} ({details})")
     model.load_state_dict(weights)
-    model.eval()
+    model.to(default_device()).eval()
     return Checkpoint(model, meta, state)
+
+
+def _check_digest(path: Path, weights: dict[str, torch.Tensor], digest: str) -> None:
+    """Verify the stored digest when only the weights were read (the state tensors are read too)."""
+    tensors = {f"model.{k}": v for k, v in weights.items()}
+    with safe_open(str(path), framework="pt") as f:
+        tensors |= {k: f.get_tensor(k) for k in f.keys() if not k.startswith("model.")}
+    if tensor_digest(tensors) != digest:
+        raise CheckpointError(f"{path} fails its checksum: the tensors were changed after writing (tampered or "
+                              "corrupt); retrain or restore the file")
 
 
 def _checkpoint_path(run_dir: str | Path) -> Path:

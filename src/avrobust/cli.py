@@ -63,6 +63,8 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "weight_decay": (float, typer.Option(1e-4)),
     "optimizer": (str, typer.Option("adamw", help="adamw or sgd.")),
     "schedule": (str, typer.Option("cosine", help="Learning-rate schedule: cosine or constant.")),
+    "deterministic": (bool, typer.Option(False, help="Deterministic algorithms only (with --seed: repeatable bit "
+                                               "for bit).")),
 }
 
 
@@ -358,20 +360,25 @@ def evaluate(
     restarts: Optional[int] = typer.Option(None, help="Restarts for attacks that take them."),
     seed: int = typer.Option(0, help="Seeds the attacks' random starts."),
     n: Optional[int] = typer.Option(None, "--n", help="Evaluate the first N clips only."),
+    deterministic: bool = typer.Option(False, help="Deterministic algorithms only."),
     suite: Optional[str] = typer.Option(None, help="'defence': FGSM, PGD-10, PGD-50 x3 restarts, APGD-CE/DLR, MI-FGSM, "
                                         "TIA, MMA, TMA on the model itself, plus gradient-masking checks."),
     surrogate: Optional[Path] = typer.Option(None, help="Run directory of an undefended model: TMA crafted on it "
                                              "is transferred and enters the worst case."),
-    json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
+    json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here (progress is saved "
+                                        "beside it after every batch; rerun the command to continue)."),
     threat: Any = None,
 ) -> None:
     """Evaluate a checkpoint: clean, audio-only, visual-only and robust accuracy under attacks."""
     from avrobust.checkpoint import write_json
     from avrobust.evaluation import evaluate_checkpoint
+    from avrobust.seeding import use_deterministic
 
+    if deterministic:
+        use_deterministic()
     result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
                                  restarts=restarts, seed=seed, limit=n, show_progress=True, suite=suite,
-                                 surrogate=surrogate)
+                                 surrogate=surrogate, progress_file=json.with_suffix(".partial.json") if json else None)
     table = Table(title=f"{result['model']} on {result['data']} ({split}, n={result['n']})")
     for col in ("clean accuracy", "audio-only accuracy", "visual-only accuracy"):
         table.add_column(col, justify="right")
@@ -420,6 +427,7 @@ def transfer(
     seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
     batch_size: int = typer.Option(64, min=1),
     overwrite: bool = typer.Option(False, help="Replace existing result files."),
+    deterministic: bool = typer.Option(False, help="Deterministic algorithms only."),
     threat: Any = None,
 ) -> None:
     """Transfer matrix: craft every attack on every surrogate, test on every victim (ASR, robust accuracy)."""
@@ -428,6 +436,10 @@ def transfer(
     from avrobust.attacks import build_attacks
     from avrobust.data import load_dataset
     from avrobust.evaluation.transfer import load_members, transfer_matrix, write_outputs
+    from avrobust.seeding import use_deterministic
+
+    if deterministic:
+        use_deterministic()
 
     outputs = [json, json.with_suffix(".md"), json.with_suffix(".png")]
     _refuse_existing(outputs, overwrite)
@@ -575,7 +587,10 @@ def expand_multi_values(argv: list[str]) -> list[str]:
 
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit status 2."""
+    from avrobust.distributed import setup, teardown
+
     try:
+        setup()  # joins the process group when started by torchrun (a no-op otherwise)
         app(args=expand_multi_values(sys.argv[1:]))
     except AvrobustError as err:
         console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
@@ -583,6 +598,8 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("interrupted; the last completed checkpoint is kept")
         sys.exit(130)
+    finally:
+        teardown()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from avrobust.console import console
 from avrobust.data import load_dataset
 from avrobust.defenses import METHODS, TrainConfig, create_method, prepare_run_dir, train
 from avrobust.defenses.trainer import CHECKPOINT_FILE, SUMMARY_FILE
+from avrobust.distributed import default_device
 from avrobust.errors import ConfigError
 from avrobust.models import ZOO, create_model, list_models
 from avrobust.seeding import seed_everything
@@ -32,6 +33,7 @@ def train_model(
     resume: bool = False,
     json_path: str | Path | None = None,
     show_progress: bool = True,
+    deterministic: bool = False,
     **train_options: Any,
 ) -> dict[str, Any]:
     """Train zoo model ``model`` on ``data`` into run directory ``out``; return the run summary.
@@ -41,6 +43,7 @@ def train_model(
         method: training-method spec (``standard:unimodal_weight=0.5``, ``avat:rho=0.4``).
         threat: budgets of the adversarial methods (default :class:`ThreatModel`); refused for others.
         width: encoder width override; train_options: other :class:`TrainConfig` fields.
+        deterministic: deterministic algorithms only (bitwise repeatable on GPU too).
     """
     name = ZOO.canonical(model)
     method_name, method_options = parse_spec(method)
@@ -54,9 +57,9 @@ def train_model(
     train_set = load_dataset(data, "train")
     val_set = load_dataset(data, "val")
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
-    seed_everything(seed)
+    seed_everything(seed, deterministic)
     overrides = {} if width is None else {"width": width}
-    net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides)
+    net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides).to(default_device())
     summary = train(net, train_set, val_set, config, run_dir, method=trainer_method,
                     meta={"model_name": name}, resume=resume, show_progress=show_progress)
     summary["run_dir"] = str(run_dir)

@@ -14,7 +14,16 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     if deterministic:
-        torch.use_deterministic_algorithms(True)
+        use_deterministic()
+
+
+def use_deterministic() -> None:
+    """Deterministic algorithms only (``--deterministic``): an op without one raises instead of varying."""
+    import os
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by deterministic cuBLAS
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
 
 
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

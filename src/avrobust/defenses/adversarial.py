@@ -21,6 +21,7 @@ from avrobust.defenses.base import METHODS, TrainingMethod, eval_mode
 from avrobust.defenses.curriculum import Curriculum, Schedule
 from avrobust.defenses.sampling import check_rho, craft_on_segments
 from avrobust.defenses.standard import supervised_loss
+from avrobust.distributed import unwrap
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import AVOutput, set_dropout
 from avrobust.seeding import generator
@@ -76,7 +77,7 @@ class AdversarialMethod(TrainingMethod):
     def craft(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, steps: int | None = None) -> AVBatch:
         """Adversarial clips for ``batch`` (the attack runs in eval mode and restores the mode)."""
         attack = self.attack_for(steps or self.steps)
-        return attack(model, batch, labels, generator=self.device_generator(batch.video.device))
+        return attack(unwrap(model), batch, labels, generator=self.device_generator(batch.video.device))
 
     def options(self) -> dict[str, Any]:
         return {"threat": self.threat.describe(), "attack": self.attack_name, "steps": self.steps,
@@ -187,6 +188,9 @@ class _TradesKL(IterativeAttack):
 class TRADES(AdversarialMethod):
     """Zhang et al. (ICML 2019): ``CE(f(x), y) + beta * KL(f(x) || f(x'))``, ``x'`` maximising the KL.
 
+    Clean and adversarial clips go through the model in one forward pass (batch-norm statistics of
+    both together; one pass per update, as DistributedDataParallel requires).
+
     Args:
         beta: trade-off (default 6.0, the paper's CIFAR-10 value); steps: inner PGD steps (10).
         The unimodal cross-entropy terms (``unimodal_weight``) are on the clean clip.
@@ -202,13 +206,18 @@ class TRADES(AdversarialMethod):
         self.beta = float(beta)
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
-        with eval_mode(model), torch.no_grad():
-            clean_logits = model(batch.video, batch.audio).logits
+        inner = unwrap(model)
+        with eval_mode(inner), torch.no_grad():
+            clean_logits = inner(batch.video, batch.audio).logits
         attack = _TradesKL(self.threat, clean_logits, steps=self.steps)
-        adv = attack(model, batch, labels, generator=self.device_generator(batch.video.device))
-        out = model(batch.video, batch.audio)
-        adv_logits = model(adv.video, adv.audio).logits
-        robust = F.kl_div(adv_logits.log_softmax(-1), out.logits.log_softmax(-1), reduction="batchmean", log_target=True)
+        adv = attack(inner, batch, labels, generator=self.device_generator(batch.video.device))
+        # one forward pass of clean and adversarial clips together (one pass per update, as DDP needs)
+        both = model(torch.cat([batch.video, adv.video]), torch.cat([batch.audio, adv.audio]))
+        n = batch.size
+        out = AVOutput(*(t[:n] for t in (both.logits, both.audio_logits, both.visual_logits,
+                                         both.audio_features, both.visual_features)))
+        robust = F.kl_div(both.logits[n:].log_softmax(-1), out.logits.log_softmax(-1), reduction="batchmean",
+                          log_target=True)
         return supervised_loss(out, labels, self.unimodal_weight) + self.beta * robust
 
     def options(self) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from torch.nn import functional as F
 from avrobust.attacks.threat import ThreatModel
 from avrobust.defenses.adversarial import AdversarialMethod
 from avrobust.defenses.base import METHODS, eval_mode
+from avrobust.distributed import unwrap
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import AVOutput
 from avrobust.types import AVBatch
@@ -104,7 +105,7 @@ class CRMTAT(AdversarialMethod):
         out = model(adv.video, adv.audio)
         loss = F.cross_entropy(out.logits, labels) + self.margin_weight * margin_loss(out, labels)
         if self.orth_weight:
-            w_a, w_v, _, _ = model.fusion.modality_weights()
+            w_a, w_v, _, _ = unwrap(model).fusion.modality_weights()
             loss = loss + self.orth_weight * orthogonality_penalty((w_a, w_v))
         if self.unimodal_weight:
             loss = loss + self.unimodal_weight * (F.cross_entropy(out.audio_logits, labels)

@@ -2,16 +2,22 @@
 
 Every method (standard now, adversarial ones later) plugs in through :class:`TrainingMethod`.
 A run directory holds ``checkpoint.safetensors`` (written atomically after every epoch, with the
-optimiser, schedule and RNG state for ``resume``), ``checkpoint.json`` and ``summary.json``.
+model, optimiser, LR schedule, epoch, cost counters and the torch, CUDA, numpy and python RNG
+states), ``checkpoint.json`` and ``summary.json``. The curriculum and every method's generators are
+functions of (seed, epoch), so a run killed at any point and resumed from its last checkpoint redoes
+the interrupted epoch exactly and ends with the same weights, bit for bit on CPU. Under torchrun the
+model is wrapped in DistributedDataParallel and each process trains on its share of every batch.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from avrobust.checkpoint import (
@@ -28,6 +34,7 @@ from avrobust.console import console, progress
 from avrobust.cost import CostMeter
 from avrobust.data import AVDataset
 from avrobust.defenses.base import TrainingMethod, create_method
+from avrobust.distributed import all_reduce_max, all_reduce_sum, barrier, context, is_main, wrap
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.evaluation.runner import SCHEMA_VERSION, clean_counts
 from avrobust.models.classifier import AVClassifier, ModelConfig
@@ -88,10 +95,11 @@ def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, resume: boo
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or --overwrite to replace it")
     if resume and not (run_dir / CHECKPOINT_FILE).exists():
         raise CheckpointError(f"nothing to resume: {run_dir / CHECKPOINT_FILE} does not exist")
-    if overwrite:
+    if overwrite and is_main():
         for f in existing:
             (run_dir / f).unlink()
     run_dir.mkdir(parents=True, exist_ok=True)
+    barrier()  # under torchrun: no process starts before rank 0 has cleared the directory
     return run_dir
 
 
@@ -151,18 +159,28 @@ def train(
         first_epoch, history, forward, backward = _restore(run_dir, model, optimizer, schedule, meta)
 
     device = next(model.parameters()).device
+    ctx = context()
+    if ctx.enabled and config.batch_size < ctx.world_size:
+        raise ConfigError(f"--batch-size {config.batch_size} is smaller than the {ctx.world_size} processes; "
+                          "each process needs at least one clip of every batch")
+    net = wrap(model)  # DistributedDataParallel under torchrun, else the model itself
     for epoch in range(first_epoch, config.epochs):
         epoch_seed = config.seed * 100_003 + epoch
         logged = method.start_epoch(model, epoch, config.epochs, seed=epoch_seed + 1)
-        model.train()
+        net.train()
         start = time.perf_counter()
         loss_sum, seen = 0.0, 0
         batches = train_set.batches(config.batch_size, shuffle=True, generator=generator(epoch_seed))
         with CostMeter(model) as meter:
             for batch, labels in progress(batches, total=steps_per_epoch, description=f"epoch {epoch + 1}/{config.epochs}",
                                           enabled=show_progress):
+                if ctx.enabled:  # every process takes its share of the same global batch
+                    if batch.size < ctx.world_size:
+                        continue  # a last batch too small to split is left out (the same on every process)
+                    mine = torch.arange(ctx.rank, batch.size, ctx.world_size)
+                    batch, labels = batch.index(mine), labels[mine]
                 batch, labels = batch.to(device), labels.to(device)
-                loss = method.loss(model, batch, labels)
+                loss = method.loss(net, batch, labels)
                 if not torch.isfinite(loss):
                     raise ConfigError(f"the training loss became {loss.item()} in epoch {epoch + 1}; lower --lr")
                 optimizer.zero_grad(set_to_none=True)
@@ -171,13 +189,15 @@ def train(
                 schedule.step()
                 loss_sum += float(loss.detach()) * labels.numel()
                 seen += labels.numel()
-        seconds = time.perf_counter() - start
-        forward += meter.forward_passes
-        backward += meter.backward_passes
+        seconds = all_reduce_max(time.perf_counter() - start)
+        passes = all_reduce_sum(torch.tensor([meter.forward_passes, meter.backward_passes, meter.forward_segments, seen]))
+        loss_sum = float(all_reduce_sum(torch.tensor([loss_sum], dtype=torch.float64))[0])
+        f_passes, b_passes, f_segments, seen = (int(v) for v in passes)
+        forward += f_passes
+        backward += b_passes
         record: dict[str, Any] = {"epoch": epoch + 1, "seconds": round(seconds, 3), "loss": loss_sum / max(seen, 1),
-                                  "lr": optimizer.param_groups[0]["lr"], "forward_passes": meter.forward_passes,
-                                  "backward_passes": meter.backward_passes, "forward_segments": meter.forward_segments,
-                                  **logged}
+                                  "lr": optimizer.param_groups[0]["lr"], "forward_passes": f_passes,
+                                  "backward_passes": b_passes, "forward_segments": f_segments, **logged}
         if val_set is not None:
             record.update({f"val_{k}": v for k, v in clean_counts(model, val_set, config.eval_batch_size).metrics().items()
                            if k != "n"})
@@ -214,11 +234,18 @@ def _save(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
           history: list[dict[str, Any]], forward: int, backward: int) -> None:
     tensors, optim_meta = optimizer_state(optimizer)
     tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors |= {f"rng.cuda.{i}": t for i, t in enumerate(torch.cuda.get_rng_state_all())}
+    np_state = np.random.get_state()
+    tensors["rng.numpy"] = torch.from_numpy(np_state[1].astype(np.int64))
+    py_state = random.getstate()
     metrics = _final_metrics(meta, history)
     save_checkpoint(run_dir, model, {
         **meta, "epoch": epoch, "metrics": metrics, "history": history,
         "training_state": {"optimizer": optim_meta, "schedule": schedule.state_dict(),
-                           "forward_passes": forward, "backward_passes": backward},
+                           "forward_passes": forward, "backward_passes": backward,
+                           "rng_numpy": [np_state[0], *(int(v) for v in np_state[2:4]), float(np_state[4])],
+                           "rng_python": [py_state[0], list(py_state[1]), py_state[2]]},
     }, tensors)
 
 
@@ -248,6 +275,15 @@ def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimize
     if old["epochs"] == new["epochs"]:
         schedule.load_state_dict(state["schedule"])
     torch.set_rng_state(ckpt.state["rng.torch"])
+    cuda_states = [ckpt.state[k] for k in sorted(ckpt.state) if k.startswith("rng.cuda.")]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    if "rng.numpy" in ckpt.state and "rng_numpy" in state:
+        name, pos, has_gauss, cached = state["rng_numpy"]
+        np.random.set_state((name, ckpt.state["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "rng_python" in state:
+        version, internal, gauss = state["rng_python"]
+        random.setstate((version, tuple(internal), gauss))
     return int(saved["epoch"]), list(saved["history"]), int(state["forward_passes"]), int(state["backward_passes"])
 
 

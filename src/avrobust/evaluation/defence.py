@@ -23,6 +23,7 @@ import torch
 from avrobust.attacks.base import Attack
 from avrobust.console import progress, warn
 from avrobust.data import AVDataset
+from avrobust.distributed import all_reduce_max, all_reduce_sum, context
 from avrobust.evaluation.perceptibility import PerceptibilityMeter
 from avrobust.evaluation.robust import attack_generator, check_budget
 from avrobust.models.classifier import AVClassifier
@@ -52,13 +53,16 @@ def transfer_robustness(model: AVClassifier, surrogate: torch.nn.Module, dataset
     clean_ok, robust = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
     meter = PerceptibilityMeter(attack.threat.video.norm, attack.threat.audio.norm)
     seconds, pos = 0.0, 0
+    ctx = context()
     model.eval()
     surrogate.eval()
-    for batch, labels in progress(dataset.batches(batch_size, indices=idx), total=-(-n // batch_size),
-                                  description="transfer", enabled=show_progress):
-        batch, labels = batch.to(device), labels.to(device)
+    for k, (batch, labels) in enumerate(progress(dataset.batches(batch_size, indices=idx), total=-(-n // batch_size),
+                                                 description="transfer", enabled=show_progress)):
         sl = slice(pos, pos + batch.size)
         pos += batch.size
+        if not ctx.mine(k):
+            continue
+        batch, labels = batch.to(device), labels.to(device)
         start = time.perf_counter()
         adv = attack(surrogate, batch, labels, generator=attack_generator(attack, pos, device))
         seconds += time.perf_counter() - start
@@ -67,6 +71,10 @@ def transfer_robustness(model: AVClassifier, surrogate: torch.nn.Module, dataset
         with torch.no_grad():
             clean_ok[sl] = (model(batch.video, batch.audio).logits.argmax(1) == labels).cpu()
             robust[sl] = clean_ok[sl] & (model(adv.video, adv.audio).logits.argmax(1) == labels).cpu()
+    if ctx.enabled:
+        clean_ok, robust = (all_reduce_sum(t.to(torch.int32)).bool() for t in (clean_ok, robust))
+        meter.merge_ranks()
+        seconds = all_reduce_max(seconds)
     correct = int(clean_ok.sum())
     desc = attack.describe()
     return {"attack": attack.name, "transfer": True, "robust_accuracy": float(robust.sum()) / max(n, 1),
@@ -84,8 +92,11 @@ def zero_gradient_share(model: AVClassifier, dataset: AVDataset, *, indices: tor
     zero = {"video": 0, "audio": 0}
     was_training = model.training
     model.eval()
+    ctx = context()
     try:
-        for batch, labels in dataset.batches(batch_size, indices=idx):
+        for k, (batch, labels) in enumerate(dataset.batches(batch_size, indices=idx)):
+            if not ctx.mine(k):
+                continue
             video = batch.video.to(device).requires_grad_(True)
             audio = batch.audio.to(device).requires_grad_(True)
             loss = torch.nn.functional.cross_entropy(model(video, audio).logits, labels.to(device), reduction="sum")
@@ -94,7 +105,8 @@ def zero_gradient_share(model: AVClassifier, dataset: AVDataset, *, indices: tor
             zero["audio"] += int((g_a.flatten(1).abs().amax(1) == 0).sum())
     finally:
         model.train(was_training)
-    return {m: zero[m] / max(len(idx), 1) for m in zero}
+    counts = all_reduce_sum(torch.tensor([zero["video"], zero["audio"]]))
+    return {"video": int(counts[0]) / max(len(idx), 1), "audio": int(counts[1]) / max(len(idx), 1)}
 
 
 def masking_checks(attacks: dict[str, dict[str, Any]], zero_gradients: dict[str, float], n: int) -> list[str]:

@@ -6,6 +6,8 @@ reports means. Video is ``[N, T, 3, H, W]`` in [0, 1], audio ``[N, L]`` in [-1, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch.nn import functional as F
 
@@ -95,13 +97,31 @@ class PerceptibilityMeter:
         for m in ("video", "audio"):
             self.max_norm[m] = max(self.max_norm[m], max_norm(getattr(clean, m), getattr(adv, m), self.norms[m]))
 
+    def state(self) -> dict[str, Any]:
+        """JSON-ready accumulated values (for resumable evaluations)."""
+        return {"values": {k: torch.cat(v).tolist() if v else [] for k, v in self.values.items()},
+                "max_norm": dict(self.max_norm)}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.values = {k: [torch.tensor(v, dtype=torch.float32)] if v else [] for k, v in state["values"].items()}
+        self.max_norm = dict(state["max_norm"])
+
+    def merge_ranks(self) -> None:
+        """Under torchrun: gather every process's per-clip values and maximum norms (a no-op alone)."""
+        from avrobust.distributed import all_reduce_max, gather_objects
+
+        for k in self.values:
+            parts = gather_objects(torch.cat(self.values[k]) if self.values[k] else torch.empty(0))
+            self.values[k] = [p for p in parts if len(p)]
+        self.max_norm = {m: all_reduce_max(v) for m, v in self.max_norm.items()}
+
     def summary(self) -> dict[str, float | None | dict[str, float]]:
         """``psnr_db``, ``ssim``, ``snr_db``, ``segmental_snr_db`` (means over finite values; None if
         no clip) and ``max_norm`` per modality."""
         out: dict[str, float | None | dict[str, float]] = {}
         for k, vs in self.values.items():
             x = torch.cat(vs) if vs else torch.empty(0)
-            x = x[torch.isfinite(x)]
+            x = x[torch.isfinite(x)].double()  # float64: the mean does not depend on the order of clips
             out[k] = float(x.mean()) if len(x) else None
         out["max_norm"] = dict(self.max_norm)
         return out

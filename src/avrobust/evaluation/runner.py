@@ -18,6 +18,7 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.console import progress
 from avrobust.data import AVDataset, load_dataset
+from avrobust.distributed import all_reduce_sum, context
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.evaluation.metrics import Counts, check_finite
 from avrobust.evaluation.defence import TRANSFER_LABEL, defence_checks, suite_attacks, transfer_robustness
@@ -32,17 +33,23 @@ def clean_counts(
     model: AVClassifier, dataset: AVDataset, batch_size: int = 128, *, show_progress: bool = False,
     indices: torch.Tensor | None = None,
 ) -> Counts:
-    """Count correct fused / audio-only / visual-only predictions (model in eval mode, restored)."""
+    """Count correct fused / audio-only / visual-only predictions (model in eval mode, restored).
+
+    Under torchrun each process counts its share of the batches and the counts are summed exactly.
+    """
     was_training = model.training
     model.eval()
     counts = Counts()
     device = next(model.parameters()).device
+    ctx = context()
     try:
         batches = dataset.batches(batch_size, indices=indices)
         total = dataset.num_batches(batch_size) if indices is None else -(-len(indices) // batch_size)
         for i, (batch, labels) in enumerate(progress(batches, total=total, description="evaluate", enabled=show_progress)):
             if i == 0:
                 model.check_batch(batch)
+            if not ctx.mine(i):
+                continue
             batch.validate()
             batch = batch.to(device)
             output = model(batch.video, batch.audio)
@@ -50,7 +57,7 @@ def clean_counts(
             counts.update(output, labels.to(device))
     finally:
         model.train(was_training)
-    return counts
+    return Counts.from_tensor(all_reduce_sum(counts.as_tensor())) if ctx.enabled else counts
 
 
 def evaluate_model(model: AVClassifier, dataset: AVDataset, batch_size: int = 128, *,
@@ -84,7 +91,7 @@ def evaluate_checkpoint(
     run_dir: str | Path, data: str | None = None, split: str = "test", batch_size: int = 128,
     *, attacks: Sequence[str] = (), threat: ThreatModel | None = None, steps: int | None = None,
     restarts: int | None = None, seed: int = 0, limit: int | None = None, show_progress: bool = False,
-    suite: str | None = None, surrogate: str | Path | None = None,
+    suite: str | None = None, surrogate: str | Path | None = None, progress_file: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on ``split`` of ``data`` (default: the data spec it was trained on).
 
@@ -97,6 +104,8 @@ def evaluate_checkpoint(
             :mod:`~avrobust.evaluation.defence`); it also runs the gradient-masking checks.
         surrogate: a run directory; TMA crafted on it is transferred to this model and enters the
             worst case (and the checks).
+        progress_file: where the attack cascade saves its progress after every batch; a rerun
+            continues from it (see :func:`~avrobust.evaluation.robust.robust_evaluation`).
 
     Returns:
         The clean metrics plus ``attacks`` (one entry per attack, see
@@ -121,7 +130,7 @@ def evaluate_checkpoint(
     result["model"] = ckpt.meta.get("model_name", "")
     if attack_list:
         robust = robust_evaluation(ckpt.model, dataset, attack_list, batch_size=min(batch_size, 64),
-                                   indices=indices, show_progress=show_progress)
+                                   indices=indices, show_progress=show_progress, progress_file=progress_file)
         result["attacks"] = robust["attacks"]
         result["worst_case_robust_accuracy"] = robust["worst_case_robust_accuracy"]
     if surrogate is not None:

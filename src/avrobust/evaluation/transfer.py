@@ -31,6 +31,7 @@ from avrobust.console import progress_bar
 from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.metrics import check_finite
+from avrobust.distributed import all_reduce_max, all_reduce_sum, context
 from avrobust.evaluation.perceptibility import PerceptibilityMeter
 from avrobust.evaluation.robust import attack_generator, check_budget
 from avrobust.models.zoo import ZOO
@@ -201,10 +202,14 @@ def _craft_and_test(s: Member, victims: Sequence[Member], attack: Attack, datase
     fooled = {v.label: torch.zeros(n, dtype=torch.bool) for v in victims}
     cosine = {v.label: 0.0 for v in victims}
     meter, seconds, pos = PerceptibilityMeter(attack.threat.video.norm, attack.threat.audio.norm), 0.0, 0
-    for batch, labels in dataset.batches(batch_size, indices=idx):
-        batch, labels = batch.to(device), labels.to(device)
+    ctx = context()
+    for k, (batch, labels) in enumerate(dataset.batches(batch_size, indices=idx)):
         sl = slice(pos, pos + batch.size)
         pos += batch.size
+        if not ctx.mine(k):  # under torchrun another process crafts this batch
+            advance()
+            continue
+        batch, labels = batch.to(device), labels.to(device)
         t0 = time.perf_counter()
         adv = attack(s.model, batch, labels, generator=attack_generator(attack, pos, device))
         seconds += time.perf_counter() - t0
@@ -215,6 +220,12 @@ def _craft_and_test(s: Member, victims: Sequence[Member], attack: Attack, datase
             fooled[v.label][sl] = (pred != labels).cpu()
             cosine[v.label] += float(cos.sum())
         advance()
+    if ctx.enabled:  # each batch was crafted by one process: sums gather the results exactly
+        fooled = {k: all_reduce_sum(f.to(torch.int32)).bool() for k, f in fooled.items()}
+        sums = all_reduce_sum(torch.tensor([cosine[v.label] for v in victims], dtype=torch.float64))
+        cosine = {v.label: float(c) for v, c in zip(victims, sums)}
+        meter.merge_ranks()
+        seconds = all_reduce_max(seconds)
     crafting.append({"surrogate": s.label, "attack": attack.label, "seconds": round(seconds, 3), **meter.summary()})
     for v in victims:
         ok = clean[v.label]
