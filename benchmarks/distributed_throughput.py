@@ -45,7 +45,7 @@ def main() -> None:
         threads = max(1, args.cores // p)
         ev = args.out / f"eval-p{p}.json"
         ev.unlink(missing_ok=True)
-        run(["evaluate", "--checkpoint", str(victim), "--attack", "pgd:steps=10", "--n", str(args.n), "--batch-size", "64",
+        run(["evaluate", "--checkpoint", str(victim), "--attack", "pgd:steps=10", "--limit", str(args.n), "--batch-size", "64",
              "--json", str(ev)], p, threads)
         result = json.loads(ev.read_text())
         pgd = result["n"] / result["attacks"]["pgd:steps=10"]["seconds"]  # seconds: the slowest process's

@@ -2,7 +2,7 @@
 
 Writes ``--clips`` H.264/AAC MP4 files (``--seconds`` long, 320x240 at 25 fps, stereo 44.1 kHz, the
 shape of a downloaded Kinetics clip at low resolution) into a folder dataset with two classes, then
-times a cold ``prepare`` with 1 and with 2 worker processes and a warm rerun (idempotence), decoding
+times a cold ``prepare`` with 1 and with 2 decoding threads and a warm rerun (idempotence), decoding
 to the default 8 frames of 64 px and 16 kHz mono over a 2 s window.
 
     PYTHONPATH=src:. .venv/bin/python benchmarks/prepare_throughput.py --clips 60 --out runs/prepare-bench

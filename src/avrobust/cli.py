@@ -164,7 +164,7 @@ def prepare(
                              "music:root=DIR,annotations=JSON or folder:root=DIR (decoding options: frames, size, "
                              "sample_rate, seconds)."),
     out: Path = typer.Option(..., help="Cache directory (manifest.json and shards); pass it later as cache=OUT."),
-    workers: int = typer.Option(1, min=1, help="Decoding processes."),
+    workers: int = typer.Option(1, min=1, help="Decoding threads (FFmpeg decodes without the GIL)."),
     strict: bool = typer.Option(False, help="Stop at the first bad file instead of skipping it."),
 ) -> None:
     """Decode a real video dataset once into a sharded cache (idempotent, resumable, skips bad files)."""
@@ -359,7 +359,7 @@ def evaluate(
     steps: Optional[int] = typer.Option(None, help="Iterations for every iterative attack (default: each attack's)."),
     restarts: Optional[int] = typer.Option(None, help="Restarts for attacks that take them."),
     seed: int = typer.Option(0, help="Seeds the attacks' random starts."),
-    n: Optional[int] = typer.Option(None, "--n", help="Evaluate the first N clips only."),
+    n: Optional[int] = typer.Option(None, "--n", "--limit", help="Evaluate the first N clips only (under torchrun write --limit: torchrun takes --n as its own)."),
     deterministic: bool = typer.Option(False, help="Deterministic algorithms only."),
     suite: Optional[str] = typer.Option(None, help="'defence': FGSM, PGD-10, PGD-50 x3 restarts, APGD-CE/DLR, MI-FGSM, "
                                         "TIA, MMA, TMA on the model itself, plus gradient-masking checks."),
@@ -422,7 +422,7 @@ def transfer(
     ensemble: bool = typer.Option(False, help="Attack the surrogates as one ensemble (averaged logits)."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the first surrogate's."),
     split: str = typer.Option("test", help="train, val or test."),
-    n: Optional[int] = typer.Option(None, "--n", help="Use the first N clips only."),
+    n: Optional[int] = typer.Option(None, "--n", "--limit", help="Use the first N clips only (--limit under torchrun)."),
     steps: Optional[int] = typer.Option(10, help="Iterations for every iterative attack."),
     seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
     batch_size: int = typer.Option(64, min=1),
