@@ -149,7 +149,10 @@ def folder(root: str | Path, csv_file: str | Path | None = None) -> tuple[list[I
         for row in rows:
             path = root / row["path"].strip()
             split = SPLIT_NAMES.get((row.get("split") or "").strip().lower()) or hashed_split(row["path"].strip())
-            (items.append(Item(str(path), row["label"].strip(), split)) if path.exists() else missing.append(str(path)))
+            if path.exists():
+                items.append(Item(str(path), row["label"].strip(), split))
+            else:
+                missing.append(str(path))
     else:
         for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             for p in sorted(class_dir.iterdir()):

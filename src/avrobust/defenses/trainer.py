@@ -1,6 +1,6 @@
 """The one training loop: optimiser, LR schedule, seeding, progress, checkpoints, resume, cost.
 
-Every method (standard now, adversarial ones later) plugs in through :class:`TrainingMethod`.
+Every method (standard, mixup, pgd-at, trades, crmt-at, avat) plugs in through :class:`TrainingMethod`.
 A run directory holds ``checkpoint.safetensors`` (written atomically after every epoch, with the
 model, optimiser, LR schedule, epoch, cost counters and the torch, CUDA, numpy and python RNG
 states), ``checkpoint.json`` and ``summary.json``. The curriculum and every method's generators are
@@ -289,9 +289,11 @@ def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimize
 
 def _final_metrics(meta: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
     """Validation metrics of the final model: after the method's final stage when it ran one."""
-    last = meta.get("finish") or (history[-1] if history else {})
-    return {k[4:]: v for k, v in last.items() if k.startswith("val_")} or (
-        {k[4:]: v for k, v in history[-1].items() if k.startswith("val_")} if history else {})
+    for source in (meta.get("finish") or {}, history[-1] if history else {}):
+        metrics = {k[4:]: v for k, v in source.items() if k.startswith("val_")}
+        if metrics:
+            return metrics
+    return {}
 
 
 def _summary(meta: dict[str, Any], config: TrainConfig, history: list[dict[str, Any]], forward: int,
