@@ -64,8 +64,9 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
     meters = {a.label: PerceptibilityMeter(a.threat.video.norm, a.threat.audio.norm) for a in attacks}
     seconds = {a.label: 0.0 for a in attacks}
     progress_path = Path(progress_file) if progress_file is not None and not ctx.enabled else None
-    key = {"model": tensor_digest(model.state_dict()), "indices": idx.tolist(), "batch_size": batch_size,
-           "attacks": {a.label: a.describe() for a in attacks}}
+    key = None if progress_path is None else {
+        "model": tensor_digest(model.state_dict()), "indices": idx.tolist(), "batch_size": batch_size,
+        "attacks": {a.label: a.describe() for a in attacks}}
     done = 0
     if progress_path is not None and progress_path.exists():
         saved = json.loads(progress_path.read_text())
