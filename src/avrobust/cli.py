@@ -65,6 +65,8 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "schedule": (str, typer.Option("cosine", help="Learning-rate schedule: cosine or constant.")),
     "deterministic": (bool, typer.Option(False, help="Deterministic algorithms only (with --seed: repeatable bit "
                                                "for bit).")),
+    "checkpoint_every": (int, typer.Option(0, min=0, help="Also checkpoint every N updates within an epoch "
+                                           "(0: after each epoch); --resume continues from there exactly.")),
 }
 
 

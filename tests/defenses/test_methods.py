@@ -204,3 +204,43 @@ def test_bad_method_specs_are_one_line_errors(tmp_path, tiny_spec, method, messa
 def test_budgets_with_a_non_adversarial_method_are_refused(tmp_path, tiny_spec):
     with pytest.raises(ConfigError, match="crafts no adversarial examples"):
         train_model(tiny_spec, "AsV", tmp_path / "r", epochs=1, method="standard", threat=ThreatModel().scaled(2))
+
+
+@pytest.mark.parametrize("spec", ["avat:steps=2,rho=0.5", "mixup", "trades:steps=1"])
+def test_a_run_stopped_within_an_epoch_resumes_to_the_same_weights(tmp_path, tiny_spec, spec):
+    """Checkpoints every 2 updates (6 per epoch); the run dies in update 3 of epoch 2 and resumes from update 2."""
+    train_set, val_set = load_dataset(tiny_spec, "train"), load_dataset(tiny_spec, "val")
+    config = TrainConfig(epochs=2, batch_size=4, checkpoint_every=2)
+    name, options = parse_spec(spec)
+
+    def run(out, method, resume=False):
+        seed_everything(0 if not resume else 7)
+        model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
+        train(model, train_set, val_set, config, out, method=method, meta={"model_name": "alexnet-sum-vgg"},
+              resume=resume, show_progress=False)
+        return model
+
+    full = run(tmp_path / "full", create_method(name, **options))
+
+    class Stop(Exception):
+        pass
+
+    dying = create_method(name, **options)
+    real_loss, calls = dying.loss, {"n": 0}
+
+    def loss(*args):
+        calls["n"] += 1
+        if calls["n"] == 9:
+            raise Stop
+        return real_loss(*args)
+
+    dying.loss = loss  # type: ignore[method-assign]
+    with pytest.raises(Stop):
+        run(tmp_path / "cut", dying)
+    from avrobust.checkpoint import read_meta
+    assert (read_meta(tmp_path / "cut")["epoch"], read_meta(tmp_path / "cut")["step"]) == (1, 2)
+    resumed = run(tmp_path / "cut", create_method(name, **options), resume=True)
+    for k, v in full.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("full", "cut"))
+    assert a["forward_passes"] == b["forward_passes"] and a["history"][1]["loss"] == pytest.approx(b["history"][1]["loss"])

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from avrobust.attacks.base import Attack, IterativeAttack, create_attack
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, project
-from avrobust.defenses.base import METHODS, TrainingMethod, eval_mode
+from avrobust.defenses.base import METHODS, TrainingMethod, eval_mode, generator_state, restore_generator
 from avrobust.defenses.curriculum import Curriculum, Schedule
 from avrobust.defenses.sampling import check_rho, craft_on_segments
 from avrobust.defenses.standard import supervised_loss
@@ -67,6 +67,15 @@ class AdversarialMethod(TrainingMethod):
         self._cpu = generator(seed)
         self._device_gen = None
         return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        dev = self._device_gen
+        return {"cpu": generator_state(self._cpu), "device": generator_state(dev),
+                "device_name": None if dev is None else str(dev.device)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._cpu = restore_generator(state["cpu"]) or self._cpu
+        self._device_gen = restore_generator(state["device"], state["device_name"] or "cpu")
 
     def device_generator(self, device: torch.device) -> torch.Generator:
         """The epoch's generator for the attacks' random starts and transformations, on ``device``."""

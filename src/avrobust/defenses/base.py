@@ -56,6 +56,27 @@ class TrainingMethod:
         """The method's hyper-parameters, for the run summary."""
         return {}
 
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-ready state of the method's random generators within an epoch (for mid-epoch checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (called after :meth:`start_epoch` of the resumed epoch)."""
+
+
+def generator_state(g: torch.Generator | None) -> list[int] | None:
+    """A generator's state as JSON-ready bytes."""
+    return None if g is None else g.get_state().tolist()
+
+
+def restore_generator(state: list[int] | None, device: torch.device | str = "cpu") -> torch.Generator | None:
+    """A generator on ``device`` in the state :func:`generator_state` returned."""
+    if state is None:
+        return None
+    g = torch.Generator(device=device)
+    g.set_state(torch.tensor(state, dtype=torch.uint8))
+    return g
+
 
 def create_method(name: str, **options: Any) -> TrainingMethod:
     """Build a registered training method."""

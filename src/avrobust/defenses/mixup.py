@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from avrobust.defenses.base import METHODS, TrainingMethod
+from avrobust.defenses.base import METHODS, TrainingMethod, generator_state, restore_generator
 from avrobust.defenses.standard import supervised_loss
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator
@@ -39,6 +39,13 @@ class Mixup(TrainingMethod):
     def start_epoch(self, model: nn.Module, epoch: int, epochs: int, seed: int = 0) -> dict[str, Any]:
         self._rng, self._gen = np.random.default_rng(seed), generator(seed)
         return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"numpy": self._rng.bit_generator.state, "torch": generator_state(self._gen)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._rng.bit_generator.state = state["numpy"]
+        self._gen = restore_generator(state["torch"]) or self._gen
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
         lam = float(self._rng.beta(self.alpha, self.alpha))

@@ -34,7 +34,7 @@ from avrobust.console import console, progress
 from avrobust.cost import CostMeter
 from avrobust.data import AVDataset
 from avrobust.defenses.base import TrainingMethod, create_method
-from avrobust.distributed import all_reduce_max, all_reduce_sum, barrier, context, is_main, wrap
+from avrobust.distributed import all_reduce_max, all_reduce_sum, barrier, context, gather_objects, is_main, wrap
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.evaluation.runner import SCHEMA_VERSION, clean_counts
 from avrobust.models.classifier import AVClassifier, ModelConfig
@@ -58,6 +58,8 @@ class TrainConfig:
         schedule: ``cosine`` (per step, to 0 at the end) or ``constant``.
         seed: shuffling seed (the caller seeds the model's initialisation).
         eval_batch_size: clips per batch when measuring validation accuracy.
+        checkpoint_every: also checkpoint every N updates within an epoch (0: after each epoch only);
+            a resumed run continues from that update, with the same result as an uninterrupted one.
     """
 
     epochs: int = 12
@@ -68,8 +70,11 @@ class TrainConfig:
     schedule: str = "cosine"
     seed: int = 0
     eval_batch_size: int = 128
+    checkpoint_every: int = 0
 
     def __post_init__(self) -> None:
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"checkpoint_every must be >= 0 (0: once per epoch), got {self.checkpoint_every}")
         if self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1 or self.eval_batch_size < 1:
@@ -154,9 +159,9 @@ def train(
     schedule = _make_schedule(optimizer, config, config.epochs * steps_per_epoch)
     history: list[dict[str, Any]] = []
     forward = backward = 0
-    first_epoch = 0
+    first_epoch, first_step, partial = 0, 0, None
     if resume:
-        first_epoch, history, forward, backward = _restore(run_dir, model, optimizer, schedule, meta)
+        first_epoch, first_step, partial, history, forward, backward = _restore(run_dir, model, optimizer, schedule, meta)
 
     device = next(model.parameters()).device
     ctx = context()
@@ -167,13 +172,23 @@ def train(
     for epoch in range(first_epoch, config.epochs):
         epoch_seed = config.seed * 100_003 + epoch
         logged = method.start_epoch(model, epoch, config.epochs, seed=epoch_seed + 1)
+        skip = first_step if epoch == first_epoch else 0  # updates done before a mid-epoch checkpoint
+        mine = (partial or [])[ctx.rank] if skip and partial else None
+        if mine is not None:
+            method.load_state_dict(mine["method"])
+            torch.set_rng_state(torch.tensor(mine["torch_rng"], dtype=torch.uint8))
         net.train()
-        start = time.perf_counter()
-        loss_sum, seen = 0.0, 0
+        start = time.perf_counter() - (mine["seconds"] if mine else 0.0)
+        loss_sum, seen = (mine["loss_sum"], mine["seen"]) if mine else (0.0, 0)
         batches = train_set.batches(config.batch_size, shuffle=True, generator=generator(epoch_seed))
         with CostMeter(model) as meter:
-            for batch, labels in progress(batches, total=steps_per_epoch, description=f"epoch {epoch + 1}/{config.epochs}",
-                                          enabled=show_progress):
+            if mine is not None:
+                meter.forward_passes, meter.backward_passes, meter.forward_segments = mine["passes"]
+            for step, (batch, labels) in enumerate(progress(batches, total=steps_per_epoch,
+                                                            description=f"epoch {epoch + 1}/{config.epochs}",
+                                                            enabled=show_progress)):
+                if step < skip:
+                    continue
                 if ctx.enabled:  # every process takes its share of the same global batch
                     if batch.size < ctx.world_size:
                         continue  # a last batch too small to split is left out (the same on every process)
@@ -189,6 +204,12 @@ def train(
                 schedule.step()
                 loss_sum += float(loss.detach()) * labels.numel()
                 seen += labels.numel()
+                if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 and step + 1 < steps_per_epoch:
+                    within = {"loss_sum": loss_sum, "seen": seen, "seconds": time.perf_counter() - start,
+                              "passes": [meter.forward_passes, meter.backward_passes, meter.forward_segments],
+                              "method": method.state_dict(), "torch_rng": torch.get_rng_state().tolist()}
+                    _save(run_dir, model, optimizer, schedule, meta, epoch, history, forward, backward,
+                          step=step + 1, partial=gather_objects(within))
         seconds = all_reduce_max(time.perf_counter() - start)
         passes = all_reduce_sum(torch.tensor([meter.forward_passes, meter.backward_passes, meter.forward_segments, seen]))
         loss_sum = float(all_reduce_sum(torch.tensor([loss_sum], dtype=torch.float64))[0])
@@ -231,7 +252,10 @@ def _epoch_line(record: dict[str, Any]) -> str:
 
 def _save(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
           schedule: torch.optim.lr_scheduler.LRScheduler, meta: dict[str, Any], epoch: int,
-          history: list[dict[str, Any]], forward: int, backward: int) -> None:
+          history: list[dict[str, Any]], forward: int, backward: int, *, step: int = 0,
+          partial: list[dict[str, Any]] | None = None) -> None:
+    """Checkpoint after ``epoch`` complete epochs and ``step`` updates of the next; ``partial`` holds
+    each process's accumulators, method generators and RNG state within that epoch."""
     tensors, optim_meta = optimizer_state(optimizer)
     tensors["rng.torch"] = torch.get_rng_state()
     if torch.cuda.is_available():
@@ -241,8 +265,8 @@ def _save(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
     py_state = random.getstate()
     metrics = _final_metrics(meta, history)
     save_checkpoint(run_dir, model, {
-        **meta, "epoch": epoch, "metrics": metrics, "history": history,
-        "training_state": {"optimizer": optim_meta, "schedule": schedule.state_dict(),
+        **meta, "epoch": epoch, "step": step, "metrics": metrics, "history": history,
+        "training_state": {"optimizer": optim_meta, "schedule": schedule.state_dict(), "partial": partial,
                            "forward_passes": forward, "backward_passes": backward,
                            "rng_numpy": [np_state[0], *(int(v) for v in np_state[2:4]), float(np_state[4])],
                            "rng_python": [py_state[0], list(py_state[1]), py_state[2]]},
@@ -250,7 +274,8 @@ def _save(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
 
 
 def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer,
-             schedule: torch.optim.lr_scheduler.LRScheduler, meta: dict[str, Any]) -> tuple[int, list[dict[str, Any]], int, int]:
+             schedule: torch.optim.lr_scheduler.LRScheduler,
+             meta: dict[str, Any]) -> tuple[int, int, list[dict[str, Any]] | None, list[dict[str, Any]], int, int]:
     ckpt = load_checkpoint(run_dir, with_state=True)
     saved = ckpt.meta
     for key in ("data_spec", "class_names", "method", "model_name"):
@@ -260,7 +285,7 @@ def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimize
     if ModelConfig.from_dict(saved["model_config"]) != model.config:
         raise CheckpointError(f"cannot resume: the run in {run_dir} used another model configuration")
     old, new = saved["train_config"], meta["train_config"]
-    changed = sorted(k for k in new if k != "epochs" and old.get(k) != new[k])
+    changed = sorted(k for k in new if k not in ("epochs", "checkpoint_every") and old.get(k, new[k]) != new[k])
     if changed:
         raise CheckpointError(f"cannot resume: {', '.join(changed)} differ from the run in {run_dir}; "
                               "resume with the original settings")
@@ -284,7 +309,12 @@ def _restore(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimize
     if "rng_python" in state:
         version, internal, gauss = state["rng_python"]
         random.setstate((version, tuple(internal), gauss))
-    return int(saved["epoch"]), list(saved["history"]), int(state["forward_passes"]), int(state["backward_passes"])
+    step, partial = int(saved.get("step", 0)), state.get("partial")
+    if step and (partial is None or len(partial) != context().world_size):
+        raise CheckpointError(f"cannot resume: the run in {run_dir} stopped within an epoch with "
+                              f"{len(partial or [])} processes; resume it with as many")
+    return (int(saved["epoch"]), step, partial, list(saved["history"]), int(state["forward_passes"]),
+            int(state["backward_passes"]))
 
 
 def _final_metrics(meta: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
