@@ -15,6 +15,19 @@ def test_configurations_cover_the_issue():
     assert {"rho=0.125", "rho=0.4", "sched=constant", "sched=cosine", "sched=step", "both"} <= set(configs)
 
 
+@pytest.mark.parametrize("part", ["steps", "mask", "dropout"])
+def test_curriculum_part_variants_schedule_only_that_part(part):
+    from avrobust.defenses import create_method
+    from avrobust.specs import parse_spec
+    name, options = parse_spec(ablation_configs(5)[f"part={part}"])
+    method = create_method(name, **options)
+    first, last = method.curriculum.at(0, 8), method.curriculum.at(7, 8)
+    moving = {"steps": first["attack_steps"] != last["attack_steps"], "mask": first["mask_ratio"] != last["mask_ratio"],
+              "dropout": first["dropout"] != last["dropout"]}
+    assert moving == {p: p == part for p in moving}
+    assert last["attack_steps"] == 5 and first["mask_ratio"] == 0 and first["dropout"] == 0
+
+
 def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
     out = tmp_path / "abl"
     code, stdout, err = run_cli("ablate", "--out", out, "--data", tiny_spec, "--seeds", "0", "1", "--epochs", "1",

@@ -9,6 +9,8 @@ Configurations (all with the same attack steps ``K`` and budgets):
 * ``both``: avat, rho = 0.25 and the curriculum (the paper's defence).
 * ``rho=R``: ``both`` with another rho (0.125, 0.4; 0.25 is ``both``, 1.0 is ``curriculum``).
 * ``sched=S``: ``both`` with every schedule ``S`` (constant, cosine, step; linear is ``both``).
+* ``part=P``: ``both`` with one part ``P`` of the curriculum scheduled (steps, mask, dropout) and the
+  other two off (no masking, no dropout, ``K`` steps throughout): which part costs or buys robustness.
 
 Every configuration trains once per seed on the same data, then is evaluated on the first ``n``
 test clips: clean accuracy and robust accuracy under each attack, worst case per clip. Writes
@@ -34,6 +36,8 @@ from avrobust.jobs import train_model
 ABLATION_FILE = "ablation.json"
 RHOS = (0.125, 0.4)
 SCHEDULERS = ("constant", "cosine", "step")
+#: Options that turn off each part of the curriculum while keeping the others scheduled.
+PARTS_OFF = {"steps": "steps_start={steps}", "mask": "mask_end=0", "dropout": "dropout_end=0"}
 DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "tma")
 
 
@@ -48,6 +52,9 @@ def ablation_configs(steps: int) -> dict[str, str]:
     configs.update({f"rho={r:g}": f"avat:rho={r:g},steps={steps}" for r in RHOS})
     configs.update({f"sched={s}": f"avat:rho=0.25,steps={steps},mask_schedule={s},dropout_schedule={s},steps_schedule={s}"
                     for s in SCHEDULERS})
+    for part in PARTS_OFF:
+        off = ",".join(PARTS_OFF[p].format(steps=steps) for p in PARTS_OFF if p != part)
+        configs[f"part={part}"] = f"avat:rho=0.25,steps={steps},{off}"
     return configs
 
 

@@ -264,7 +264,8 @@ def ablate(
     attack: str = typer.Option("fgsm,pgd,apgd-ce,tma", help="Attacks of the evaluation (worst case over them)."),
     eval_steps: int = typer.Option(10, min=1, help="Steps of the evaluation attacks."),
     variants: str = typer.Option("", help="Comma-separated subset: pgd-at, sampling, curriculum, both, rho=0.125, "
-                                 "rho=0.4, sched=constant, sched=cosine, sched=step (default: all)."),
+                                 "rho=0.4, sched=constant, sched=cosine, sched=step, part=steps, part=mask, "
+                                 "part=dropout (default: all)."),
     batch_size: int = typer.Option(32, min=1),
     resume: bool = typer.Option(False, help="Keep finished runs in --out and do the rest."),
     overwrite: bool = typer.Option(False, help="Replace an ablation already in --out."),
