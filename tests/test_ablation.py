@@ -51,9 +51,11 @@ def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
     # resume keeps the finished runs and adds the missing variant
     before = {(r["variant"], r["seed"]): r["train_seconds"] for r in result["rows"]}
     run_ablation(out, data=tiny_spec, seeds=(0, 1), epochs=1, steps=1, n=6, attacks=["fgsm"], eval_steps=1,
-                 variants=["pgd-at", "both", "sampling"], resume=True, batch_size=8)
+                 variants=["sampling"], resume=True, batch_size=8)
     result = json.loads((out / "ablation.json").read_text())
     assert len(result["rows"]) == 6
+    assert list(result["summary"]) == ["pgd-at", "sampling", "both"]  # earlier variants stay in the summary
+    assert "| pgd-at |" in (out / "ablation.md").read_text()
     assert all(before[(r["variant"], r["seed"])] == r["train_seconds"] for r in result["rows"] if r["variant"] != "sampling")
     with pytest.raises(ConfigError, match="other settings"):
         run_ablation(out, data=tiny_spec, seeds=(0,), epochs=2, steps=1, n=6, attacks=["fgsm"], eval_steps=1,

@@ -99,7 +99,8 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
                      "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"]})
         result = _result(settings, rows, chosen)
         write_json(out / ABLATION_FILE, result)
-    result = _result(settings, rows, chosen)
+    finished = {r["variant"] for r in rows}  # a resumed ablation reports the variants of earlier calls too
+    result = _result(settings, rows, [v for v in configs if v in finished or v in chosen])
     write_json(out / ABLATION_FILE, result)
     atomic_write_bytes(out / "ablation.md", render_markdown(result).encode())
     plot(result, out / "ablation.png")

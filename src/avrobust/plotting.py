@@ -123,6 +123,9 @@ def bar_plot(groups: Sequence[str], series: Mapping[str, Sequence[float]], path:
     return save_figure(fig, path)
 
 
+MARKERS = "osD^vPX*"
+
+
 def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *, xlabel: str, ylabel: str,
                  title: str = "", errors: Mapping[str, tuple[float, float]] | None = None,
                  xscale: float = 100.0, yscale: float = 100.0, legend: bool = False) -> Path:
@@ -131,10 +134,11 @@ def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *,
     names go beside the points or, with ``legend`` (many close points), into a legend."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.8))
-    for name, (x, y) in points.items():
+    for i, (name, (x, y)) in enumerate(points.items()):
         xerr, yerr = (errors or {}).get(name, (0.0, 0.0))
-        ax.errorbar([xscale * x], [yscale * y], xerr=[xscale * xerr], yerr=[yscale * yerr], fmt="o", ms=5, capsize=3,
-                    label=name)
+        # colour and marker cycle with different periods (10, 8): up to 40 points stay distinct
+        ax.errorbar([xscale * x], [yscale * y], xerr=[xscale * xerr], yerr=[yscale * yerr], fmt=MARKERS[i % len(MARKERS)],
+                    color=f"C{i % 10}", ms=5, capsize=3, label=name)
         if not legend:
             ax.annotate(name, (xscale * x, yscale * y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     if legend:
