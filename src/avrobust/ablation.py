@@ -131,19 +131,32 @@ def format_mean_std(entry: dict[str, Any] | None, scale: float = 100.0, digits: 
     return f"{scale * entry['mean']:.{digits}f}" + ("" if std is None else f" ± {scale * std:.{digits}f}")
 
 
+TABLE_HEADER = ["variant", "method", "seeds", "clean %", "worst-case robust %", "s / epoch", "epoch time / pgd-at"]
+
+
+def table_rows(result: dict[str, Any]) -> list[list[str]]:
+    """One row of ``TABLE_HEADER`` per variant (percent; mean ± std over seeds)."""
+    rows = []
+    for label, e in result["summary"].items():
+        method = next(r["method"] for r in result["rows"] if r["variant"] == label)
+        rows.append([label, f"`{method}`", str(len(e["seeds"])), format_mean_std(e["clean_accuracy"]),
+                     format_mean_std(e["worst_case_robust_accuracy"]), format_mean_std(e["seconds_per_epoch"], 1, 2),
+                     format_mean_std(e["epoch_time_over_pgd_at"], 1, 3)])
+    return rows
+
+
+def settings_line(settings: dict[str, Any]) -> str:
+    s = settings
+    return (f"{s['epochs']} epochs, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
+            f"{', '.join(s['attacks'])} ({s['eval_steps']} steps), worst case per clip. Mean ± std over seeds.")
+
+
 def render_markdown(result: dict[str, Any]) -> str:
     """The ablation table (percent; mean ± std over seeds)."""
     s = result["settings"]
-    lines = [f"# Defence ablation: {s['model']} on `{s['data']}`", "",
-             f"{s['epochs']} epochs, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
-             f"{', '.join(s['attacks'])} ({s['eval_steps']} steps), worst case per clip. Mean ± std over seeds.", "",
-             "| variant | method | seeds | clean % | worst-case robust % | s / epoch | epoch time / pgd-at |",
-             "|---|---|---|---|---|---|---|"]
-    for label, e in result["summary"].items():
-        method = next(r["method"] for r in result["rows"] if r["variant"] == label)
-        lines.append(f"| {label} | `{method}` | {len(e['seeds'])} | {format_mean_std(e['clean_accuracy'])} | "
-                     f"{format_mean_std(e['worst_case_robust_accuracy'])} | {format_mean_std(e['seconds_per_epoch'], 1, 2)} | "
-                     f"{format_mean_std(e['epoch_time_over_pgd_at'], 1, 3)} |")
+    lines = [f"# Defence ablation: {s['model']} on `{s['data']}`", "", settings_line(s), "",
+             "| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(result)]
     return "\n".join(lines) + "\n"
 
 

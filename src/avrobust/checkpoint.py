@@ -177,23 +177,20 @@ def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpo
         model = AVClassifier(config)
     except Exception as err:  # noqa: BLE001
         raise CheckpointError(f"{path} names a model this avrobust cannot build ({_short(err)})") from None
-    weights: dict[str, torch.Tensor] = {}
-    state: dict[str, torch.Tensor] = {}
+    digest = meta.get("tensors_sha256")
+    tensors: dict[str, torch.Tensor] = {}
     try:
         with safe_open(str(path), framework="pt") as f:
-            for key in f.keys():
-                if key.startswith("model."):
-                    weights[key[len("model."):]] = f.get_tensor(key)
-                elif with_state:
-                    state[key] = f.get_tensor(key)
+            for key in f.keys():  # the state too when the digest covers it, in the same pass
+                if key.startswith("model.") or with_state or digest is not None:
+                    tensors[key] = f.get_tensor(key)
     except Exception as err:  # noqa: BLE001
         raise CheckpointError(f"{path} is truncated or corrupt ({_short(err)})") from None
-    digest = meta.get("tensors_sha256")
-    if digest is not None and with_state and tensor_digest({**{f"model.{k}": v for k, v in weights.items()}, **state}) != digest:
+    if digest is not None and tensor_digest(tensors) != digest:
         raise CheckpointError(f"{path} fails its checksum: the tensors were changed after writing (tampered or "
                               "corrupt); retrain or restore the file")
-    if digest is not None and not with_state:
-        _check_digest(path, weights, digest)
+    weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    state = {k: v for k, v in tensors.items() if not k.startswith("model.")} if with_state else {}
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
@@ -208,16 +205,6 @@ def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpo
     model.load_state_dict(weights)
     model.to(default_device()).eval()
     return Checkpoint(model, meta, state)
-
-
-def _check_digest(path: Path, weights: dict[str, torch.Tensor], digest: str) -> None:
-    """Verify the stored digest when only the weights were read (the state tensors are read too)."""
-    tensors = {f"model.{k}": v for k, v in weights.items()}
-    with safe_open(str(path), framework="pt") as f:
-        tensors |= {k: f.get_tensor(k) for k in f.keys() if not k.startswith("model.")}
-    if tensor_digest(tensors) != digest:
-        raise CheckpointError(f"{path} fails its checksum: the tensors were changed after writing (tampered or "
-                              "corrupt); retrain or restore the file")
 
 
 def _checkpoint_path(run_dir: str | Path) -> Path:

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from avrobust.console import console, output
+from avrobust.console import console, output, warn
 from avrobust.errors import AvrobustError
 
 app = typer.Typer(
@@ -179,7 +179,7 @@ def prepare(
     workers = decode.pop("workers", workers)
     strict = decode.pop("strict", strict)
     if missing:
-        console.print(f"{len(missing)} annotated clips are not under root (first: {missing[0]}); they are left out")
+        warn(f"{len(missing)} annotated clips of {name} are not under root (first: {missing[0]}); they are left out")
     start = time.perf_counter()
     manifest = prepare_cache(items, class_names, out, DecodeConfig(**decode), source=data, workers=workers,
                              strict=strict)

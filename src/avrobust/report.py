@@ -112,16 +112,11 @@ def _evaluation(path: Path, data: dict[str, Any], figures: Path) -> Section:
 
 
 def _ablation(path: Path, data: dict[str, Any], figures: Path) -> Section:
-    from avrobust.ablation import format_mean_std, plot
+    from avrobust.ablation import TABLE_HEADER, plot, settings_line, table_rows
 
     s = data["settings"]
-    sec = Section(f"Defence ablation ({path.name})", [
-        f"{s['model']} on `{s['data']}`, {s['epochs']} epochs, {s['steps']} attack steps; evaluated on {s['n']} test "
-        f"clips against {', '.join(s['attacks'])} ({s['eval_steps']} steps), worst case per clip. Mean ± std over seeds."])
-    rows = [[label, str(len(e["seeds"])), format_mean_std(e["clean_accuracy"]), format_mean_std(e["worst_case_robust_accuracy"]),
-             format_mean_std(e["seconds_per_epoch"], 1, 2), format_mean_std(e["epoch_time_over_pgd_at"], 1, 3)]
-            for label, e in data["summary"].items()]
-    sec.tables.append((["variant", "seeds", "clean %", "worst-case robust %", "s / epoch", "epoch time / pgd-at"], rows))
+    sec = Section(f"Defence ablation ({path.name})", [f"{s['model']} on `{s['data']}`: {settings_line(s)}"])
+    sec.tables.append((TABLE_HEADER, table_rows(data)))
     fig = figures / f"{path.stem}-ablation.png"
     plot(data, fig)
     sec.figures.append(fig)

@@ -15,10 +15,11 @@ already cached is kept when its source has become unreadable.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -99,11 +100,11 @@ def prepare(items: Sequence[Item], class_names: Sequence[str], out: str | Path, 
     entries: dict[str, dict[str, Any]] = {e["source"]: e for e in (previous or {}).get("entries", [])}
     class_index = {c: i for i, c in enumerate(class_names)}
     todo = sorted((i for i in items if i.split in splits and i.label in class_index), key=lambda i: (i.split, i.path))
-    warned = 0
     counts = {"decoded": 0, "kept": 0, "skipped": 0}
     # threads: FFmpeg decodes without the GIL (1.8x with 2 on 2 cores), and nothing is forked from a
     # process running torch (a forked pool crashed there; a spawned one spent 2 s per worker importing torch)
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    decode = functools.partial(pool.map if pool else map, _decode)
     try:
         with progress_bar(len(todo), "prepare", enabled=show_progress) as advance:
             for split in splits:
@@ -118,53 +119,17 @@ def prepare(items: Sequence[Item], class_names: Sequence[str], out: str | Path, 
                            for e, p in zip(prior, prints)) and ((out / shard).exists() or
                                                                 all(e["status"] != "ok" for e in prior)):
                         counts["kept"] += sum(e["status"] == "ok" for e in prior)
-                        for _ in group:
-                            advance()
-                        continue
-                    # clips cached earlier with the same fingerprint are copied, the rest decoded
-                    reuse = {i.path: _old_clip(out, e) for i, e, p in zip(group, prior, prints)
-                             if e is not None and e["status"] == "ok" and e["fingerprint"] == p}
-                    fresh = [i for i in group if reuse.get(i.path) is None]
-                    jobs = [(i, config) for i in fresh]
-                    decoded = dict(zip((i.path for i in fresh), pool.map(_decode, jobs) if pool else map(_decode, jobs)))
-                    videos, audios, labels, new_entries = [], [], [], []
-                    for item, fp, old in zip(group, prints, prior):
+                    else:
+                        entries.update(_write_shard(out, shard, group, prints, prior, config, class_index, decode,
+                                                    counts, strict))
+                        _write_manifest(out, config, class_names, source, entries)
+                    for _ in group:
                         advance()
-                        result = reuse.get(item.path) or decoded[item.path]
-                        cached = item.path in reuse
-                        if isinstance(result, str) and old is not None and old["status"] == "ok" and fp["size"] is None:
-                            kept = _old_clip(out, old)  # the source is gone: keep what was cached
-                            if kept is not None:
-                                warn(f"{result}; kept the clip cached earlier")
-                                result, fp, cached = kept, old["fingerprint"], True
-                        if isinstance(result, str):
-                            if strict:
-                                raise DecodeError(f"{result} (--strict stops at the first bad file; drop it to skip them)")
-                            counts["skipped"] += 1
-                            if warned < MAX_WARNINGS:
-                                warn(f"skipped {result}")
-                            warned += 1
-                            new_entries.append({"source": item.path, "fingerprint": fp, "label": item.label,
-                                                "split": split, "status": "skipped", "reason": result, "shard": None})
-                            continue
-                        counts["kept" if cached else "decoded"] += 1
-                        new_entries.append({"source": item.path, "fingerprint": fp, "label": item.label, "split": split,
-                                            "status": "ok", "shard": shard, "row": len(videos)})
-                        videos.append(result[0])
-                        audios.append(result[1])
-                        labels.append(class_index[item.label])
-                    if videos:
-                        tmp = out / (shard + ".tmp")
-                        save_file({"video": torch.from_numpy(np.stack(videos)), "audio": torch.from_numpy(np.stack(audios)),
-                                   "labels": torch.tensor(labels, dtype=torch.int64)}, str(tmp))
-                        tmp.replace(out / shard)
-                    entries.update({e["source"]: e for e in new_entries})
-                    _write_manifest(out, config, class_names, source, entries)
     finally:
         if pool is not None:
             pool.shutdown()
-    if warned > MAX_WARNINGS:
-        warn(f"... and {warned - MAX_WARNINGS} more bad files (all listed in {out / MANIFEST})")
+    if counts["skipped"] > MAX_WARNINGS:
+        warn(f"... and {counts['skipped'] - MAX_WARNINGS} more bad files (all listed in {out / MANIFEST})")
     manifest = _write_manifest(out, config, class_names, source, entries)
     used = {e["shard"] for e in entries.values() if e["status"] == "ok"}
     for stale in out.glob("*-[0-9][0-9][0-9][0-9][0-9]-*.safetensors"):
@@ -175,6 +140,49 @@ def prepare(items: Sequence[Item], class_names: Sequence[str], out: str | Path, 
         console.print(f"prepare: {counts['decoded']} decoded, {counts['kept']} unchanged, "
                       f"{counts['skipped']} skipped (bad files) -> {out}")
     return manifest
+
+
+def _write_shard(out: Path, shard: str, group: Sequence[Item], prints: list[dict[str, Any]],
+                 prior: list[dict[str, Any] | None], config: DecodeConfig, class_index: dict[str, int],
+                 decode: Callable[[Iterable[tuple[Item, DecodeConfig]]], Iterable[Any]], counts: dict[str, int],
+                 strict: bool) -> dict[str, dict[str, Any]]:
+    """Build ``out/shard`` from ``group`` (fingerprints ``prints``, earlier manifest entries ``prior``):
+    clips cached earlier with the same fingerprint are copied, the rest decoded (``decode`` maps
+    :func:`_decode` over jobs); bad files are counted and warned about (or raised with ``strict``).
+    Returns the group's new manifest entries by source."""
+    reuse = {i.path: _old_clip(out, e) for i, e, p in zip(group, prior, prints)
+             if e is not None and e["status"] == "ok" and e["fingerprint"] == p}
+    fresh = [i for i in group if reuse.get(i.path) is None]
+    decoded = dict(zip((i.path for i in fresh), decode([(i, config) for i in fresh])))
+    videos, audios, labels, new_entries = [], [], [], {}
+    for item, fp, old in zip(group, prints, prior):
+        result = reuse.get(item.path) or decoded[item.path]
+        cached = item.path in reuse
+        if isinstance(result, str) and old is not None and old["status"] == "ok" and fp["size"] is None:
+            kept = _old_clip(out, old)  # the source is gone: keep what was cached
+            if kept is not None:
+                warn(f"{result}; kept the clip cached earlier")
+                result, fp, cached = kept, old["fingerprint"], True
+        entry = {"source": item.path, "fingerprint": fp, "label": item.label, "split": item.split}
+        if isinstance(result, str):
+            if strict:
+                raise DecodeError(f"{result} (--strict stops at the first bad file; drop it to skip them)")
+            counts["skipped"] += 1
+            if counts["skipped"] <= MAX_WARNINGS:
+                warn(f"skipped {result}")
+            new_entries[item.path] = {**entry, "status": "skipped", "reason": result, "shard": None}
+            continue
+        counts["kept" if cached else "decoded"] += 1
+        new_entries[item.path] = {**entry, "status": "ok", "shard": shard, "row": len(videos)}
+        videos.append(result[0])
+        audios.append(result[1])
+        labels.append(class_index[item.label])
+    if videos:
+        tmp = out / (shard + ".tmp")
+        save_file({"video": torch.from_numpy(np.stack(videos)), "audio": torch.from_numpy(np.stack(audios)),
+                   "labels": torch.tensor(labels, dtype=torch.int64)}, str(tmp))
+        tmp.replace(out / shard)
+    return new_entries
 
 
 def _write_manifest(out: Path, config: DecodeConfig, class_names: Sequence[str], source: str,

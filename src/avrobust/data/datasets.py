@@ -86,11 +86,17 @@ class AVDataset:
         indices: torch.Tensor | None = None,
     ) -> Iterator[tuple[AVBatch, torch.Tensor]]:
         """Iterate over ``(batch, labels)``; ``indices`` restricts to a subset (e.g. a DDP shard)."""
+        for chunk in self.batch_indices(batch_size, shuffle=shuffle, generator=generator, indices=indices):
+            yield self.batch(chunk)
+
+    def batch_indices(self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None,
+                      indices: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The clip indices of every batch :meth:`batches` yields, in order, without gathering any clip
+        (loops that skip batches, another process's or ones done before a restart, build only theirs)."""
         order = torch.arange(len(self)) if indices is None else indices
         if shuffle:
             order = order[torch.randperm(len(order), generator=generator)]
-        for start in range(0, len(order), batch_size):
-            yield self.batch(order[start : start + batch_size])
+        return list(order.split(batch_size))
 
     def num_batches(self, batch_size: int) -> int:
         return -(-len(self) // batch_size)

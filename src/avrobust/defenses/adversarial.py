@@ -74,7 +74,7 @@ class AdversarialMethod(TrainingMethod):
                 "device_name": None if dev is None else str(dev.device)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._cpu = restore_generator(state["cpu"]) or self._cpu
+        self._cpu = restore_generator(state["cpu"])
         self._device_gen = restore_generator(state["device"], state["device_name"] or "cpu")
 
     def device_generator(self, device: torch.device) -> torch.Generator:

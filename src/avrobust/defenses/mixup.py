@@ -45,7 +45,7 @@ class Mixup(TrainingMethod):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._rng.bit_generator.state = state["numpy"]
-        self._gen = restore_generator(state["torch"]) or self._gen
+        self._gen = restore_generator(state["torch"])
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
         lam = float(self._rng.beta(self.alpha, self.alpha))

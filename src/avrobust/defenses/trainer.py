@@ -5,7 +5,9 @@ A run directory holds ``checkpoint.safetensors`` (written atomically after every
 model, optimiser, LR schedule, epoch, cost counters and the torch, CUDA, numpy and python RNG
 states), ``checkpoint.json`` and ``summary.json``. The curriculum and every method's generators are
 functions of (seed, epoch), so a run killed at any point and resumed from its last checkpoint redoes
-the interrupted epoch exactly and ends with the same weights, bit for bit on CPU. Under torchrun the
+the interrupted epoch exactly and ends with the same weights, bit for bit on CPU; with
+``checkpoint_every`` a checkpoint also holds each process's generators and running sums within an
+epoch, and the resumed run continues from that update. Under torchrun the
 model is wrapped in DistributedDataParallel and each process trains on its share of every batch.
 """
 
@@ -173,27 +175,25 @@ def train(
         epoch_seed = config.seed * 100_003 + epoch
         logged = method.start_epoch(model, epoch, config.epochs, seed=epoch_seed + 1)
         skip = first_step if epoch == first_epoch else 0  # updates done before a mid-epoch checkpoint
-        mine = (partial or [])[ctx.rank] if skip and partial else None
-        if mine is not None:
-            method.load_state_dict(mine["method"])
-            torch.set_rng_state(torch.tensor(mine["torch_rng"], dtype=torch.uint8))
+        within = partial[ctx.rank] if skip else None  # this process's state at that checkpoint
+        if within is not None:
+            method.load_state_dict(within["method"])
+            torch.set_rng_state(torch.tensor(within["torch_rng"], dtype=torch.uint8))
         net.train()
-        start = time.perf_counter() - (mine["seconds"] if mine else 0.0)
-        loss_sum, seen = (mine["loss_sum"], mine["seen"]) if mine else (0.0, 0)
-        batches = train_set.batches(config.batch_size, shuffle=True, generator=generator(epoch_seed))
+        start = time.perf_counter() - (within["seconds"] if within else 0.0)
+        loss_sum, seen = (within["loss_sum"], within["seen"]) if within else (0.0, 0)
+        # the epoch's full order (the same shuffle as an uninterrupted run), less the updates already done
+        chunks = train_set.batch_indices(config.batch_size, shuffle=True, generator=generator(epoch_seed))[skip:]
         with CostMeter(model) as meter:
-            if mine is not None:
-                meter.forward_passes, meter.backward_passes, meter.forward_segments = mine["passes"]
-            for step, (batch, labels) in enumerate(progress(batches, total=steps_per_epoch,
-                                                            description=f"epoch {epoch + 1}/{config.epochs}",
-                                                            enabled=show_progress)):
-                if step < skip:
-                    continue
+            if within is not None:
+                meter.forward_passes, meter.backward_passes, meter.forward_segments = within["passes"]
+            for step, chunk in enumerate(progress(chunks, total=len(chunks), description=f"epoch {epoch + 1}/{config.epochs}",
+                                                  enabled=show_progress), start=skip):
                 if ctx.enabled:  # every process takes its share of the same global batch
-                    if batch.size < ctx.world_size:
+                    if len(chunk) < ctx.world_size:
                         continue  # a last batch too small to split is left out (the same on every process)
-                    mine = torch.arange(ctx.rank, batch.size, ctx.world_size)
-                    batch, labels = batch.index(mine), labels[mine]
+                    chunk = chunk[ctx.rank :: ctx.world_size]
+                batch, labels = train_set.batch(chunk)
                 batch, labels = batch.to(device), labels.to(device)
                 loss = method.loss(net, batch, labels)
                 if not torch.isfinite(loss):
@@ -205,11 +205,11 @@ def train(
                 loss_sum += float(loss.detach()) * labels.numel()
                 seen += labels.numel()
                 if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 and step + 1 < steps_per_epoch:
-                    within = {"loss_sum": loss_sum, "seen": seen, "seconds": time.perf_counter() - start,
-                              "passes": [meter.forward_passes, meter.backward_passes, meter.forward_segments],
-                              "method": method.state_dict(), "torch_rng": torch.get_rng_state().tolist()}
+                    snapshot = {"loss_sum": loss_sum, "seen": seen, "seconds": time.perf_counter() - start,
+                                "passes": [meter.forward_passes, meter.backward_passes, meter.forward_segments],
+                                "method": method.state_dict(), "torch_rng": torch.get_rng_state().tolist()}
                     _save(run_dir, model, optimizer, schedule, meta, epoch, history, forward, backward,
-                          step=step + 1, partial=gather_objects(within))
+                          step=step + 1, partial=gather_objects(snapshot))
         seconds = all_reduce_max(time.perf_counter() - start)
         passes = all_reduce_sum(torch.tensor([meter.forward_passes, meter.backward_passes, meter.forward_segments, seen]))
         loss_sum = float(all_reduce_sum(torch.tensor([loss_sum], dtype=torch.float64))[0])

@@ -56,12 +56,13 @@ def transfer_robustness(model: AVClassifier, surrogate: torch.nn.Module, dataset
     ctx = context()
     model.eval()
     surrogate.eval()
-    for k, (batch, labels) in enumerate(progress(dataset.batches(batch_size, indices=idx), total=-(-n // batch_size),
-                                                 description="transfer", enabled=show_progress)):
-        sl = slice(pos, pos + batch.size)
-        pos += batch.size
+    chunks = dataset.batch_indices(batch_size, indices=idx)
+    for k, chunk in enumerate(progress(chunks, total=len(chunks), description="transfer", enabled=show_progress)):
+        sl = slice(pos, pos + len(chunk))
+        pos += len(chunk)
         if not ctx.mine(k):
             continue
+        batch, labels = dataset.batch(chunk)
         batch, labels = batch.to(device), labels.to(device)
         start = time.perf_counter()
         adv = attack(surrogate, batch, labels, generator=attack_generator(attack, pos, device))
@@ -94,9 +95,10 @@ def zero_gradient_share(model: AVClassifier, dataset: AVDataset, *, indices: tor
     model.eval()
     ctx = context()
     try:
-        for k, (batch, labels) in enumerate(dataset.batches(batch_size, indices=idx)):
+        for k, chunk in enumerate(dataset.batch_indices(batch_size, indices=idx)):
             if not ctx.mine(k):
                 continue
+            batch, labels = dataset.batch(chunk)
             video = batch.video.to(device).requires_grad_(True)
             audio = batch.audio.to(device).requires_grad_(True)
             loss = torch.nn.functional.cross_entropy(model(video, audio).logits, labels.to(device), reduction="sum")

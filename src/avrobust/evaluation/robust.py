@@ -79,13 +79,13 @@ def robust_evaluation(model: AVClassifier, dataset: AVDataset, attacks: Sequence
             seconds = saved["seconds"]
     try:
         pos = 0
-        batches = dataset.batches(batch_size, indices=idx)
-        for k, (batch, labels) in enumerate(progress(batches, total=-(-n // batch_size), description="attack",
-                                                     enabled=show_progress)):
-            sl = slice(pos, pos + batch.size)
-            pos += batch.size
+        chunks = dataset.batch_indices(batch_size, indices=idx)
+        for k, chunk in enumerate(progress(chunks, total=len(chunks), description="attack", enabled=show_progress)):
+            sl = slice(pos, pos + len(chunk))
+            pos += len(chunk)
             if not ctx.mine(k) or k < done:  # another process's batch, or one finished before a restart
                 continue
+            batch, labels = dataset.batch(chunk)
             batch, labels = batch.to(device), labels.to(device)
             model.check_batch(batch)
             with torch.no_grad():

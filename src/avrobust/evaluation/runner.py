@@ -43,13 +43,13 @@ def clean_counts(
     device = next(model.parameters()).device
     ctx = context()
     try:
-        batches = dataset.batches(batch_size, indices=indices)
-        total = dataset.num_batches(batch_size) if indices is None else -(-len(indices) // batch_size)
-        for i, (batch, labels) in enumerate(progress(batches, total=total, description="evaluate", enabled=show_progress)):
-            if i == 0:
-                model.check_batch(batch)
+        chunks = dataset.batch_indices(batch_size, indices=indices)
+        for i, chunk in enumerate(progress(chunks, total=len(chunks), description="evaluate", enabled=show_progress)):
             if not ctx.mine(i):
                 continue
+            batch, labels = dataset.batch(chunk)
+            if i == ctx.rank:  # this process's first batch
+                model.check_batch(batch)
             batch.validate()
             batch = batch.to(device)
             output = model(batch.video, batch.audio)

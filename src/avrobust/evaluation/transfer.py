@@ -203,12 +203,13 @@ def _craft_and_test(s: Member, victims: Sequence[Member], attack: Attack, datase
     cosine = {v.label: 0.0 for v in victims}
     meter, seconds, pos = PerceptibilityMeter(attack.threat.video.norm, attack.threat.audio.norm), 0.0, 0
     ctx = context()
-    for k, (batch, labels) in enumerate(dataset.batches(batch_size, indices=idx)):
-        sl = slice(pos, pos + batch.size)
-        pos += batch.size
+    for k, chunk in enumerate(dataset.batch_indices(batch_size, indices=idx)):
+        sl = slice(pos, pos + len(chunk))
+        pos += len(chunk)
         if not ctx.mine(k):  # under torchrun another process crafts this batch
             advance()
             continue
+        batch, labels = dataset.batch(chunk)
         batch, labels = batch.to(device), labels.to(device)
         t0 = time.perf_counter()
         adv = attack(s.model, batch, labels, generator=attack_generator(attack, pos, device))
