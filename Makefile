@@ -3,16 +3,25 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
+# Every package pinned to the version CI tests; `make lock` refreshes it.
+CONSTRAINTS ?= constraints.txt
 
-.PHONY: install demo test clean
+.PHONY: install demo test lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Installs torch only when the venv cannot import it (a user's own GPU build is kept).
+# Installs torch only when the venv cannot import it (a user's own GPU build is kept). The lock applies
+# when the venv holds the torch it was made with; beside another torch, pip resolves the rest freely
+# (a lock made for one torch can contradict another torch's own pins).
 install: $(PY)
-	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "torch==$(TORCH_VERSION)"
-	$(PY) -m pip install -q -e ".[dev]"
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -c $(CONSTRAINTS) "torch==$(TORCH_VERSION)"
+	@if $(PY) -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$(TORCH_VERSION)')"; then \
+		$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev]"; \
+	else \
+		echo "torch $$($(PY) -c 'import torch; print(torch.__version__)') is kept; installing without $(CONSTRAINTS)"; \
+		$(PY) -m pip install -q -e ".[dev]"; \
+	fi
 	@# torchattacks (tests only: the peer check) pins torchvision, which has no CPU build here
 	@$(PY) -c "import torchattacks" 2>/dev/null || $(PY) -m pip install -q --no-deps "torchattacks==3.5.1"
 
@@ -21,6 +30,17 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+# Re-resolve every dependency at its newest allowed version in a fresh venv and pin the result.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q "torch==$(TORCH_VERSION)"
+	.lock-venv/bin/python -m pip install -q -e ".[dev]"
+	{ echo "# Pinned versions for 'make install' (pip -c). Refresh with 'make lock'; torch itself is"; \
+	  echo "# pinned by the Makefile's TORCH_VERSION, torchattacks by its install line."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v -i -E "^(torch|torchattacks)=="; } > $(CONSTRAINTS)
+	rm -rf .lock-venv
 
 clean:
 	rm -rf runs/demo .pytest_cache
