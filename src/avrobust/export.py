@@ -90,12 +90,12 @@ def write_mp4(path: Path, frames: np.ndarray, fps: float, audio: np.ndarray, sam
             container.mux(packet)
 
 
-def _spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor, title: str) -> None:
+def _spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor, segments: int, title: str) -> None:
     from avrobust.plotting import pyplot, save_figure
 
     plt = pyplot()
     with torch.no_grad():
-        mels = [model.frontend(x[None])[0, 0].T.numpy() for x in (clean, adv)]  # [n_mels, frames]
+        mels = [model.frontend(x[None], segments)[0, 0].T.numpy() for x in (clean, adv)]  # [n_mels, frames]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
     for ax, mel, name in zip(axes, mels, ("clean", "adversarial")):
         ax.imshow(mel, origin="lower", aspect="auto", cmap="magma")
@@ -141,7 +141,7 @@ def export_examples(checkpoint: str | Path, out: str | Path, *, attack: str = "p
         write_mp4(out / f"{stem}.mp4", frames, batch.fps, adv.audio[i].numpy(), batch.sample_rate)
         write_wav(out / f"{stem}_clean.wav", batch.audio[i].numpy(), batch.sample_rate)
         write_wav(out / f"{stem}_adv.wav", adv.audio[i].numpy(), batch.sample_rate)
-        _spectrograms(out / f"{stem}_logmel.png", model, batch.audio[i], adv.audio[i], caption)
+        _spectrograms(out / f"{stem}_logmel.png", model, batch.audio[i], adv.audio[i], batch.frames, caption)
         clips.append({"clip": i, "label": names[labels[i]], "clean_prediction": names[clean_pred[i]],
                       "adversarial_prediction": names[adv_pred[i]], "psnr_db": float(psnr[i]), "snr_db": float(snr[i]),
                       "files": [f"{stem}.mp4", f"{stem}_clean.wav", f"{stem}_adv.wav", f"{stem}_logmel.png"]})

@@ -1,5 +1,7 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from avrobust.errors import ConfigError, InputError
 from avrobust.models import ModelConfig, create_model, list_models, set_dropout
@@ -55,11 +57,11 @@ def test_visual_features_are_per_frame(make_model):
 def test_logmel_frames_are_segment_aligned():
     fe = LogMel(sample_rate=8000, n_fft=256, hop_length=125)
     audio = torch.zeros(1, 8 * 1000)
-    assert fe(audio).shape == (1, 1, 64, 40)
+    assert fe(audio, 8).shape == (1, 1, 64, 40)
     # a click in segment 5 changes only frames near segment 5 (n_fft spans at most 2 segments)
     click = audio.clone()
     click[0, 5 * 1000 + 500] = 0.9
-    diff = (fe(click) - fe(audio)).abs().sum(-1)[0, 0]
+    diff = (fe(click, 8) - fe(audio, 8)).abs().sum(-1)[0, 0]
     touched = torch.nonzero(diff).flatten()
     assert touched.min() >= 5 * 8 - 1 and touched.max() <= 6 * 8
 
@@ -70,10 +72,34 @@ def test_logmel_uses_librosa_slaney_basis():
     assert (basis.sum(1) > 0).all()
 
 
-def test_hop_that_does_not_divide_the_segment_is_rejected(make_model):
-    model = make_model("alexnet-sum-vgg")
-    with pytest.raises(InputError, match="hop_length"):
-        model(torch.rand(1, 4, 3, 16, 16), torch.rand(1, 4 * 1001) - 0.5)
+@settings(max_examples=40, deadline=None)
+@given(segment=st.integers(300, 3000), frames=st.integers(3, 9), hop=st.sampled_from([64, 100, 125, 160]))
+def test_logmel_is_segment_aligned_for_any_segment_length(segment: int, frames: int, hop: int) -> None:
+    """T * k frames, k = round(S / hop); a click in the middle segment touches only the frames whose
+    window holds it, and among them the one centred nearest to it (hops below n_fft, so windows overlap)."""
+    fe = LogMel(sample_rate=8000, n_fft=256, hop_length=hop)
+    k = max(1, round(segment / hop))
+    audio = torch.zeros(1, frames * segment)
+    assert fe(audio, frames).shape == (1, 1, frames * k, 40)
+    t, where = frames // 2, segment // 2
+    click = audio.clone()
+    click[0, t * segment + where] = 0.9
+    touched = set(torch.nonzero((fe(click, frames) - fe(audio, frames)).abs().sum(-1)[0, 0]).flatten().tolist())
+    offsets = fe.frame_offsets(segment)
+    covering = {i * k + j for i in range(frames) for j, o in enumerate(offsets)
+                if 0 <= (t - i) * segment + where - o < 256}
+    assert touched <= covering
+    nearest = min(range(k), key=lambda j: abs(offsets[j] + 128 - where))
+    assert t * k + nearest in touched
+
+
+def test_logmel_frames_of_a_dividing_hop_are_a_plain_stft() -> None:
+    fe = LogMel(sample_rate=8000, n_fft=256, hop_length=125)
+    audio = torch.rand(2, 8 * 1000) * 2 - 1
+    x = torch.nn.functional.pad(audio[:, None], (65, 66), mode="reflect")[:, 0]
+    spec = torch.stft(x, 256, 125, window=torch.hann_window(256), center=False, return_complex=True).abs().square()
+    want = ((torch.log(fe.mel @ spec + 1e-4) + 5.0) / 3.0).transpose(1, 2)[:, None]
+    torch.testing.assert_close(fe(audio, 8), want, rtol=1e-4, atol=1e-4)
 
 
 def test_bad_configs_are_rejected():

@@ -107,15 +107,14 @@ class AVClassifier(nn.Module):
         n, t = video.shape[:2]
         frames = (video.reshape(n * t, *video.shape[2:]) - self.video_mean) / self.video_std
         visual_features = self.visual(frames).view(n, t, -1)
-        self.frontend.frames_per_segment(audio.shape[1] // t)
-        audio_features = self.audio(self.frontend(audio), t)
+        audio_features = self.audio(self.frontend(audio, t), t)
         logits, audio_logits, visual_logits = self.fusion(
             audio_features.mean(dim=1), visual_features.mean(dim=1)
         )
         return AVOutput(logits, audio_logits, visual_logits, audio_features, visual_features)
 
     def check_batch(self, batch: AVBatch) -> None:
-        """Raise ``InputError`` if ``batch`` does not fit this model (sample rate, segment length)."""
+        """Raise ``InputError`` if ``batch`` does not fit this model (sample rate, channels)."""
         if batch.sample_rate != self.config.sample_rate:
             raise InputError(
                 f"the data's audio is at {batch.sample_rate} Hz but the model expects "
@@ -123,7 +122,6 @@ class AVClassifier(nn.Module):
             )
         if batch.video.shape[2] != 3:
             raise InputError(f"video must have 3 (RGB) channels, got {batch.video.shape[2]}")
-        self.frontend.frames_per_segment(batch.samples_per_segment)
 
 
 def set_dropout(model: nn.Module, p: float) -> None:
