@@ -3,7 +3,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avrobust.attacks.threat import Budget, ThreatModel, flat_norm, project, random_start, within_budget
+from avrobust.attacks.base import mean_abs_normalise
+from avrobust.attacks.threat import (Budget, ThreatModel, ascent_step, flat_norm, project, random_start,
+                                     within_budget)
 from avrobust.errors import ConfigError
 
 shapes = st.lists(st.integers(1, 4), min_size=1, max_size=4).map(lambda s: (3, *s))
@@ -78,3 +80,17 @@ def test_defaults_and_description():
     assert t.modalities == ("video", "audio")
     assert ThreatModel.build("audio,video").modalities == ("video", "audio")
     assert t.describe()["video"] == {"norm": "linf", "eps": 8 / 255, "step": None}
+
+
+@settings(max_examples=30, deadline=None)
+@given(scale=st.sampled_from([1e-30, 1e-20, 1e-13, 1e-6, 1.0, 1e6]), seed=st.integers(0, 1000))
+def test_step_directions_are_scale_invariant(scale: float, seed: int) -> None:
+    """MI-FGSM's g / mean|g| and the L2 ascent direction do not depend on the gradient's scale, however
+    small (a confidently classified clip has mean|g| below 1e-12); a zero gradient gives a zero step."""
+    g = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(mean_abs_normalise(g * scale), mean_abs_normalise(g))
+    b = Budget("l2", 0.5, None, -10.0, 10.0)
+    x = torch.zeros(3, 4, 5)
+    torch.testing.assert_close(ascent_step(x, g * scale, b, 0.1), ascent_step(x, g, b, 0.1))
+    assert torch.equal(mean_abs_normalise(torch.zeros(2, 3)), torch.zeros(2, 3))
+    assert torch.equal(ascent_step(x, torch.zeros_like(x), b, 0.1), x)

@@ -206,8 +206,13 @@ class Attack:
 
 
 def mean_abs_normalise(g: torch.Tensor) -> torch.Tensor:
-    """``g / mean|g|`` per sample over all non-batch dimensions (MI-FGSM's normalisation)."""
-    return g / g.abs().mean(dim=tuple(range(1, g.dim())), keepdim=True).clamp_min(1e-12)
+    """``g / mean|g|`` per sample over all non-batch dimensions (MI-FGSM's normalisation).
+
+    Scale-invariant however small the gradient (a confidently classified clip can have mean|g| below
+    1e-12); an all-zero gradient stays zero.
+    """
+    scale = g.abs().mean(dim=tuple(range(1, g.dim())), keepdim=True)
+    return g / torch.where(scale > 0, scale, torch.ones_like(scale))
 
 
 class IterativeAttack(Attack):

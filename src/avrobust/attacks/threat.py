@@ -171,8 +171,12 @@ def ascent_step(x_adv: torch.Tensor, direction: torch.Tensor, budget: Budget,
         step = _per_sample(step, x_adv)
     if budget.norm == "linf":
         return x_adv + step * direction.sign()
+    # a unit direction however small the gradient (scaled by its largest entry first, so the squares
+    # cannot underflow); a zero gradient stays zero
+    peak = flat_norm(direction, "linf")
+    direction = direction / _per_sample(torch.where(peak > 0, peak, torch.ones_like(peak)), direction)
     norms = flat_norm(direction, "l2")
-    return x_adv + step * direction / _per_sample(norms + 1e-12, direction)
+    return x_adv + step * direction / _per_sample(torch.where(norms > 0, norms, torch.ones_like(norms)), direction)
 
 
 def random_start(x: torch.Tensor, budget: Budget, generator: torch.Generator | None) -> torch.Tensor:
