@@ -1,7 +1,14 @@
-"""Shared fixtures: tiny datasets and models built on the CPU in seconds."""
+"""Shared fixtures: tiny datasets and models built on the CPU in seconds.
+
+``AVROBUST_TEST_SEED=K`` (default 0) shifts every seed of the shared fixtures (the data of
+``tiny_spec`` and ``trained``, the models of ``make_model``, ``trained`` and ``tiny_zoo``) by ``K``.
+It exists to check that the suite tests behaviour rather than one training trajectory: the suite
+must pass for any ``K``.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -13,7 +20,18 @@ from avrobust.defenses import TrainConfig, train
 from avrobust.models import AVClassifier, create_model
 from avrobust.seeding import seed_everything
 
-TINY = "synth:classes=4,clips_per_class=6,eval_clips_per_class=3,frames=4,size=16,seconds=0.5"
+FIXTURE_SEED = int(os.environ.get("AVROBUST_TEST_SEED", "0"))
+
+
+def shifted(spec: str) -> str:
+    """``spec`` with the fixture seed shift as its data seed (unchanged when the shift is 0)."""
+    if not FIXTURE_SEED:
+        return spec
+    return f"{spec}{',' if ':' in spec else ':'}seed={FIXTURE_SEED}"
+
+
+TINY = shifted("synth:classes=4,clips_per_class=6,eval_clips_per_class=3,frames=4,size=16,seconds=0.5")
+SYNTH = shifted("synth")
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +50,7 @@ def make_model() -> Callable[..., AVClassifier]:
     """Factory of seeded zoo models: ``make_model("AsV", num_classes=4, seed=0)``."""
 
     def make(name: str = "alexnet-sum-vgg", num_classes: int = 4, seed: int = 0, **overrides) -> AVClassifier:
-        seed_everything(seed)
+        seed_everything(seed + FIXTURE_SEED)
         return create_model(name, num_classes, 8000, **overrides)
 
     return make
@@ -45,8 +63,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     Returns a dict with ``model`` (eval mode), ``test`` (the test split) and ``run_dir``.
     """
     run_dir = tmp_path_factory.mktemp("trained")
-    train_set, val_set, test_set = (load_dataset("synth", s) for s in ("train", "val", "test"))
-    seed_everything(0)
+    train_set, val_set, test_set = (load_dataset(SYNTH, s) for s in ("train", "val", "test"))
+    seed_everything(FIXTURE_SEED)
     model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
     summary = train(model, train_set, val_set, TrainConfig(epochs=12), run_dir,
                     meta={"model_name": "alexnet-sum-vgg"}, show_progress=False)

@@ -51,17 +51,49 @@ def test_sign_methods_reach_the_budget(trained):
         assert flat_norm(adv.audio - batch.audio, "linf").min() == pytest.approx(threat.audio.eps, rel=1e-4), name
 
 
+def _true_class_probability(model, batch, labels):
+    with torch.no_grad():
+        return model(batch.video, batch.audio).logits.double().softmax(1).gather(1, labels[:, None])[:, 0]
+
+
+# (clips, share) per attack: MIG, weak white-box by design, is measured on more clips with a lower bar
+NOISE_TEST = {"mig": (192, 0.6)}
+
+
 def test_stronger_than_random_noise_of_the_same_budget(trained, attack_name):
+    """Every attack lowers the true-class probability p_y below what random sign noise of the same
+    budget leaves (or fools the model) on at least 70 % of 96 clips; MIG on at least 60 % of 192.
+
+    Under the null hypothesis "the attack's direction is no better than a random one" the share is
+    about 0.5, so 0.7 on 96 clips lies 3.9 standard errors above it and 0.6 on 192 clips 2.8. A
+    per-clip comparison replaces an accuracy margin, which rests on the few clips whose prediction
+    flips and so on the model's training trajectory (FGSM flipped 26 to 87 of 400 test clips more
+    than noise on the fixture model of seeds 0-2).
+
+    Measured share of clips where the attack's p_y is below the noise's, 96 clips, fixture seeds 0-7
+    (mean, sd over seeds): gradient attacks 0.92-1.0 (APGD returns the first adversarial point it
+    finds, so a fooled clip may keep a higher p_y; the "or fools" clause counts it); TIA 0.87 +- 0.05
+    and TMA 0.93 +- 0.05 (their objective also minimises the temporal term L_T over transformed
+    copies, so the untransformed p_y may rise on some clips): 0.7 lies 3.1 sd below TIA's mean.
+    MIG 0.85 +- 0.09, minimum 0.71: a transfer attack whose integrated gradient averages gradients
+    over darkened, quieter copies of the clip (the path from the black, silent baseline), so it
+    follows the local gradient only loosely. What MIG must beat is noise in its own objective,
+    p_y, on more clips than chance would give; 0.6 lies 2.6 sd below its mean.
+    """
     model = trained["model"]
-    batch, labels = _batch(trained, 48)
+    clips, bar = NOISE_TEST.get(attack_name, (96, 0.7))
+    batch, labels = _batch(trained, clips)
     threat = ThreatModel()
     adv = create_attack(attack_name, threat, **options(attack_name))(model, batch, labels)
     g = torch.Generator().manual_seed(0)
     noise_v = (torch.randint(0, 2, batch.video.shape, generator=g) * 2 - 1) * threat.video.eps
     noise_a = (torch.randint(0, 2, batch.audio.shape, generator=g) * 2 - 1) * threat.audio.eps
     noisy = batch.with_inputs((batch.video + noise_v).clamp(0, 1), (batch.audio + noise_a).clamp(-1, 1))
-    # MIG, a transfer attack, is the weakest white-box here (about 0.83 vs 0.92 for noise)
-    assert _accuracy(model, adv, labels) < _accuracy(model, noisy, labels) - 0.05
+    p_adv, p_noise = (_true_class_probability(model, b, labels) for b in (adv, noisy))
+    with torch.no_grad():
+        fooled = model(adv.video, adv.audio).logits.argmax(1) != labels
+    share = float(((p_adv < p_noise) | fooled).double().mean())
+    assert share >= bar, f"{attack_name} beats noise on {share:.2f} of {clips} clips"
 
 
 def test_model_mode_restored_and_no_global_rng_use(trained, attack_name):
@@ -120,8 +152,13 @@ def test_unknown_attack_lists_choices():
 
 
 def test_targeted_needs_target_and_reaches_it(trained):
+    """The targeted attack raises the target's probability above what the untargeted attack leaves on
+    at least 90 % of 48 clips, and reaches the target on at least a quarter of them and twice as often.
+
+    Measured on the fixture model of seeds 0-7 (16/255, 0.02, PGD-20): the share was 1.0 for every
+    seed; targeted hit rate 0.46-0.85 (mean 0.63, sd 0.13), untargeted 0.02-0.13."""
     model = trained["model"]
-    batch, labels = _batch(trained, 16)
+    batch, labels = _batch(trained, 48)
     attack = create_attack("pgd", ThreatModel.build(eps_video=16 / 255, eps_audio=0.02), steps=20, targeted=True)
     with pytest.raises(InputError, match="targeted"):
         attack(model, batch, labels)
@@ -129,12 +166,16 @@ def test_targeted_needs_target_and_reaches_it(trained):
     adv = attack(model, batch, labels, target=target)
     plain = create_attack("pgd", attack.threat, steps=20)(model, batch, labels)
     with torch.no_grad():
-        hit = (model(adv.video, adv.audio).logits.argmax(1) == target).float().mean()
-        hit_untargeted = (model(plain.video, plain.audio).logits.argmax(1) == target).float().mean()
-    assert hit > 0.25 and hit > 2 * hit_untargeted
+        p_targeted, p_plain = (model(b.video, b.audio).logits.softmax(1) for b in (adv, plain))
+    assert float((p_targeted.gather(1, target[:, None]) > p_plain.gather(1, target[:, None])).float().mean()) >= 0.9
+    hit = (p_targeted.argmax(1) == target).float().mean()
+    hit_untargeted = (p_plain.argmax(1) == target).float().mean()
+    assert hit >= 0.25 and hit > 2 * hit_untargeted
 
 
 def test_restarts_never_hurt(trained):
+    """Exact: the first run with the same seed is the one-restart run, and later runs only replace clips
+    it did not fool."""
     model = trained["model"]
     batch, labels = _batch(trained, 32)
     one = create_attack("pgd", steps=3, restarts=1, seed=0)(model, batch, labels)

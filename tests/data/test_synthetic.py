@@ -5,12 +5,14 @@ import torch
 from avrobust.data import AVDataset, load_dataset
 from avrobust.data.synthetic import SynthConfig, _pitch, generate
 from avrobust.errors import ConfigError
+from avrobust.specs import format_spec, parse_spec
 
 
 def test_same_seed_gives_identical_tensors_and_splits_differ(tiny_spec):
     a, b = load_dataset(tiny_spec, "train"), load_dataset(tiny_spec, "train")
     assert torch.equal(a.video, b.video) and torch.equal(a.audio, b.audio) and torch.equal(a.labels, b.labels)
-    other_seed = load_dataset(tiny_spec + ",seed=1", "train")
+    name, options = parse_spec(tiny_spec)
+    other_seed = load_dataset(format_spec(name, {**options, "seed": options.get("seed", 0) + 1}), "train")
     assert not torch.equal(a.video, other_seed.video)
     val = load_dataset(tiny_spec, "val")
     assert not torch.equal(a.video[: len(val)], val.video)

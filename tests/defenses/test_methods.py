@@ -177,6 +177,7 @@ def test_crmt_terms():
 
 
 def test_crmt_second_stage_raises_the_bound_and_folds_weights(tmp_path, tiny_spec):
+    """Stage 2 never lowers the certified bound over the training clips (it keeps the weights otherwise)."""
     summary = _run(tiny_spec, tmp_path / "r", "crmt-at:steps=1,reweight_steps=50,reweight_lr=0.05", epochs=2)
     stage = summary["final_stage"]
     assert stage["crmt_bound_after"] >= stage["crmt_bound_before"]

@@ -50,7 +50,7 @@ def test_nan_input_is_a_clear_error(make_model, tiny_train):
 
 def test_evaluate_checkpoint_defaults_to_training_data_and_checks_classes(trained):
     result = evaluate_checkpoint(trained["run_dir"], split="val")
-    assert result["data"] == "synth" and result["n"] == 400 and result["model"] == "alexnet-sum-vgg"
+    assert result["data"] == trained["test"].spec and result["n"] == 400 and result["model"] == "alexnet-sum-vgg"
     with pytest.raises(CheckpointError, match="trained on 10 classes and the data has 4"):
         evaluate_checkpoint(trained["run_dir"], "synth:classes=4", "test")
 
