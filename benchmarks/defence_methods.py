@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from avrobust.checkpoint import atomic_write_bytes, write_json
-from avrobust.evaluation import evaluate_checkpoint
+from avrobust.io import write_json, write_text
+from avrobust.jobs import evaluate_checkpoint
 from avrobust.jobs import train_model
 
 METHODS = {"standard": "standard", "mixup": "mixup", "pgd-at": "pgd-at:steps={k}", "trades": "trades:steps={k}",
@@ -60,7 +60,7 @@ def main() -> None:
     result = {"settings": vars(args) | {"out": str(args.out)}, "machine": f"{platform.processor() or platform.machine()}, "
               f"{torch.get_num_threads()} torch threads", "methods": rows}
     write_json(args.out / "defence_methods.json", result)
-    atomic_write_bytes(args.out / "defence_methods.md", render(result).encode())
+    write_text(args.out / "defence_methods.md", render(result))
     print(render(result))
 
 

@@ -22,10 +22,12 @@ from pathlib import Path
 import torch
 
 from avrobust.attacks import ThreatModel, build_attacks
-from avrobust.checkpoint import atomic_write_bytes, write_json
+from avrobust.io import write_json, write_text
 from avrobust.data import load_dataset
-from avrobust.evaluation.transfer import load_members, mean_std, transfer_matrix, write_outputs
-from avrobust.jobs import ZOO_FILE, train_zoo
+from avrobust.evaluation.transfer import load_members, transfer_matrix
+from avrobust.jobs.transfer import write_transfer as write_outputs
+from avrobust.stats import mean_std
+from avrobust.jobs.train import ZOO_FILE, train_zoo
 
 ATTACKS = "mifgsm,nifgsm,mig,pam,tia,mma,tma"
 
@@ -81,7 +83,7 @@ def main() -> None:
     headline = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
                 "args": {k: str(v) for k, v in vars(args).items()}, "runs": runs, "table": table}
     write_json(args.out / "headline.json", headline)
-    atomic_write_bytes(args.out / "headline.md", render(headline).encode())
+    write_text(args.out / "headline.md", render(headline))
     print(render(headline))
 
 

@@ -21,7 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from avrobust.attacks import ThreatModel, build_attacks
-from avrobust.checkpoint import write_json
+from avrobust.io import write_json
 from avrobust.data import load_dataset
 from avrobust.evaluation.transfer import Member, load_members, transfer_matrix
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from avrobust.ablation import ablation_configs, run_ablation
+from avrobust.jobs.ablate import ablation_configs, run_ablation
 from avrobust.errors import ConfigError
 
 

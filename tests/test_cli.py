@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from avrobust.results import SCHEMA_VERSION
+
 
 def test_models_lists_the_zoo(run_cli):
     code, out, _ = run_cli("models")
@@ -29,7 +31,7 @@ def test_train_then_evaluate(run_cli, tmp_path, tiny_spec):
     code, out, err = run_cli("evaluate", "--checkpoint", run, "--split", "test", "--json", tmp_path / "eval.json")
     assert code == 0, err
     result = json.loads((tmp_path / "eval.json").read_text())
-    assert result["n"] == 12 and result["schema_version"] == 1 and result["attacks"] == {}
+    assert result["n"] == 12 and result["schema_version"] == SCHEMA_VERSION and result["attacks"] == {}
     assert "clean accuracy" in out
     # the same out dir again: refused, then resumed to 2 epochs
     code, _, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "1", "--out", run)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from avrobust.errors import ConfigError
-from avrobust.export import export_examples
+from avrobust.jobs import export_examples
 
 
 @pytest.fixture(scope="module")

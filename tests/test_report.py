@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from avrobust.checkpoint import write_json
+from avrobust.io import write_json
 from avrobust.errors import ConfigError
-from avrobust.evaluation import evaluate_checkpoint
+from avrobust.jobs import evaluate_checkpoint
 from avrobust.report import build_report
 
 

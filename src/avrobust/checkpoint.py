@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from avrobust.data import AVDataset
 from avrobust.distributed import default_device, is_main
-from avrobust.errors import CheckpointError
+from avrobust.errors import CheckpointError, ConfigError
+from avrobust.io import write_json
 from avrobust.models.classifier import AVClassifier, ModelConfig
 
 FORMAT_VERSION = 1
@@ -53,33 +56,6 @@ def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
         h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``.
-
-    In a multi-process run only rank 0 writes; the call does nothing on the others.
-    """
-    if not is_main():
-        return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: str | Path, data: Any) -> Path:
-    """Atomically write ``data`` as indented JSON; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
-    return path
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -217,3 +193,18 @@ def _checkpoint_path(run_dir: str | Path) -> Path:
 
 def _short(err: Exception) -> str:
     return str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+
+
+class DataMismatch(CheckpointError, ConfigError):
+    """A model trained on other classes than the data has."""
+
+
+def check_classes(meta: Mapping[str, Any], dataset: AVDataset, who: str = "the checkpoint") -> None:
+    """Raise :class:`DataMismatch` if the class names a model was trained on differ from the data's."""
+    trained = meta.get("class_names", dataset.class_names)
+    if trained != dataset.class_names:
+        diff = next((i for i, (a, b) in enumerate(zip(trained, dataset.class_names)) if a != b), None)
+        where = f"first difference at index {diff}" if diff is not None else "different class counts"
+        raise DataMismatch(f"{who} was trained on {len(trained)} classes and the data has {len(dataset.class_names)} "
+                           f"with another mapping ({where}): other classes than {dataset.spec}; use the data it was "
+                           "trained on")

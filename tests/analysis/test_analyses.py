@@ -30,7 +30,8 @@ def study(tiny_zoo: dict, tiny_spec: str) -> Study:
 def test_every_analysis_writes_json_and_png(kind: str, study: Study, tmp_path: Path) -> None:
     result = run_analysis(kind, study, tmp_path, values=VALUES.get(kind), attacks=ATTACKS.get(kind))
     saved = json.loads((tmp_path / f"{kind}.json").read_text())
-    assert saved["kind"] == kind and saved["setup"]["surrogate"] == "AcV" and saved["setup"]["victims"] == ["AsV"]
+    assert saved["kind"] == "analysis" and saved["analysis"] == kind  # the result kind, then which analysis
+    assert saved["setup"]["surrogate"] == "AcV" and saved["setup"]["victims"] == ["AsV"]
     assert saved["results"] == json.loads(json.dumps(result["results"]))
     assert (tmp_path / f"{kind}.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -97,7 +98,8 @@ def test_analyze_cli(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
 
 def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: Path) -> None:
     from avrobust.attacks import build_attacks
-    from avrobust.evaluation.transfer import transfer_matrix, write_outputs
+    from avrobust.evaluation.transfer import transfer_matrix
+    from avrobust.jobs.transfer import write_transfer as write_outputs
     from avrobust.report import build_report
 
     run_analysis("masking", study, tmp_path / "res", values=[0.0, 0.5])

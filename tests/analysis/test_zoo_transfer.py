@@ -12,7 +12,9 @@ from avrobust.attacks import build_attacks
 from avrobust.data import load_dataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.robust import robust_evaluation
-from avrobust.evaluation.transfer import load_members, render_markdown, transfer_matrix, write_outputs
+from avrobust.evaluation.transfer import load_members, transfer_matrix
+from avrobust.jobs.transfer import transfer_markdown as render_markdown
+from avrobust.jobs.transfer import write_transfer as write_outputs
 from avrobust.jobs import train_zoo
 from tests.conftest import FIXTURE_SEED
 

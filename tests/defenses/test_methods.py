@@ -59,7 +59,7 @@ def test_crafting_runs_in_eval_mode_and_leaves_batch_norm_statistics_alone(tiny_
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     if name == "trades":
-        from avrobust.defenses.adversarial import _TradesKL
+        from avrobust.defenses.trades import _TradesKL
         with torch.no_grad():
             clean_logits = model.eval()(batch.video, batch.audio).logits
         model.train()
@@ -147,7 +147,7 @@ def test_resumed_avat_run_equals_uninterrupted(tmp_path, tiny_spec):
 
 
 def test_trades_examples_stay_within_budget(tiny_train, make_model):
-    from avrobust.defenses.adversarial import _TradesKL
+    from avrobust.defenses.trades import _TradesKL
     model = make_model()
     batch, labels = tiny_train.batch(slice(0, 6))
     threat = ThreatModel()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from avrobust.evaluation import evaluate_checkpoint
+from avrobust.jobs import evaluate_checkpoint
 from avrobust.evaluation.defence import DEFENCE_SUITE, masking_checks
 from avrobust.jobs import train_model
 

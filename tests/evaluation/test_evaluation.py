@@ -4,8 +4,10 @@ import torch
 from avrobust.cost import CostMeter
 from avrobust.data import load_dataset
 from avrobust.errors import CheckpointError
-from avrobust.evaluation import ModelOutputError, evaluate_checkpoint, evaluate_model
+from avrobust.evaluation import ModelOutputError, evaluate_model
+from avrobust.jobs import evaluate_checkpoint
 from avrobust.evaluation.metrics import Counts
+from avrobust.results import SCHEMA_VERSION
 
 
 def test_evaluate_model_restores_mode_and_reports_schema(make_model, tiny_train):
@@ -13,7 +15,7 @@ def test_evaluate_model_restores_mode_and_reports_schema(make_model, tiny_train)
     model.train()
     result = evaluate_model(model, tiny_train)
     assert model.training
-    assert result["schema_version"] == 1 and result["n"] == 24 and result["attacks"] == {}
+    assert result["schema_version"] == SCHEMA_VERSION and result["n"] == 24 and result["attacks"] == {}
     for key in ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy"):
         assert 0 <= result[key] <= 1
 

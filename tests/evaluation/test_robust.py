@@ -7,7 +7,8 @@ from avrobust.attacks import ThreatModel, build_attacks, create_attack
 from avrobust.attacks.base import Attack
 from avrobust.errors import ConfigError
 from avrobust.evaluation.perceptibility import psnr_db, snr_db
-from avrobust.evaluation.robust import BudgetViolation, robust_evaluation
+from avrobust.evaluation.engine import BudgetViolation
+from avrobust.evaluation.robust import robust_evaluation
 
 
 def test_cascade_flags_asr_and_worst_case(trained):

@@ -17,6 +17,7 @@ from avrobust.analysis import corruption, transferability
 from avrobust.analysis.study import Study
 from avrobust.errors import ConfigError
 from avrobust.registry import Registry
+from avrobust.results import AnalysisResult
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,8 @@ for _name, _alias, _analysis in (
 
 
 def run_analysis(kind: str, study: Study, out: str | Path, *, values: Sequence[float] | None = None,
-                 attacks: Sequence[str] | None = None) -> dict[str, Any]:
+                 attacks: Sequence[str] | None = None) -> AnalysisResult:
     """Run analysis ``kind`` and write ``out/<kind>.json`` and ``out/<kind>.png``; return the result."""
-    from avrobust.checkpoint import write_json
-
     name = ANALYSES.canonical(kind)
     analysis: Analysis = ANALYSES.create(name)
     kwargs: dict[str, Any] = {}
@@ -60,10 +59,10 @@ def run_analysis(kind: str, study: Study, out: str | Path, *, values: Sequence[f
         kwargs["attacks"] = list(attacks)
     start = time.perf_counter()
     results = analysis.run(study, **kwargs)
-    result = {"schema_version": 1, "kind": name, "setup": study.describe(), "results": results,
-              "seconds": round(time.perf_counter() - start, 1)}
+    result = AnalysisResult(analysis=name, setup=study.describe(), results=results,
+                            seconds=round(time.perf_counter() - start, 1))
     out = Path(out)
-    write_json(out / f"{name}.json", result)
+    result.write(out / f"{name}.json")
     analysis.plot(result, str(out / f"{name}.png"))
     return result
 

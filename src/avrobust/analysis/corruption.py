@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from avrobust.analysis.study import Study
-from avrobust.evaluation.transfer import mean_std
+from avrobust.stats import mean_std
 from avrobust.types import segment_masks
 
 DEFAULT_RATIOS = (0.0, 0.125, 0.25, 0.5, 0.75)

@@ -17,7 +17,7 @@ import torch
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.attacks.base import Attack
 from avrobust.data import AVDataset
-from avrobust.evaluation.transfer import Member, mean_std, transfer_matrix
+from avrobust.evaluation.transfer import Member, transfer_matrix
 
 
 @dataclass
@@ -49,23 +49,14 @@ class Study:
         return build_attacks(specs, threat or self.threat, steps=steps or self.steps, seed=self.seed)
 
     def measure(self, attacks: Sequence[Attack]) -> dict[str, dict[str, Any]]:
-        """Per attack label: ``white_box_asr``, ``black_box_asr``, ``black_box_asr_std``,
+        """Per attack label: ``white_box_asr`` (on the surrogate), ``black_box_asr``, ``black_box_asr_std``,
         ``per_victim`` ASR, ``white_box_cosine``, ``black_box_cosine`` (None without victims)."""
         result = transfer_matrix([self.surrogate], [self.surrogate, *self.victims], self.dataset, attacks,
                                  indices=self.indices, batch_size=self.batch_size, show_progress=self.show_progress)
-        out: dict[str, dict[str, Any]] = {}
-        for attack in attacks:
-            rows = [r for r in result["matrix"] if r["attack"] == attack.label]
-            white = next(r for r in rows if r["white_box"])
-            black = [r for r in rows if not r["white_box"]]
-            mean, std = mean_std([r["attack_success_rate"] for r in black])
-            out[attack.label] = {
-                "white_box_asr": white["attack_success_rate"], "black_box_asr": mean, "black_box_asr_std": std,
-                "per_victim": {r["victim"]: r["attack_success_rate"] for r in black},
-                "white_box_cosine": white["modality_cosine"],
-                "black_box_cosine": mean_std([r["modality_cosine"] for r in black])[0],
-            }
-        return out
+        return {label: {"white_box_asr": s["white_box_asr"], "black_box_asr": s["black_box_asr"],
+                        "black_box_asr_std": s["black_box_asr_std"], "per_victim": s["black_box_asr_per_victim"],
+                        "white_box_cosine": s["white_box_cosine"], "black_box_cosine": s["black_box_cosine"]}
+                for label, s in result["summary"].items()}
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready set-up for the result files."""

@@ -18,7 +18,7 @@ from torch import nn
 from avrobust.attacks.losses import get_loss
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start, select
 from avrobust.errors import ConfigError, InputError
-from avrobust.models.classifier import AVOutput
+from avrobust.models.classifier import AVOutput, eval_mode
 from avrobust.registry import Registry
 from avrobust.specs import parse_spec
 from avrobust.types import AVBatch
@@ -150,20 +150,15 @@ class Attack:
             generator = torch.Generator(device=batch.video.device)
             generator.manual_seed(self.seed)
         x = {"video": batch.video.detach(), "audio": batch.audio.detach()}
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.enable_grad():
-                best = self.perturb(model, x, labels, target, generator)
-                for _ in range(self.restarts - 1):
-                    with torch.no_grad():
-                        fooled = self.fooled(forward(model, best), labels, target)
-                    if bool(fooled.all()):
-                        break
-                    cand = self.perturb(model, x, labels, target, generator)
-                    best = {m: select(fooled, best[m], cand[m]) for m in best}
-        finally:
-            model.train(was_training)
+        with eval_mode(model), torch.enable_grad():
+            best = self.perturb(model, x, labels, target, generator)
+            for _ in range(self.restarts - 1):
+                with torch.no_grad():
+                    fooled = self.fooled(forward(model, best), labels, target)
+                if bool(fooled.all()):
+                    break
+                cand = self.perturb(model, x, labels, target, generator)
+                best = {m: select(fooled, best[m], cand[m]) for m in best}
         out = {m: (project(best[m], x[m], self.threat.budget(m)) if m in self.threat.modalities else x[m]).detach()
                for m in x}
         return batch.with_inputs(out["video"], out["audio"])

@@ -29,11 +29,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from avrobust.checkpoint import write_json
 from avrobust.console import console, progress_bar, warn
 from avrobust.data.sources import Item
 from avrobust.data.video import DecodeConfig, DecodeError, decode_clip
 from avrobust.errors import ConfigError, InputError
+from avrobust.io import write_json
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1

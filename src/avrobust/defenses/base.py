@@ -9,8 +9,6 @@ untouched, see :func:`eval_mode`) and the model is back in train mode for the up
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -20,17 +18,6 @@ from avrobust.registry import Registry
 from avrobust.types import AVBatch
 
 METHODS: Registry[TrainingMethod] = Registry("training method")
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for the block and restore its previous mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
 
 
 class TrainingMethod:

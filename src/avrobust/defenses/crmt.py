@@ -29,10 +29,10 @@ from torch.nn import functional as F
 
 from avrobust.attacks.threat import ThreatModel
 from avrobust.defenses.adversarial import AdversarialMethod
-from avrobust.defenses.base import METHODS, eval_mode
+from avrobust.defenses.base import METHODS
 from avrobust.distributed import unwrap
 from avrobust.errors import ConfigError
-from avrobust.models.classifier import AVOutput
+from avrobust.models.classifier import AVOutput, eval_mode
 from avrobust.types import AVBatch
 
 

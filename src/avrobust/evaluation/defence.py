@@ -15,18 +15,18 @@ Gradient-masking checks (Athalye et al., ICML 2018; Carlini et al., 2019), each 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
+from torch import nn
 
 from avrobust.attacks.base import Attack
-from avrobust.console import progress, warn
+from avrobust.console import warn
 from avrobust.data import AVDataset
-from avrobust.distributed import all_reduce_max, all_reduce_sum, context
-from avrobust.evaluation.perceptibility import PerceptibilityMeter
-from avrobust.evaluation.robust import attack_generator, check_budget
-from avrobust.models.classifier import AVClassifier
+from avrobust.distributed import all_reduce_sum, context
+from avrobust.evaluation.engine import attack_and_score
+from avrobust.evaluation.robust import attack_entry
+from avrobust.models.classifier import AVClassifier, eval_mode
 
 DEFENCE_SUITE = ("fgsm", "pgd:steps=10", "pgd:steps=50,restarts=3", "apgd-ce", "apgd-dlr", "mifgsm", "tia", "mma", "tma")
 SUITES = {"defence": DEFENCE_SUITE}
@@ -42,47 +42,14 @@ def suite_attacks(name: str) -> list[str]:
     return list(SUITES[name])
 
 
-def transfer_robustness(model: AVClassifier, surrogate: torch.nn.Module, dataset: AVDataset, attack: Attack, *,
+def transfer_robustness(model: nn.Module, surrogate: nn.Module, dataset: AVDataset, attack: Attack, *,
                         indices: torch.Tensor | None = None, batch_size: int = 64,
                         show_progress: bool = False) -> dict[str, Any]:
     """Craft ``attack`` on ``surrogate`` and test on ``model``: robust accuracy, ASR and per-clip flags
     (robust = correct when clean and still correct on the transferred clip)."""
-    device = next(model.parameters()).device
-    idx = torch.arange(len(dataset)) if indices is None else indices
-    n = len(idx)
-    clean_ok, robust = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
-    meter = PerceptibilityMeter(attack.threat.video.norm, attack.threat.audio.norm)
-    seconds, pos = 0.0, 0
-    ctx = context()
-    model.eval()
-    surrogate.eval()
-    chunks = dataset.batch_indices(batch_size, indices=idx)
-    for k, chunk in enumerate(progress(chunks, total=len(chunks), description="transfer", enabled=show_progress)):
-        sl = slice(pos, pos + len(chunk))
-        pos += len(chunk)
-        if not ctx.mine(k):
-            continue
-        batch, labels = dataset.batch(chunk)
-        batch, labels = batch.to(device), labels.to(device)
-        start = time.perf_counter()
-        adv = attack(surrogate, batch, labels, generator=attack_generator(attack, pos, device))
-        seconds += time.perf_counter() - start
-        check_budget(attack, batch, adv)
-        meter.update(batch, adv)
-        with torch.no_grad():
-            clean_ok[sl] = (model(batch.video, batch.audio).logits.argmax(1) == labels).cpu()
-            robust[sl] = clean_ok[sl] & (model(adv.video, adv.audio).logits.argmax(1) == labels).cpu()
-    if ctx.enabled:
-        clean_ok, robust = (all_reduce_sum(t.to(torch.int32)).bool() for t in (clean_ok, robust))
-        meter.merge_ranks()
-        seconds = all_reduce_max(seconds)
-    correct = int(clean_ok.sum())
-    desc = attack.describe()
-    return {"attack": attack.name, "transfer": True, "robust_accuracy": float(robust.sum()) / max(n, 1),
-            "attack_success_rate": float((clean_ok & ~robust).sum()) / max(correct, 1),
-            "budget": desc["budget"], "steps": desc["steps"], "modalities": desc["modalities"],
-            "restarts": desc["restarts"], "loss": desc["loss"], "options": desc["options"],
-            **meter.summary(), "seconds": round(seconds, 3), "robust_flags": robust.to(torch.int8).tolist()}
+    scores = attack_and_score(surrogate, {"victim": model}, dataset, [attack], indices=indices,
+                              batch_size=batch_size, show_progress=show_progress, description="transfer")
+    return attack_entry(scores.outcomes[attack.label], scores.clean["victim"], "victim", transfer=True)
 
 
 def zero_gradient_share(model: AVClassifier, dataset: AVDataset, *, indices: torch.Tensor | None = None,
@@ -91,10 +58,8 @@ def zero_gradient_share(model: AVClassifier, dataset: AVDataset, *, indices: tor
     device = next(model.parameters()).device
     idx = torch.arange(len(dataset)) if indices is None else indices
     zero = {"video": 0, "audio": 0}
-    was_training = model.training
-    model.eval()
     ctx = context()
-    try:
+    with eval_mode(model):
         for k, chunk in enumerate(dataset.batch_indices(batch_size, indices=idx)):
             if not ctx.mine(k):
                 continue
@@ -105,8 +70,6 @@ def zero_gradient_share(model: AVClassifier, dataset: AVDataset, *, indices: tor
             g_v, g_a = torch.autograd.grad(loss, [video, audio])
             zero["video"] += int((g_v.flatten(1).abs().amax(1) == 0).sum())
             zero["audio"] += int((g_a.flatten(1).abs().amax(1) == 0).sum())
-    finally:
-        model.train(was_training)
     counts = all_reduce_sum(torch.tensor([zero["video"], zero["audio"]]))
     return {"video": int(counts[0]) / max(len(idx), 1), "audio": int(counts[1]) / max(len(idx), 1)}
 

@@ -7,6 +7,8 @@ features of both modalities (the Temporal Invariance Attack needs them).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -122,6 +124,17 @@ class AVClassifier(nn.Module):
             )
         if batch.video.shape[2] != 3:
             raise InputError(f"video must have 3 (RGB) channels, got {batch.video.shape[2]}")
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for the block and restore its previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def set_dropout(model: nn.Module, p: float) -> None:

@@ -20,18 +20,20 @@ test clips: clean accuracy and robust accuracy under each attack, worst case per
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from avrobust.attacks.threat import ThreatModel
-from avrobust.checkpoint import atomic_write_bytes, write_json
 from avrobust.console import console
 from avrobust.errors import ConfigError
-from avrobust.evaluation import evaluate_checkpoint
-from avrobust.evaluation.transfer import mean_std
-from avrobust.jobs import train_model
+from avrobust.io import claim_dir, write_text
+from avrobust.jobs.evaluate import evaluate_checkpoint
+from avrobust.jobs.train import train_model
+from avrobust.plotting import ablation_plot
+from avrobust.results import AblationResult, AblationRow, read_result
+from avrobust.stats import mean_std
+from avrobust.tables import ablation_settings, ablation_table
 
 ABLATION_FILE = "ablation.json"
 RHOS = (0.125, 0.4)
@@ -61,7 +63,7 @@ def ablation_configs(steps: int) -> dict[str, str]:
 def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", seeds: Sequence[int] = (0, 1, 2),
                  epochs: int = 8, steps: int = 5, n: int = 200, attacks: Sequence[str] = DEFAULT_ATTACKS,
                  eval_steps: int = 10, variants: Sequence[str] | None = None, threat: ThreatModel | None = None,
-                 resume: bool = False, overwrite: bool = False, batch_size: int = 32) -> dict[str, Any]:
+                 resume: bool = False, overwrite: bool = False, batch_size: int = 32) -> AblationResult:
     """Train and evaluate every configuration (or ``variants``) for every seed; return the result."""
     out = Path(out)
     configs = ablation_configs(steps)
@@ -69,15 +71,12 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
     unknown = [v for v in chosen if v not in configs]
     if unknown:
         raise ConfigError(f"unknown ablation variant {', '.join(unknown)}; valid: {', '.join(configs)}")
-    if overwrite and resume:
-        raise ConfigError("choose one of --overwrite and --resume")
-    if (out / ABLATION_FILE).exists() and not (resume or overwrite):
-        raise ConfigError(f"{out} already holds an ablation; pass --resume to finish it or --overwrite to replace it")
+    claim_dir(out, ABLATION_FILE, "an ablation", overwrite=overwrite, resume=resume)
     settings = {"data": data, "model": model, "epochs": epochs, "steps": steps, "n": n, "attacks": list(attacks),
                 "eval_steps": eval_steps, "threat": (threat or ThreatModel()).describe(), "batch_size": batch_size}
-    rows: list[dict[str, Any]] = []
+    rows: list[AblationRow] = []
     if resume and (out / ABLATION_FILE).exists():
-        previous = json.loads((out / ABLATION_FILE).read_text())
+        previous = read_result(out / ABLATION_FILE)
         if previous["settings"] != settings:
             raise ConfigError(f"cannot resume: the ablation in {out} used other settings; use the original ones")
         rows = previous["rows"]
@@ -90,24 +89,22 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
                               overwrite=True, batch_size=batch_size)
         ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(attacks)], threat=threat, steps=eval_steps,
                                  seed=seed, limit=n, show_progress=True)
-        rows.append({"variant": label, "method": configs[label], "seed": seed, "run_dir": str(run_dir),
-                     "train_seconds": round(summary["total_train_seconds"], 2),
-                     "seconds_per_epoch": round(summary["seconds_per_epoch"], 3),
-                     "forward_segments": summary["forward_segments"], "n": ev["n"],
-                     "clean_accuracy": ev["clean_accuracy"],
-                     "robust_accuracy": {k: v["robust_accuracy"] for k, v in ev["attacks"].items()},
-                     "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"]})
-        result = _result(settings, rows, chosen)
-        write_json(out / ABLATION_FILE, result)
-    finished = {r["variant"] for r in rows}  # a resumed ablation reports the variants of earlier calls too
+        rows.append(AblationRow(variant=label, method=configs[label], seed=seed, run_dir=str(run_dir),
+                                train_seconds=round(summary.total_train_seconds, 2),
+                                seconds_per_epoch=round(summary.seconds_per_epoch, 3),
+                                forward_segments=summary.forward_segments, n=ev.n, clean_accuracy=ev.clean_accuracy,
+                                robust_accuracy={k: v.robust_accuracy for k, v in ev.attacks.items()},
+                                worst_case_robust_accuracy=ev.worst_case_robust_accuracy))
+        _result(settings, rows, chosen).write(out / ABLATION_FILE)
+    finished = {r.variant for r in rows}  # a resumed ablation reports the variants of earlier calls too
     result = _result(settings, rows, [v for v in configs if v in finished or v in chosen])
-    write_json(out / ABLATION_FILE, result)
-    atomic_write_bytes(out / "ablation.md", render_markdown(result).encode())
-    plot(result, out / "ablation.png")
+    result.write(out / ABLATION_FILE)
+    write_text(out / "ablation.md", render_markdown(result))
+    ablation_plot(result, out / "ablation.png")
     return result
 
 
-def _result(settings: dict[str, Any], rows: list[dict[str, Any]], order: Sequence[str]) -> dict[str, Any]:
+def _result(settings: dict[str, Any], rows: list[AblationRow], order: Sequence[str]) -> AblationResult:
     summary: dict[str, Any] = {}
     base = [r for r in rows if r["variant"] == "pgd-at"]
     base_epoch = {r["seed"]: r["seconds_per_epoch"] for r in base}
@@ -121,52 +118,11 @@ def _result(settings: dict[str, Any], rows: list[dict[str, Any]], order: Sequenc
         ratios = [r["seconds_per_epoch"] / base_epoch[r["seed"]] for r in mine if r["seed"] in base_epoch]
         entry["epoch_time_over_pgd_at"] = dict(zip(("mean", "std"), mean_std(ratios))) if ratios else None
         summary[label] = entry
-    return {"schema_version": 1, "settings": settings, "rows": rows, "summary": summary}
+    return AblationResult(settings=settings, rows=rows, summary=summary)
 
 
-def format_mean_std(entry: dict[str, Any] | None, scale: float = 100.0, digits: int = 1) -> str:
-    if not entry or entry.get("mean") is None:
-        return "-"
-    std = entry.get("std")
-    return f"{scale * entry['mean']:.{digits}f}" + ("" if std is None else f" ± {scale * std:.{digits}f}")
-
-
-TABLE_HEADER = ["variant", "method", "seeds", "clean %", "worst-case robust %", "s / epoch", "epoch time / pgd-at"]
-
-
-def table_rows(result: dict[str, Any]) -> list[list[str]]:
-    """One row of ``TABLE_HEADER`` per variant (percent; mean ± std over seeds)."""
-    rows = []
-    for label, e in result["summary"].items():
-        method = next(r["method"] for r in result["rows"] if r["variant"] == label)
-        rows.append([label, f"`{method}`", str(len(e["seeds"])), format_mean_std(e["clean_accuracy"]),
-                     format_mean_std(e["worst_case_robust_accuracy"]), format_mean_std(e["seconds_per_epoch"], 1, 2),
-                     format_mean_std(e["epoch_time_over_pgd_at"], 1, 3)])
-    return rows
-
-
-def settings_line(settings: dict[str, Any]) -> str:
-    s = settings
-    return (f"{s['epochs']} epochs, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
-            f"{', '.join(s['attacks'])} ({s['eval_steps']} steps), worst case per clip. Mean ± std over seeds.")
-
-
-def render_markdown(result: dict[str, Any]) -> str:
+def render_markdown(result: AblationResult) -> str:
     """The ablation table (percent; mean ± std over seeds)."""
-    s = result["settings"]
-    lines = [f"# Defence ablation: {s['model']} on `{s['data']}`", "", settings_line(s), "",
-             "| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(result)]
-    return "\n".join(lines) + "\n"
-
-
-def plot(result: dict[str, Any], path: str | Path) -> Path:
-    """Worst-case robust accuracy (%) against total training seconds, one point per variant."""
-    from avrobust.plotting import scatter_plot
-
-    summary = result["summary"]
-    points = {k: (e["train_seconds"]["mean"], e["worst_case_robust_accuracy"]["mean"]) for k, e in summary.items()}
-    errors = {k: (e["train_seconds"]["std"] or 0.0, e["worst_case_robust_accuracy"]["std"] or 0.0)
-              for k, e in summary.items()}
-    return scatter_plot(points, path, errors=errors, xscale=1.0, legend=True, xlabel="training time (s)",
-                        ylabel="worst-case robust accuracy (%)", title="defence ablation (mean ± std over seeds)")
+    s = result.settings
+    return (f"# Defence ablation: {s['model']} on `{s['data']}`\n\n{ablation_settings(s)}\n\n"
+            + ablation_table(result).markdown() + "\n")

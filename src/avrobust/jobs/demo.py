@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from avrobust.checkpoint import atomic_write_bytes, write_json
 from avrobust.console import console, output
-from avrobust.errors import ConfigError
-from avrobust.evaluation import evaluate_checkpoint
-from avrobust.jobs import train_model
+from avrobust.io import claim_dir, write_json, write_text
+from avrobust.jobs.evaluate import evaluate_checkpoint
+from avrobust.jobs.train import train_model
+from avrobust.tables import Table, attack_table, frac, transfer_summary_table
 
 DEMO_DATA = "synth"
 QUICK_DATA = "synth:classes=4,clips_per_class=8,eval_clips_per_class=4,frames=4,size=24,seconds=0.5"
@@ -41,8 +41,7 @@ DEFENCE_ATTACKS = "fgsm,pgd,tma"
 def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -> dict[str, Any]:
     """Run the demo into ``out`` and return its summary (also written as JSON and Markdown)."""
     out = Path(out)
-    if (out / "summary.json").exists() and not overwrite:
-        raise ConfigError(f"{out} already holds a demo; pass --overwrite to replace it or choose another --out")
+    claim_dir(out, "summary.json", "a demo", overwrite=overwrite)
     data, epochs = (QUICK_DATA, 1) if quick else (DEMO_DATA, EPOCHS)
     start = time.perf_counter()
     models: list[dict[str, Any]] = []
@@ -51,7 +50,7 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
         summary = train_model(data, name, out / role, epochs=epochs, seed=seed, overwrite=True)
         test = evaluate_checkpoint(out / role, data, "test")
         models.append({"role": role, "model": name, "seed": seed, "run_dir": str(out / role),
-                       "train_seconds": round(summary["total_train_seconds"], 1),
+                       "train_seconds": round(summary.total_train_seconds, 1),
                        "val": summary["metrics"], "test": {k: test[k] for k in (
                            "n", "clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")}})
     whitebox: dict[str, Any] = {}
@@ -59,7 +58,7 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
         console.rule(f"white-box attacks on the {role}")
         ev = evaluate_checkpoint(out / role, data, "test", attacks=[",".join(attacks)],
                                  steps=1 if quick else ATTACK_STEPS, limit=ATTACK_CLIPS, show_progress=True)
-        write_json(out / f"{role}-test.json", ev)
+        ev.write(out / f"{role}-test.json")
         whitebox[role] = {"n": ev["n"], "clean_accuracy": ev["clean_accuracy"],
                           "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"],
                           "attacks": {k: {f: v[f] for f in ("robust_accuracy", "attack_success_rate", "budget",
@@ -75,7 +74,7 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
               "whitebox": whitebox, "transfer": matrix, "defence": defence,
               "seconds": round(time.perf_counter() - start, 1)}
     write_json(out / "summary.json", result)
-    atomic_write_bytes(out / "summary.md", render_markdown(result).encode())
+    write_text(out / "summary.md", render_markdown(result))
     output.print(render_markdown(result), soft_wrap=True, markup=False, highlight=False)
     from avrobust.report import build_report
 
@@ -90,21 +89,23 @@ def run_transfer(out: Path, data: str, *, steps: int) -> dict[str, Any]:
 
     from avrobust.attacks import build_attacks
     from avrobust.data import load_dataset
-    from avrobust.evaluation.transfer import load_members, transfer_matrix, write_outputs
+    from avrobust.evaluation.transfer import load_members, transfer_matrix
+    from avrobust.jobs.transfer import write_transfer
 
     surrogate, victim = load_members([out / "surrogate", out / "victim"])
     dataset = load_dataset(data, "test")
     result = transfer_matrix([surrogate], [surrogate, victim], dataset, build_attacks([",".join(TRANSFER_ATTACKS)], steps=steps),
                              indices=torch.arange(min(TRANSFER_CLIPS, len(dataset))), show_progress=True)
-    write_outputs(result, out / "transfer.json")
-    cost = {c["attack"]: c["seconds"] for c in result["crafting"]}
-    rows = {r["attack"]: r for r in result["matrix"] if not r["white_box"]}
-    white = {r["attack"]: r for r in result["matrix"] if r["white_box"]}
-    return {"n": result["n"], "surrogate": surrogate.label, "victim": victim.label, "steps": steps,
-            "attacks": {a: {"black_box_asr": rows[a]["attack_success_rate"],
-                            "victim_robust_accuracy": rows[a]["robust_accuracy"],
-                            "white_box_asr": white[a]["attack_success_rate"], "seconds": cost[a]}
-                        for a in rows}}
+    write_transfer(result, out / "transfer.json")
+    cost = {c["attack"]: c["seconds"] for c in result.crafting}
+    rows = {r.attack: r for r in result.matrix if not r.white_box}
+    white = {r.attack: r for r in result.matrix if r.white_box}
+    return {"n": result.n, "surrogate": surrogate.label, "victim": victim.label, "steps": steps,
+            "attacks": {a: {"black_box_asr": rows[a].attack_success_rate,
+                            "victim_robust_accuracy": rows[a].robust_accuracy,
+                            "white_box_asr": white[a].attack_success_rate, "seconds": cost[a]}
+                        for a in rows},
+            "summary": result.summary}
 
 
 def run_defence(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, Any]:
@@ -117,80 +118,41 @@ def run_defence(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, A
                               overwrite=True)
         ev = evaluate_checkpoint(run_dir, split="test", attacks=[DEFENCE_ATTACKS], steps=10 if steps > 1 else 1,
                                  limit=DEFENCE_CLIPS, show_progress=True)
-        write_json(out / f"defence-{label}-test.json", ev)
-        rows[label] = {"method": spec.format(steps=steps),
-                       "seconds_per_epoch": round(summary["seconds_per_epoch"], 2),
-                       "train_seconds": round(summary["total_train_seconds"], 1),
-                       "clean_accuracy": ev["clean_accuracy"],
-                       "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"],
-                       "robust_accuracy": {k: v["robust_accuracy"] for k, v in ev["attacks"].items()}}
+        ev.write(out / f"defence-{label}-test.json")
+        rows[label] = {"method": spec.format(steps=steps), "seconds_per_epoch": round(summary.seconds_per_epoch, 2),
+                       "train_seconds": round(summary.total_train_seconds, 1), "clean_accuracy": ev.clean_accuracy,
+                       "worst_case_robust_accuracy": ev.worst_case_robust_accuracy,
+                       "robust_accuracy": {k: v.robust_accuracy for k, v in ev.attacks.items()}}
     return {"data": data, "epochs": epochs, "steps": steps, "n": DEFENCE_CLIPS, "attacks": DEFENCE_ATTACKS,
             "model": SURROGATE[0], "methods": rows}
 
 
 def render_markdown(result: dict[str, Any]) -> str:
-    """The demo summary as a Markdown table."""
-    lines = [
-        "# avrobust demo",
-        "",
-        f"Data `{result['data']}`, {result['epochs']} epochs per model, total {result['seconds']:.0f} s.",
-        "",
-        "| role | model | seed | train s | test n | clean acc | audio-only acc | visual-only acc |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for m in result["models"]:
-        t = m["test"]
-        lines.append(f"| {m['role']} | {m['model']} | {m['seed']} | {m['train_seconds']:.0f} | {t['n']} | "
-                     f"{t['clean_accuracy']:.3f} | {t['audio_only_accuracy']:.3f} | {t['visual_only_accuracy']:.3f} |")
-    lines += ["", "Audio-only / visual-only: the unimodal heads p_a, p_v of the fused model.", ""]
+    """The demo summary: the models, white-box attacks, transfer and defence tables."""
+    models = Table(["role", "model", "seed", "train s", "test n", "clean acc", "audio-only acc", "visual-only acc"],
+                   [[m["role"], m["model"], str(m["seed"]), f"{m['train_seconds']:.0f}", str(m["test"]["n"]),
+                     *(frac(m["test"][k]) for k in ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy"))]
+                    for m in result["models"]], numeric={2, 3, 4, 5, 6, 7})
+    parts = [f"# avrobust demo\n\nData `{result['data']}`, {result['epochs']} epochs per model, total "
+             f"{result['seconds']:.0f} s.\n", models.markdown(),
+             "\nAudio-only / visual-only: the unimodal heads p_a, p_v of the fused model.\n"]
     for role, wb in result.get("whitebox", {}).items():
-        any_attack = next(iter(wb["attacks"].values()))
-        b = any_attack["budget"]
-        lines += [
-            f"## White-box attacks on the {role} ({wb['n']} test clips, clean accuracy {wb['clean_accuracy']:.3f})",
-            "",
-            f"Budgets: video {b['video']['norm']} eps {b['video']['eps']:.4f} (= {b['video']['eps'] * 255:.0f}/255), "
-            f"audio {b['audio']['norm']} eps {b['audio']['eps']:g}; both modalities attacked. "
-            f"Worst case over the attacks: {wb['worst_case_robust_accuracy']:.3f}.",
-            "",
-            "| attack | steps | robust acc | ASR | video PSNR dB | video SSIM | audio SNR dB | audio segSNR dB "
-            "| step video | step audio | seconds |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for name, r in wb["attacks"].items():
-            step_v, step_a = r["budget"]["video"]["step"], r["budget"]["audio"]["step"]
-            lines.append(f"| {name} | {r['steps']} | {r['robust_accuracy']:.3f} | {r['attack_success_rate']:.3f} | "
-                         f"{r['psnr_db']:.1f} | {r['ssim']:.3f} | {r['snr_db']:.1f} | {r['segmental_snr_db']:.1f} | "
-                         f"{step_v:.4f} | {step_a:.5f} | {r['seconds']:.1f} |")
-        lines.append("")
+        parts += [f"## White-box attacks on the {role} ({wb['n']} test clips, clean accuracy "
+                  f"{wb['clean_accuracy']:.3f})\n", attack_table(wb["attacks"], wb["worst_case_robust_accuracy"]).markdown(), ""]
     tr = result.get("transfer")
     if tr:
-        lines += [
-            f"## Transfer: {tr['surrogate']} (surrogate) -> {tr['victim']} (victim), {tr['n']} test clips, "
-            f"{tr['steps']} steps, default budgets",
-            "",
-            "| attack | black-box ASR | victim robust acc | white-box ASR | crafting s |",
-            "|---|---|---|---|---|",
-        ]
-        for name, r in tr["attacks"].items():
-            lines.append(f"| {name} | {r['black_box_asr']:.3f} | {r['victim_robust_accuracy']:.3f} | "
-                         f"{r['white_box_asr']:.3f} | {r['seconds']:.1f} |")
-        lines += ["", "On synth, little transfers at these budgets; see benchmarks/RESULTS.md (issue 4) for why.", ""]
+        parts += [f"## Transfer: {tr['surrogate']} (surrogate) -> {tr['victim']} (victim), {tr['n']} test clips, "
+                  f"{tr['steps']} steps, default budgets\n", transfer_summary_table(tr["summary"]).markdown(),
+                  "\nOn synth, little transfers at these budgets; see benchmarks/RESULTS.md (issue 4) for why.\n"]
     de = result.get("defence")
     if de:
-        lines += [
-            f"## Defence: avat (ours) vs PGD-AT, {de['model']} on `{de['data']}`, {de['epochs']} epochs, "
-            f"{de['steps']} attack steps",
-            "",
-            f"Worst case per clip over {de['attacks']} (white box, 10 steps) on the first {de['n']} test clips; "
-            "one seed, so read it as a smoke test (`avrobust ablate` runs the seeds).",
-            "",
-            "| method | clean acc | worst-case robust acc | s / epoch | train s |",
-            "|---|---|---|---|---|",
-        ]
-        for name, r in de["methods"].items():
-            lines.append(f"| `{r['method']}` | {r['clean_accuracy']:.3f} | {r['worst_case_robust_accuracy']:.3f} | "
-                         f"{r['seconds_per_epoch']:.1f} | {r['train_seconds']:.0f} |")
-        lines.append("")
-    lines += ["ASR: share of the clips classified correctly when clean that the attack makes wrong.", ""]
-    return "\n".join(lines)
+        table = Table(["method", "clean acc", "worst-case robust acc", "s / epoch", "train s"],
+                      [[f"`{r['method']}`", frac(r["clean_accuracy"]), frac(r["worst_case_robust_accuracy"]),
+                        f"{r['seconds_per_epoch']:.1f}", f"{r['train_seconds']:.0f}"] for r in de["methods"].values()],
+                      numeric={1, 2, 3, 4})
+        parts += [f"## Defence: avat (ours) vs PGD-AT, {de['model']} on `{de['data']}`, {de['epochs']} epochs, "
+                  f"{de['steps']} attack steps\n", f"Worst case per clip over {de['attacks']} (white box, 10 steps) on "
+                  f"the first {de['n']} test clips; one seed, so read it as a smoke test (`avrobust ablate` runs the "
+                  "seeds).\n", table.markdown(), ""]
+    parts.append("ASR: share of the clips classified correctly when clean that the attack makes wrong.\n")
+    return "\n".join(parts)

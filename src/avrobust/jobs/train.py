@@ -1,20 +1,21 @@
-"""Typed library functions behind the CLI commands (the CLI only parses and prints)."""
+"""``avrobust train``, ``adv-train`` and ``train-zoo``: train zoo models into run directories."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from avrobust.attacks.threat import ThreatModel
-from avrobust.checkpoint import read_meta, write_json
+from avrobust.checkpoint import CHECKPOINT_FILE, read_meta
 from avrobust.console import console
 from avrobust.data import load_dataset
 from avrobust.defenses import METHODS, TrainConfig, create_method, prepare_run_dir, train
-from avrobust.defenses.trainer import CHECKPOINT_FILE, SUMMARY_FILE
+from avrobust.defenses.runstate import SUMMARY_FILE
 from avrobust.distributed import default_device
 from avrobust.errors import ConfigError
+from avrobust.io import claim_dir
 from avrobust.models import ZOO, create_model, list_models
+from avrobust.results import TrainingResult, ZooEntry, ZooResult, read_result
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
 
@@ -35,7 +36,7 @@ def train_model(
     show_progress: bool = True,
     deterministic: bool = False,
     **train_options: Any,
-) -> dict[str, Any]:
+) -> TrainingResult:
     """Train zoo model ``model`` on ``data`` into run directory ``out``; return the run summary.
 
     Args:
@@ -62,9 +63,9 @@ def train_model(
     net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides).to(default_device())
     summary = train(net, train_set, val_set, config, run_dir, method=trainer_method,
                     meta={"model_name": name}, resume=resume, show_progress=show_progress)
-    summary["run_dir"] = str(run_dir)
+    summary.run_dir = str(run_dir)
     if json_path:
-        write_json(json_path, summary)
+        summary.write(json_path)
     return summary
 
 
@@ -82,7 +83,7 @@ def train_zoo(
     resume: bool = False,
     show_progress: bool = True,
     **train_options: Any,
-) -> dict[str, Any]:
+) -> ZooResult:
     """Train every zoo model matching ``pattern`` into ``out/<name>``, model ``i`` with seed ``seed + i``.
 
     Each model is an ordinary run directory (``avrobust evaluate``/``transfer`` take it). ``--resume``
@@ -95,27 +96,22 @@ def train_zoo(
     names = list_models(pattern)
     if not names:
         raise ConfigError(f"no zoo model matches {pattern!r}; see 'avrobust models'")
-    if overwrite and resume:
-        raise ConfigError("choose one of --overwrite and --resume")
-    if (out / ZOO_FILE).exists() and not (overwrite or resume):
-        raise ConfigError(f"{out} already holds a zoo; pass --resume to finish it or --overwrite to replace it")
+    claim_dir(out, ZOO_FILE, "a zoo", overwrite=overwrite, resume=resume)
     entries = []
     for i, name in enumerate(names):
         run_dir, model_seed = out / name, seed + i
         done = (run_dir / SUMMARY_FILE).exists() and read_meta(run_dir).get("epoch") == epochs
         console.rule(f"zoo {i + 1}/{len(names)}: {name} (seed {model_seed})")
         if resume and done:
-            summary = json.loads((run_dir / SUMMARY_FILE).read_text())
+            summary = read_result(run_dir / SUMMARY_FILE)
             console.print(f"{name}: finished already, kept")
         else:
             summary = train_model(data, name, run_dir, epochs=epochs, seed=model_seed, overwrite=overwrite,
                                   resume=resume and (run_dir / CHECKPOINT_FILE).exists(),
                                   show_progress=show_progress, **train_options)
-        entries.append({"model": name, "alias": ZOO.aliases_of(name)[0], "seed": model_seed,
-                        "run_dir": str(run_dir), "train_seconds": round(summary["total_train_seconds"], 1),
-                        "val": summary["metrics"]})
-        zoo = {"schema_version": 1, "data": data, "epochs": epochs, "seed": seed, "models": entries,
-               "complete": len(entries) == len(names),
-               "train_seconds": round(sum(e["train_seconds"] for e in entries), 1)}
-        write_json(out / ZOO_FILE, zoo)  # after every model, so an interrupted zoo shows its progress
+        entries.append(ZooEntry(model=name, alias=ZOO.aliases_of(name)[0], seed=model_seed, run_dir=str(run_dir),
+                                train_seconds=round(summary["total_train_seconds"], 1), val=summary["metrics"]))
+        zoo = ZooResult(data=data, epochs=epochs, seed=seed, models=entries, complete=len(entries) == len(names),
+                        train_seconds=round(sum(e.train_seconds for e in entries), 1))
+        zoo.write(out / ZOO_FILE)  # after every model, so an interrupted zoo shows its progress
     return zoo

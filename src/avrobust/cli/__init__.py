@@ -1,0 +1,56 @@
+"""The ``avrobust`` command line: each command parses its flags, calls one job of :mod:`avrobust.jobs`
+and prints the result (tables from :mod:`avrobust.tables`). See ``avrobust --help``."""
+
+from __future__ import annotations
+
+import sys
+
+from avrobust.cli import catalog, robustness, training  # noqa: F401  (registers the commands)
+from avrobust.cli.app import app
+from avrobust.console import console
+from avrobust.errors import AvrobustError
+
+MULTI_VALUE = {"transfer": ("--surrogates", "--surrogate", "--victims", "--victim"), "ablate": ("--seeds",)}
+
+
+def expand_multi_values(argv: list[str]) -> list[str]:
+    """Let ``transfer --surrogates A B C`` (and a shell glob) mean ``--surrogates A --surrogates B ...``.
+
+    Only for commands without positional arguments, where a bare token after such a flag can mean
+    nothing else.
+    """
+    flags = MULTI_VALUE.get(argv[0], ()) if argv else ()
+    out: list[str] = []
+    current: str | None = None
+    for token in argv:
+        if token in flags:
+            current = token
+            out.append(token)
+        elif current and out[-1] != current and not token.startswith("-"):
+            out += [current, token]
+        else:
+            if token.startswith("-"):
+                current = None
+            out.append(token)
+    return out
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one line on stderr and exit status 2."""
+    from avrobust.distributed import setup, teardown
+
+    try:
+        setup()  # joins the process group when started by torchrun (a no-op otherwise)
+        app(args=expand_multi_values(sys.argv[1:]))
+    except AvrobustError as err:
+        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted; the last completed checkpoint is kept")
+        sys.exit(130)
+    finally:
+        teardown()
+
+
+if __name__ == "__main__":
+    main()

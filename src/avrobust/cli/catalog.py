@@ -1,0 +1,104 @@
+"""Commands that list, build data, report and demo: models, datasets, attacks, methods, data, prepare,
+report, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from avrobust.cli.app import app, show
+from avrobust.cli.options import DATA_HELP
+from avrobust.console import console, output
+
+
+@app.command()
+def models(pattern: str = typer.Argument("*", help="Wildcard on names or aliases, e.g. 'resnet-*' or 'R*'.")) -> None:
+    """List the model zoo: the paper's 8 visual x fusion x audio configurations."""
+    from avrobust.jobs.catalog import zoo_catalog
+
+    table = zoo_catalog(pattern)
+    show(table) if table.rows else output.print(f"no model matches {pattern!r}")
+
+
+@app.command()
+def datasets() -> None:
+    """List the datasets and their spec options."""
+    from avrobust.jobs.catalog import dataset_catalog
+
+    show(dataset_catalog())
+
+
+@app.command()
+def attacks() -> None:
+    """List the registered attacks."""
+    from avrobust.jobs.catalog import attack_catalog
+
+    show(attack_catalog())
+
+
+@app.command()
+def methods() -> None:
+    """List the training methods (use --method NAME or NAME:key=value,...)."""
+    from avrobust.jobs.catalog import method_catalog
+
+    show(method_catalog())
+
+
+@app.command()
+def data(spec: str = typer.Argument(..., help=DATA_HELP),
+         out: Path = typer.Option(..., help="Directory for train/val/test .safetensors files."),
+         overwrite: bool = typer.Option(False, help="Replace existing split files.")) -> None:
+    """Build a dataset and save its splits (load them later with the spec saved:root=OUT)."""
+    from avrobust.jobs import save_splits
+
+    for split, n in save_splits(spec, out, overwrite=overwrite).items():
+        console.print(f"{split}: {n} clips -> {out / (split + '.safetensors')}")
+
+
+@app.command()
+def prepare(
+    data: str = typer.Option(..., help="A real dataset spec: kinetics-sounds:root=DIR,annotations=CSV, "
+                             "music:root=DIR,annotations=JSON or folder:root=DIR (decoding options: frames, size, "
+                             "sample_rate, seconds)."),
+    out: Path = typer.Option(..., help="Cache directory (manifest.json and shards); pass it later as cache=OUT."),
+    workers: int = typer.Option(1, min=1, help="Decoding threads (FFmpeg decodes without the GIL)."),
+    strict: bool = typer.Option(False, help="Stop at the first bad file instead of skipping it."),
+) -> None:
+    """Decode a real video dataset once into a sharded cache (idempotent, resumable, skips bad files)."""
+    from avrobust.jobs import prepare as prepare_job
+
+    m = prepare_job(data, out, workers=workers, strict=strict)
+    c, s = m["counts"], m["per_split"]
+    output.print(f"{m['name']}: {m['classes']} classes; clips train {s['train']}, val {s['val']}, test {s['test']}; "
+                 f"{c['decoded']} decoded, {c['kept']} unchanged, {c['skipped']} skipped, {m['missing']} missing in "
+                 f"{m['seconds']:.1f} s ({c['decoded'] / max(m['seconds'], 1e-9):.1f} clips/s) -> {out}; train with "
+                 f"--data '{data},cache={out}'", soft_wrap=True)
+
+
+@app.command()
+def report(
+    paths: list[Path] = typer.Argument(..., help="Result JSON files or directories holding them (run dirs, demo, analyses)."),
+    out: Path = typer.Option(Path("report"), help="Directory for report.html, report.md and figures/."),
+    title: str = typer.Option("avrobust report", help="The report's title."),
+    overwrite: bool = typer.Option(False, help="Replace a report already in --out."),
+) -> None:
+    """A readable report (self-contained HTML and Markdown with plots) from evaluate, transfer, analyze and train results."""
+    from avrobust.report import build_report
+
+    result = build_report(paths, out, title=title, overwrite=overwrite)
+    output.print(f"{len(result['sections'])} sections, {len(result['figures'])} figures -> {result['report']}, "
+                 f"{result['markdown']}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="Directory for the demo's runs and summary."),
+    overwrite: bool = typer.Option(False, help="Replace a previous demo in --out."),
+    quick: bool = typer.Option(False, help="A tiny dataset and one epoch (a smoke test, not meaningful numbers)."),
+) -> None:
+    """End to end on the embedded synthetic dataset: train a surrogate and a victim, evaluate, summarise."""
+    from avrobust.jobs import run_demo
+
+    result = run_demo(out, overwrite=overwrite, quick=quick)
+    output.print(f"demo finished in {result['seconds']:.0f} s; summary: {out / 'summary.md'}")

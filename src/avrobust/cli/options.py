@@ -1,0 +1,102 @@
+"""The CLI's shared option groups: budgets (``--eps-video`` ...) and training settings (``--lr`` ...),
+each given to a command as one argument built from the flags."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from avrobust.errors import ConfigError
+
+DATA_HELP = "Dataset spec NAME or NAME:key=value,... (see 'avrobust datasets')."
+
+
+def _number(text: Optional[str], flag: str) -> Optional[float]:
+    """Read ``0.03``, ``8/255`` or ``None``."""
+    if text is None:
+        return None
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            return float(num) / float(den)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(f"{flag} must be a number such as 0.01 or 8/255, got {text!r}") from None
+
+
+THREAT_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "eps_video": (Optional[str], typer.Option(None, help="Video budget in [0,1] units, e.g. 8/255 (default 8/255).")),
+    "eps_audio": (Optional[str], typer.Option(None, help="Audio budget in waveform units (default 0.01).")),
+    "norm_video": (Optional[str], typer.Option(None, help="linf (default) or l2.")),
+    "norm_audio": (Optional[str], typer.Option(None, help="linf (default) or l2.")),
+    "step_video": (Optional[str], typer.Option(None, help="Video step size (default: each attack's rule).")),
+    "step_audio": (Optional[str], typer.Option(None, help="Audio step size (default: each attack's rule).")),
+    "modalities": (str, typer.Option("video,audio", help="Attacked modalities: video, audio or video,audio.")),
+}
+
+RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "data": (str, typer.Option("synth", help=DATA_HELP)),
+    "model": (str, typer.Option(..., help="Zoo model name or alias (see 'avrobust models').")),
+    "out": (Path, typer.Option(..., help="Run directory (checkpoint, summary.json).")),
+    "epochs": (int, typer.Option(12, min=1)),
+    "seed": (int, typer.Option(0, help="Seeds initialisation, shuffling and (adversarial methods) random starts and "
+                               "segment sampling.")),
+    "width": (Optional[int], typer.Option(None, min=1, help="Encoder width (default 8).")),
+    "json": (Optional[Path], typer.Option(None, "--json", help="Also write the run summary here.")),
+    "overwrite": (bool, typer.Option(False, help="Replace a run already in --out.")),
+    "resume": (bool, typer.Option(False, help="Continue the run in --out from its last checkpoint.")),
+}
+
+TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "batch_size": (int, typer.Option(32, min=1)),
+    "lr": (float, typer.Option(3e-3, help="Peak learning rate.")),
+    "weight_decay": (float, typer.Option(1e-4)),
+    "optimizer": (str, typer.Option("adamw", help="adamw or sgd.")),
+    "schedule": (str, typer.Option("cosine", help="Learning-rate schedule: cosine or constant.")),
+    "deterministic": (bool, typer.Option(False, help="Deterministic algorithms only (with --seed: repeatable bit "
+                                               "for bit).")),
+    "checkpoint_every": (int, typer.Option(0, min=0, help="Also checkpoint every N updates within an epoch "
+                                           "(0: after each epoch); --resume continues from there exactly.")),
+}
+
+
+def bundle_options(options: dict[str, tuple[Any, Any]], into: str,
+                   build: Callable[[dict[str, Any]], Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorator giving a command the ``options`` (name -> (type, typer.Option)); the command receives
+    them as one argument ``into``, made by ``build`` from their values."""
+
+    def deco(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            kwargs[into] = build({k: kwargs.pop(k) for k in options})
+            command(*args, **kwargs)
+
+        sig = inspect.signature(command)
+        extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
+                 for k, (kind, opt) in options.items()]
+        wrapper.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != into] + extra)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {k: v for k, v in typing.get_type_hints(command).items() if k != into}
+        wrapper.__annotations__.update({p.name: p.annotation for p in extra})
+        del wrapper.__wrapped__  # typer must read the new signature, not the wrapped one
+        return wrapper
+
+    return deco
+
+
+def _build_threat(opts: dict[str, Any]) -> Any:
+    from avrobust.attacks import ThreatModel
+
+    numbers = {k: _number(opts[k], "--" + k.replace("_", "-")) for k in ("eps_video", "eps_audio", "step_video", "step_audio")}
+    return ThreatModel.build(opts["modalities"], norm_video=opts["norm_video"], norm_audio=opts["norm_audio"], **numbers)
+
+
+threat_options = bundle_options(THREAT_OPTIONS, "threat", _build_threat)
+train_options = bundle_options(TRAIN_OPTIONS, "train_options", dict)
+run_options = bundle_options(RUN_OPTIONS, "run", lambda opts: {("json_path" if k == "json" else k): v
+                                                                for k, v in opts.items()})

@@ -1,0 +1,144 @@
+"""Robustness commands: evaluate, transfer, analyze, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from avrobust.cli.app import N_HELP, app, show
+from avrobust.cli.options import DATA_HELP, threat_options
+from avrobust.console import console, output
+
+
+@app.command()
+@threat_options
+def evaluate(
+    checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
+    split: str = typer.Option("test", help="train, val or test."),
+    batch_size: int = typer.Option(128, min=1),
+    attack: list[str] = typer.Option([], "--attack", help="Attacks: 'fgsm,pgd' or a spec 'pgd:steps=50,restarts=3' "
+                                     "(repeat the flag for several specs; see 'avrobust attacks')."),
+    steps: Optional[int] = typer.Option(None, help="Iterations for every iterative attack (default: each attack's)."),
+    restarts: Optional[int] = typer.Option(None, help="Restarts for attacks that take them."),
+    seed: int = typer.Option(0, help="Seeds the attacks' random starts."),
+    n: Optional[int] = typer.Option(None, "--n", "--limit", help=N_HELP),
+    deterministic: bool = typer.Option(False, help="Deterministic algorithms only."),
+    suite: Optional[str] = typer.Option(None, help="'defence': FGSM, PGD-10, PGD-50 x3 restarts, APGD-CE/DLR, MI-FGSM, "
+                                        "TIA, MMA, TMA on the model itself, plus gradient-masking checks."),
+    surrogate: Optional[Path] = typer.Option(None, help="Run directory of an undefended model: TMA crafted on it "
+                                             "is transferred and enters the worst case."),
+    json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here (progress is saved "
+                                        "beside it after every batch; rerun the command to continue)."),
+    threat: Any = None,
+) -> None:
+    """Evaluate a checkpoint: clean, audio-only, visual-only and robust accuracy under attacks."""
+    from avrobust.jobs import evaluate_checkpoint
+    from avrobust.seeding import use_deterministic
+    from avrobust.tables import attack_table, clean_table
+
+    if deterministic:
+        use_deterministic()
+    result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
+                                 restarts=restarts, seed=seed, limit=n, show_progress=True, suite=suite,
+                                 surrogate=surrogate, progress_file=json.with_suffix(".partial.json") if json else None)
+    show(clean_table({result.model: result}))
+    if result.attacks:
+        show(attack_table(result.attacks, result.worst_case_robust_accuracy))
+    if json:
+        result.write(json)
+        console.print(f"results -> {json}")
+
+
+@app.command()
+@threat_options
+def transfer(
+    surrogates: list[Path] = typer.Option(..., "--surrogates", "--surrogate",
+                                          help="Run directory or zoo directory (all its runs); repeat the flag for more."),
+    victims: list[Path] = typer.Option([], "--victims", "--victim", help="Like --surrogates (default: the surrogates)."),
+    attack: list[str] = typer.Option(["fgsm,ifgsm,mifgsm,nifgsm,mig,pam,tia,mma,tma"], "--attack",
+                                     help="Attacks: names 'a,b' or one spec per flag."),
+    json: Path = typer.Option(Path("transfer.json"), "--json",
+                              help="Results; the Markdown table and heatmap go beside it (.md, .png)."),
+    ensemble: bool = typer.Option(False, help="Attack the surrogates as one ensemble (averaged logits)."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the first surrogate's."),
+    split: str = typer.Option("test", help="train, val or test."),
+    n: Optional[int] = typer.Option(None, "--n", "--limit", help=N_HELP),
+    steps: Optional[int] = typer.Option(10, help="Iterations for every iterative attack."),
+    seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
+    batch_size: int = typer.Option(64, min=1),
+    overwrite: bool = typer.Option(False, help="Replace existing result files."),
+    deterministic: bool = typer.Option(False, help="Deterministic algorithms only."),
+    threat: Any = None,
+) -> None:
+    """Transfer matrix: craft every attack on every surrogate, test on every victim (ASR, robust accuracy)."""
+    from avrobust.jobs import run_transfer
+    from avrobust.jobs.transfer import outputs
+    from avrobust.seeding import use_deterministic
+    from avrobust.tables import transfer_summary_table
+
+    if deterministic:
+        use_deterministic()
+    result = run_transfer(surrogates, json, victims=victims, attacks=attack, ensemble=ensemble, data=data, split=split,
+                          limit=n, steps=steps, seed=seed, batch_size=batch_size, threat=threat, overwrite=overwrite)
+    show(transfer_summary_table(result.summary, f"transfer on {result.data} ({result.n} clips, {len(result.surrogates)} "
+                                f"surrogates x {len(result.victims)} victims)"))
+    console.print("results -> " + ", ".join(str(p) for p in outputs(json)))
+
+
+@app.command()
+@threat_options
+def analyze(
+    kind: str = typer.Argument(..., help="masking (a), modality (b), temporal-masking (c), alignment (d), "
+                               "iterations (e) or eps (f)."),
+    model: Path = typer.Option(..., "--model", help="Surrogate run directory (attacked white-box)."),
+    victims: list[Path] = typer.Option([], "--victims", "--victim",
+                                       help="Black-box victims: run or zoo directories (repeat the flag)."),
+    out: Path = typer.Option(Path("analysis"), help="Directory for KIND.json and KIND.png."),
+    values: Optional[str] = typer.Option(None, help="The swept list, comma-separated: ratios (a, c), "
+                                         "steps (e) or budget scales (f)."),
+    attack: list[str] = typer.Option([], "--attack", help="Attacks for b, d, e, f (default: the paper's set)."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the model's."),
+    split: str = typer.Option("test", help="train, val or test."),
+    n: Optional[int] = typer.Option(200, "--n", help="Use the first N clips."),
+    steps: int = typer.Option(10, min=1, help="Iterations (all but e)."),
+    seed: int = typer.Option(0, help="Seeds attacks and masks."),
+    batch_size: int = typer.Option(64, min=1),
+    overwrite: bool = typer.Option(False, help="Replace existing result files."),
+    threat: Any = None,
+) -> None:
+    """Section 3 analyses of the paper: one JSON and one plot each (white box, and black box with --victims)."""
+    from avrobust.jobs import analyze as analyze_job
+    from avrobust.jobs.analyze import parse_values
+
+    r = analyze_job(kind, model, out, victims=victims, values=parse_values(values), attacks=attack, data=data,
+                    split=split, limit=n, steps=steps, seed=seed, batch_size=batch_size, threat=threat,
+                    overwrite=overwrite)
+    output.print(f"{r.analysis}: {len(r.setup['victims'])} victims, {r.setup['n']} clips, {r.seconds:.0f} s -> "
+                 f"{out / (r.analysis + '.json')}, {out / (r.analysis + '.png')}")
+
+
+@app.command()
+@threat_options
+def export(
+    checkpoint: Path = typer.Option(..., help="Run directory of the attacked model."),
+    attack: str = typer.Option("pgd", "--attack", help="One attack name or spec, e.g. tma:lambda1=2."),
+    n: int = typer.Option(4, "--n", min=1, help="Export the first N clips."),
+    out: Path = typer.Option(Path("examples"), help="Directory for the MP4, WAV and PNG files and index.json."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the model's."),
+    split: str = typer.Option("test", help="train, val or test."),
+    steps: Optional[int] = typer.Option(None, help="Iterations (default: the attack's)."),
+    seed: int = typer.Option(0, help="Seeds the attack."),
+    amplify: float = typer.Option(10.0, help="Gain of the perturbation panel."),
+    overwrite: bool = typer.Option(False, help="Replace examples already in --out."),
+    threat: Any = None,
+) -> None:
+    """Adversarial examples to watch and hear: MP4 (clean | adversarial | perturbation, adversarial sound), WAVs, spectrograms."""
+    from avrobust.jobs import export_examples
+
+    index = export_examples(checkpoint, out, attack=attack, data=data, split=split, n=n, threat=threat, steps=steps,
+                            seed=seed, amplify=amplify, overwrite=overwrite)
+    fooled = sum(c["adversarial_prediction"] != c["label"] for c in index["clips"])
+    output.print(f"{len(index['clips'])} clips ({fooled} misclassified after the attack) -> {out}/index.json")

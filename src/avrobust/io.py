@@ -1,0 +1,64 @@
+"""Files avrobust writes: atomically (a reader never sees half a file), under torchrun only on rank 0,
+and never over what a user has without ``--overwrite`` (:func:`claim_files`, :func:`claim_dir`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from avrobust.distributed import is_main
+from avrobust.errors import ConfigError
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``.
+
+    In a multi-process run only rank 0 writes; the call does nothing on the others.
+    """
+    path = Path(path)
+    if not is_main():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Atomically write ``data`` as indented JSON; returns the path."""
+    return write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Atomically write UTF-8 text; returns the path."""
+    return atomic_write_bytes(path, text.encode())
+
+
+def claim_files(paths: Sequence[Path], *, overwrite: bool) -> None:
+    """Refuse to replace existing output files unless ``overwrite``."""
+    existing = [str(p) for p in paths if Path(p).exists()]
+    if existing and not overwrite:
+        raise ConfigError(f"{', '.join(existing)} already exist; pass --overwrite to replace them or choose another path")
+
+
+def claim_dir(out: Path, marker: str, what: str, *, overwrite: bool, resume: bool | None = None) -> None:
+    """Refuse a directory that already holds ``what`` (its ``marker`` file) unless ``overwrite``, or
+    ``resume`` for jobs that can continue (``resume=None``: the job cannot)."""
+    if overwrite and resume:
+        raise ConfigError("choose one of --overwrite and --resume")
+    if (out / marker).exists() and not (overwrite or resume):
+        how = "pass --resume to finish it or --overwrite to replace it" if resume is not None else \
+            "pass --overwrite to replace it or choose another --out"
+        raise ConfigError(f"{out} already holds {what}; {how}")

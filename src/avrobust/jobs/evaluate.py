@@ -1,0 +1,70 @@
+"""``avrobust evaluate``: a checkpoint's clean, audio-only and visual-only accuracy and its robustness."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.checkpoint import load_checkpoint
+from avrobust.errors import ConfigError
+from avrobust.evaluation.defence import TRANSFER_LABEL, defence_checks, suite_attacks, transfer_robustness
+from avrobust.evaluation.robust import robust_evaluation, worst_case
+from avrobust.evaluation.runner import evaluate_model
+from avrobust.jobs.common import check_classes, first_clips, run_data
+from avrobust.results import EvaluationResult
+
+
+def evaluate_checkpoint(
+    run_dir: str | Path, data: str | None = None, split: str = "test", batch_size: int = 128,
+    *, attacks: Sequence[str] = (), threat: ThreatModel | None = None, steps: int | None = None,
+    restarts: int | None = None, seed: int = 0, limit: int | None = None, show_progress: bool = False,
+    suite: str | None = None, surrogate: str | Path | None = None, progress_file: str | Path | None = None,
+) -> EvaluationResult:
+    """Evaluate a checkpoint on ``split`` of ``data`` (default: the data spec it was trained on).
+
+    Args:
+        attacks: ``--attack`` values (``"fgsm,pgd"`` or ``"pgd:steps=50"``); empty: clean only.
+        threat: budgets and modalities (default :class:`ThreatModel`); steps, restarts, seed:
+            defaults for every attack that takes them (a spec's own options win).
+        limit: evaluate the first ``limit`` clips only.
+        suite: a named attack suite run before ``attacks`` (``defence``, see
+            :mod:`~avrobust.evaluation.defence`); it also runs the gradient-masking checks.
+        surrogate: a run directory; TMA crafted on it is transferred to this model and enters the
+            worst case (and the checks).
+        progress_file: where the attack cascade saves its progress after every batch; a rerun
+            continues from it (see :func:`~avrobust.evaluation.robust.robust_evaluation`).
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    attack_list = build_attacks([*(suite_attacks(suite) if suite else []), *attacks], threat, steps=steps,
+                                restarts=restarts, seed=seed)
+    ckpt = load_checkpoint(run_dir)
+    dataset = run_data(ckpt.meta, data, split)
+    indices = first_clips(dataset, limit)
+    start = time.perf_counter()
+    result = evaluate_model(ckpt.model, dataset, batch_size, indices=indices, show_progress=show_progress)
+    result.checkpoint, result.model = str(run_dir), ckpt.meta.get("model_name", "")
+    if attack_list:
+        robust = robust_evaluation(ckpt.model, dataset, attack_list, batch_size=min(batch_size, 64),
+                                   indices=indices, show_progress=show_progress, progress_file=progress_file)
+        result.attacks, result.clean_correct = robust["attacks"], robust["clean_correct"]
+        result.worst_case_robust_accuracy = robust["worst_case_robust_accuracy"]
+    if surrogate is not None:
+        source = load_checkpoint(surrogate)
+        check_classes(source.meta, dataset, f"the surrogate {surrogate}")
+        tma = build_attacks(["tma"], threat, steps=steps, seed=seed)[0]
+        label = TRANSFER_LABEL.format(surrogate=source.meta.get("model_name") or Path(surrogate).name)
+        result.attacks[label] = transfer_robustness(ckpt.model, source.model, dataset, tma, indices=indices,
+                                                    batch_size=min(batch_size, 64), show_progress=show_progress)
+        result.surrogate = str(surrogate)
+        flags = [torch.tensor(r.robust_flags, dtype=torch.bool) for r in result.attacks.values()]
+        result.worst_case_robust_accuracy = worst_case(torch.ones(result.n, dtype=torch.bool), flags)
+    if suite or surrogate is not None:
+        result.suite = suite
+        defence_checks(ckpt.model, dataset, result, indices=indices)
+    result.seconds = round(time.perf_counter() - start, 3)
+    return result

@@ -1,0 +1,46 @@
+"""``avrobust prepare`` (decode a real video dataset once into a cache) and ``avrobust data`` (save the
+splits of any dataset spec)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from avrobust.console import warn
+from avrobust.data import SPLITS, load_dataset
+from avrobust.data.cache import prepare as prepare_cache
+from avrobust.data.datasets import dataset_items
+from avrobust.data.video import DecodeConfig
+from avrobust.io import claim_files
+
+
+def prepare(data: str, out: str | Path, *, workers: int = 1, strict: bool = False) -> dict[str, Any]:
+    """Decode the clips of a real dataset spec into the cache ``out`` (idempotent, resumable, bad files
+    skipped unless ``strict``); return the manifest with ``name``, ``classes``, ``missing``,
+    ``per_split`` and ``seconds`` added."""
+    name, items, class_names, missing, decode = dataset_items(data)
+    decode.pop("cache", None)
+    workers = decode.pop("workers", workers)
+    strict = decode.pop("strict", strict)
+    if missing:
+        warn(f"{len(missing)} annotated clips of {name} are not under root (first: {missing[0]}); they are left out")
+    start = time.perf_counter()
+    manifest = prepare_cache(items, class_names, Path(out), DecodeConfig(**decode), source=data, workers=workers,
+                             strict=strict)
+    per_split = {s: sum(e["split"] == s and e["status"] == "ok" for e in manifest["entries"]) for s in SPLITS}
+    return {**manifest, "name": name, "classes": len(class_names), "missing": len(missing), "per_split": per_split,
+            "seconds": time.perf_counter() - start}
+
+
+def save_splits(spec: str, out: str | Path, *, overwrite: bool = False) -> dict[str, int]:
+    """Write every split of ``spec`` to ``out/<split>.safetensors`` (load later with ``saved:root=OUT``);
+    return the clips per split."""
+    out = Path(out)
+    claim_files([out / f"{s}.safetensors" for s in SPLITS], overwrite=overwrite)
+    counts = {}
+    for split in SPLITS:
+        dataset = load_dataset(spec, split)
+        dataset.save(out / f"{split}.safetensors")
+        counts[split] = len(dataset)
+    return counts

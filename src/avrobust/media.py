@@ -1,0 +1,86 @@
+"""Media people can watch and hear: WAV files, side-by-side MP4 panels with sound, log-mel pictures."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CAPTION_PX = 28
+
+
+def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    """Mono waveform in [-1, 1] as 16-bit PCM."""
+    pcm = (np.clip(audio, -1, 1) * 32767).round().astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(int(sample_rate))
+        f.writeframes(pcm.tobytes())
+
+
+def panel_frames(clean: torch.Tensor, adv: torch.Tensor, amplify: float, caption: str) -> np.ndarray:
+    """``[T, H', W', 3]`` uint8: caption strip over clean | adv | amplified perturbation, even sizes."""
+    from PIL import Image, ImageDraw
+
+    delta = (0.5 + amplify * (adv - clean)).clamp(0, 1)
+    row = torch.cat([clean, adv, delta], dim=-1)  # [T, 3, H, 3W]
+    t, _, h, w = row.shape
+    scale = max(1, -(-128 // h))
+    frames = (row.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+    frames = frames.repeat(scale, axis=1).repeat(scale, axis=2)
+    height, width = h * scale + CAPTION_PX, w * scale
+    height, width = height + height % 2, width + width % 2
+    out = np.zeros((t, height, width, 3), dtype=np.uint8)
+    strip = Image.new("RGB", (width, CAPTION_PX), "black")
+    draw = ImageDraw.Draw(strip)
+    draw.text((4, 2), caption, fill="white")
+    draw.text((4, 15), "clean | adversarial | perturbation x%g" % amplify, fill=(180, 180, 180))
+    out[:, :CAPTION_PX] = np.asarray(strip)
+    out[:, CAPTION_PX:CAPTION_PX + h * scale, : w * scale] = frames
+    return out
+
+
+def write_mp4(path: Path, frames: np.ndarray, fps: float, audio: np.ndarray, sample_rate: int) -> None:
+    """H.264 video ``[T, H, W, 3]`` uint8 at ``fps`` with a mono AAC track."""
+    import fractions
+
+    import av
+
+    with av.open(str(path), "w") as container:
+        rate = fractions.Fraction(fps).limit_denominator(1000)
+        vstream = container.add_stream("libx264", rate=rate)
+        vstream.width, vstream.height, vstream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        astream = container.add_stream("aac", rate=int(sample_rate))
+        astream.layout = "mono"
+        for frame in frames:
+            for packet in vstream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in vstream.encode():
+            container.mux(packet)
+        samples = np.clip(audio, -1, 1).astype(np.float32)[None]
+        aframe = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        aframe.sample_rate = int(sample_rate)
+        for packet in astream.encode(aframe):
+            container.mux(packet)
+        for packet in astream.encode():
+            container.mux(packet)
+
+
+def spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor, segments: int, title: str) -> None:
+    from avrobust.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    with torch.no_grad():
+        mels = [model.frontend(x[None], segments)[0, 0].T.numpy() for x in (clean, adv)]  # [n_mels, frames]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
+    for ax, mel, name in zip(axes, mels, ("clean", "adversarial")):
+        ax.imshow(mel, origin="lower", aspect="auto", cmap="magma")
+        ax.set_title(f"{name} log-mel", fontsize=9)
+        ax.set_xlabel("frame")
+    axes[0].set_ylabel("mel band")
+    fig.suptitle(title, fontsize=9)
+    save_figure(fig, path)
