@@ -1,10 +1,17 @@
 """Attack cost benchmark (run by hand; results go to benchmarks/RESULTS.md).
 
 (a) PGD-10 time over 10 x (one forward + input-gradient backward of the same batch): goal <= 1.10.
-(b) our video-only PGD over torchattacks' PGD on the same model and batch, one run: goal <= 1.05.
+(b) our video-only PGD over torchattacks' PGD on the same model and batch, interleaved: the median of
+    the per-pair ratios with a bootstrap 95 % interval.
 (c) peak memory (RSS growth, CPU) of a PGD-10 attack against one training step.
+(d) TMA-10 with 4 transformed copies: one pass per copy (sequential) against all copies in one batched
+    pass (``batch_copies=True``), interleaved in one run.
+
+``--allocator tuned`` (the default, as the CLI runs) keeps glibc's large freed blocks in the heap
+(:func:`avrobust.runtime.tune_allocator`); ``default`` leaves glibc's settings as they are.
 
 Usage: PYTHONPATH=. python benchmarks/attack_cost.py [--model alexnet-sum-vgg] [--batch 32] [--repeats 11]
+       [--allocator tuned|default]
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -23,6 +31,7 @@ from torch.nn import functional as F
 from avrobust.attacks import ThreatModel, create_attack
 from avrobust.data import load_dataset
 from avrobust.models import create_model
+from avrobust.runtime import tune_allocator
 
 
 def setup(model_name: str, batch_size: int):
@@ -41,6 +50,22 @@ def median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved(first, second, repeats: int) -> tuple[float, float, float, tuple[float, float]]:
+    """Two calls run alternately (which goes first alternates too) after a warm-up pair: the median
+    seconds of each, the median of the per-pair ratios first / second and its bootstrap 95 % interval."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeats + 1):
+        for which in ((0, 1) if i % 2 else (1, 0)):
+            start = time.perf_counter()
+            (first, second)[which]()
+            times[which].append(time.perf_counter() - start)
+    ratios = [a / b for a, b in zip(times[0][1:], times[1][1:])]
+    rng = random.Random(0)
+    boots = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(2000))
+    return (statistics.median(times[0][1:]), statistics.median(times[1][1:]), statistics.median(ratios),
+            (boots[49], boots[1949]))
 
 
 def grad_floor(model, batch, labels):
@@ -97,7 +122,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--memory-probe", choices=["attack", "train"])
+    parser.add_argument("--allocator", choices=["tuned", "default"], default="tuned")
     args = parser.parse_args()
+    if args.allocator == "tuned":
+        tune_allocator()
     if args.memory_probe:
         memory_probe(args.memory_probe, args.model, args.batch)
         return
@@ -115,28 +143,30 @@ def main() -> None:
     wrapped = VideoOnly(model, batch.audio, t).eval()
     theirs = torchattacks.PGD(wrapped, eps=8 / 255, alpha=2 / 255, steps=10, random_start=True)
     ours_video = create_attack("pgd", ThreatModel.build("video", step_video=2 / 255), steps=10)
-    # interleave the two, alternating which goes first, to share machine noise
-    t_ours, t_theirs = [], []
-    for i in range(args.repeats + 1):
-        for which in ((0, 1) if i % 2 else (1, 0)):
-            start = time.perf_counter()
-            ours_video(model, batch, labels) if which == 0 else theirs(flat, labels)
-            (t_ours if which == 0 else t_theirs).append(time.perf_counter() - start)
-    ours_v, theirs_v = statistics.median(t_ours[1:]), statistics.median(t_theirs[1:])
+    ours_v, theirs_v, b_ratio, b_interval = interleaved(lambda: ours_video(model, batch, labels),
+                                                        lambda: theirs(flat, labels), args.repeats)
+    sequential, batched = (create_attack("tma", steps=10, copies=4, batch_copies=b) for b in (False, True))
+    tma_batched, tma_seq, d_ratio, d_interval = interleaved(lambda: batched(model, batch, labels),
+                                                            lambda: sequential(model, batch, labels), args.repeats)
 
     def probe(kind: str) -> float:
         out = subprocess.run([sys.executable, __file__, "--memory-probe", kind, "--model", args.model,
-                              "--batch", str(args.batch)], capture_output=True, text=True, check=True)
+                              "--batch", str(args.batch), "--allocator", args.allocator], capture_output=True,
+                             text=True, check=True)
         return json.loads(out.stdout)["mib"]
 
     mem_attack, mem_train = probe("attack"), probe("train")
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "allocator": args.allocator,
         "model": args.model, "batch": args.batch, "T": batch.frames,
         "grad_floor_10_s": floor, "pgd10_both_s": ours_both, "a_pgd10_over_floor": ours_both / floor,
-        "ours_video_pgd_s": ours_v, "torchattacks_pgd_s": theirs_v, "b_ours_over_torchattacks": ours_v / theirs_v,
+        "ours_video_pgd_s": ours_v, "torchattacks_pgd_s": theirs_v, "b_ours_over_torchattacks": b_ratio,
+        "b_interval_95": b_interval,
         "c_attack_peak_mib": mem_attack, "c_train_step_peak_mib": mem_train,
         "c_attack_over_train": mem_attack / max(mem_train, 1e-9),
+        "d_tma10_sequential_s": tma_seq, "d_tma10_batched_s": tma_batched, "d_batched_over_sequential": d_ratio,
+        "d_interval_95": d_interval,
     }
     print(json.dumps(result, indent=2))
 

@@ -152,3 +152,14 @@ def test_spec_transforms_none_turns_the_pool_off() -> None:
     assert off.transforms == () and off.copies == 1
     assert default.transforms == ("mask", "scale", "blur", "mixup")
     assert create_attack("mma").transforms == ()
+
+
+def test_batched_copies_give_the_sequential_result(make_model) -> None:
+    """TMA's copies in one batched pass equal one pass per copy (the same draws, the same average; in
+    float64, so that no rounding difference can flip the sign of a step)."""
+    model = make_model("alexnet-concat-vgg").double().eval()
+    batch = AVBatch(torch.rand(3, 4, 3, 16, 16).double(), torch.rand(3, 4000).double() - 0.5, 8.0, 8000)
+    labels = torch.tensor([0, 1, 2])
+    one, many = (create_attack("tma", steps=3, copies=3, batch_copies=b)(model, batch, labels) for b in (False, True))
+    torch.testing.assert_close(many.video, one.video, rtol=0, atol=1e-12)
+    torch.testing.assert_close(many.audio, one.audio, rtol=0, atol=1e-12)

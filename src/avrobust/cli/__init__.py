@@ -38,7 +38,9 @@ def expand_multi_values(argv: list[str]) -> list[str]:
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit status 2."""
     from avrobust.distributed import setup, teardown
+    from avrobust.runtime import tune_allocator
 
+    tune_allocator()
     try:
         setup()  # joins the process group when started by torchrun (a no-op otherwise)
         app(args=expand_multi_values(sys.argv[1:]))

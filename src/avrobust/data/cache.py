@@ -36,7 +36,7 @@ from avrobust.errors import ConfigError, InputError
 from avrobust.io import write_json
 
 MANIFEST = "manifest.json"
-SCHEMA_VERSION = 1
+MANIFEST_VERSION = 1  # the cache format (results have their own version, avrobust.record)
 MAX_WARNINGS = 20
 
 
@@ -187,7 +187,7 @@ def _write_shard(out: Path, shard: str, group: Sequence[Item], prints: list[dict
 
 def _write_manifest(out: Path, config: DecodeConfig, class_names: Sequence[str], source: str,
                     entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    manifest = {"schema_version": SCHEMA_VERSION, "source": source, "decode": config.describe(),
+    manifest = {"schema_version": MANIFEST_VERSION, "source": source, "decode": config.describe(),
                 "class_names": list(class_names), "fps": config.fps, "sample_rate": config.sample_rate,
                 "entries": sorted(entries.values(), key=lambda e: e["source"])}
     write_json(out / MANIFEST, manifest)
