@@ -20,7 +20,7 @@ LAYERS = [
     {"analysis"},
     {"report"},
     {"jobs"},
-    {"cli", "__main__", "__init__"},
+    {"api", "cli", "__main__", "__init__"},
 ]
 
 

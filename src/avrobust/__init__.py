@@ -3,10 +3,34 @@
 Implements Zhang et al., "Rethinking Audio-Visual Adversarial Vulnerability from Temporal and
 Modality Perspectives" (ICLR 2025). Inputs are raw: video ``[N, T, 3, H, W]`` in [0, 1] and audio
 ``[N, T * S]`` mono waveform in [-1, 1]; budgets are always in those units.
+
+The Python API (imported on first use, so ``import avrobust`` stays light): :func:`wrap` any PyTorch
+audio-visual model, then :func:`evaluate`, :func:`transfer` or :func:`adversarial_training` it;
+:func:`create_model` builds a zoo model, :func:`load_weights` reloads a trained wrapped model.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 from avrobust.errors import AvrobustError
 from avrobust.types import AVBatch
 
 __version__ = "0.1.0"
-__all__ = ["AVBatch", "AvrobustError", "__version__"]
+_LAZY = {
+    "wrap": "avrobust.models.adapter", "WrappedModel": "avrobust.models.adapter",
+    "evaluate": "avrobust.api", "transfer": "avrobust.api", "adversarial_training": "avrobust.api",
+    "as_dataset": "avrobust.api", "create_model": "avrobust.models.zoo", "load_weights": "avrobust.checkpoint",
+    "load_checkpoint": "avrobust.checkpoint", "ThreatModel": "avrobust.attacks.threat",
+    "Budget": "avrobust.attacks.threat", "AVDataset": "avrobust.data.datasets", "LogMel": "avrobust.models.frontend",
+}
+__all__ = ["AVBatch", "AvrobustError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'avrobust' has no attribute {name!r}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -139,20 +140,29 @@ def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpo
     """Rebuild the model from ``RUN_DIR/checkpoint.safetensors`` and load its weights.
 
     Raises:
-        CheckpointError: missing, truncated or tampered file, or weights that do not match the
-            architecture named in its metadata.
+        CheckpointError: missing, truncated or tampered file, weights that do not match the
+            architecture named in its metadata, or a wrapped model (see :func:`load_weights`).
     """
     path = _checkpoint_path(run_dir)
-    meta = read_meta(run_dir)
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format version {meta.get('format_version')}, this avrobust reads {FORMAT_VERSION}"
-        )
+    meta = _checked_meta(path)
+    if meta["model_config"].get("wrapped"):
+        raise CheckpointError(f"{path} holds a wrapped {meta['model_config'].get('model_class') or 'model'}, which "
+                              "avrobust cannot rebuild; build and wrap it, then avrobust.load_weights(model, run_dir)")
     try:
         config = ModelConfig.from_dict(meta["model_config"])
         model = AVClassifier(config)
     except Exception as err:  # noqa: BLE001
         raise CheckpointError(f"{path} names a model this avrobust cannot build ({_short(err)})") from None
+    return load_weights(model, run_dir, with_state=with_state,
+                        architecture=f"{config.visual}-{config.fusion}-{config.audio}")
+
+
+def load_weights(model: nn.Module, run_dir: str | Path, *, with_state: bool = False,
+                 architecture: str = "") -> Checkpoint:
+    """Load a checkpoint's weights into ``model`` (a classifier or a wrapped model of the same
+    architecture), checksum verified; the model is moved to the default device in eval mode."""
+    path = _checkpoint_path(run_dir)
+    meta = _checked_meta(path)
     digest = meta.get("tensors_sha256")
     tensors: dict[str, torch.Tensor] = {}
     try:
@@ -177,10 +187,19 @@ def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpo
             for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched))
             if keys
         )
-        raise CheckpointError(f"{path} does not match its architecture {config.visual}-{config.fusion}-{config.audio} ({details})")
+        raise CheckpointError(f"{path} does not match its architecture {architecture or type(model).__name__} ({details})")
     model.load_state_dict(weights)
     model.to(default_device()).eval()
     return Checkpoint(model, meta, state)
+
+
+def _checked_meta(path: Path) -> dict[str, Any]:
+    meta = read_meta(path)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format version {meta.get('format_version')}, this avrobust reads {FORMAT_VERSION}"
+        )
+    return meta
 
 
 def _checkpoint_path(run_dir: str | Path) -> Path:

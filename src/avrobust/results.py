@@ -65,6 +65,8 @@ class EvaluationResult(Record):
     suite: str | None = None
     zero_gradient_share: dict[str, float] | None = None
     warnings: list[str] | None = None
+    #: how p_a, p_v (the audio-/visual-only accuracies, MMA) are defined: None = the model's own heads
+    unimodal: str | None = None
     seconds: float = 0.0
 
 

@@ -51,3 +51,21 @@ def test_same_adversarial_video_as_torchattacks(trained, name, options, peer):
     theirs = peer(wrapped)(batch.video.reshape(n, -1, *batch.video.shape[3:]), labels).view_as(batch.video)
     assert (ours - batch.video).abs().max() > EPS / 2  # the attacks did something
     assert (ours - theirs).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize(("name", "options", "peer"), CASES[1:3], ids=[c[0] for c in CASES[1:3]])
+def test_same_adversarial_video_on_a_wrapped_logits_only_model(tiny_train, name, options, peer):
+    """A user's late-fusion model of ``[N, C, T, H, W]`` video, wrapped (ImageNet normalisation inside):
+    our attack on the wrapper equals torchattacks' on the same network."""
+    from tests.models.test_adapter import logits_only
+
+    net = logits_only(4, video_mean=(0.485, 0.456, 0.406), video_std=(0.229, 0.224, 0.225)).double().eval()
+    batch, labels = tiny_train.batch(slice(0, 12))
+    batch = batch.with_inputs(batch.video.double(), batch.audio.double())
+    threat = ThreatModel.build("video", eps_video=EPS, step_video=ALPHA)
+    ours = create_attack(name, threat, **options)(net, batch, labels).video
+    n, t = batch.video.shape[:2]
+    theirs = peer(VideoOnly(net, batch.audio, t).eval())(batch.video.reshape(n, -1, *batch.video.shape[3:]),
+                                                          labels).view_as(batch.video)
+    assert (ours - batch.video).abs().max() > EPS / 2
+    assert (ours - theirs).abs().max() <= 1e-5

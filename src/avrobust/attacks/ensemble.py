@@ -8,18 +8,19 @@ The paper reports 100% black-box ASR with ensembles; evaluate against victims ou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from avrobust.errors import ConfigError
-from avrobust.models.classifier import AVOutput
+from avrobust.models.classifier import AVOutput, LazyOutput
 from avrobust.types import AVBatch
 
 
 class Ensemble(nn.Module):
-    """Average of several :class:`~avrobust.models.AVClassifier` (same classes and sample rate)."""
+    """Average of several classifiers (:class:`~avrobust.models.AVClassifier` or wrapped models; same
+    classes and sample rate)."""
 
     def __init__(self, models: Sequence[nn.Module]) -> None:
         super().__init__()
@@ -35,17 +36,23 @@ class Ensemble(nn.Module):
         # would switch eval-mode members to training)
         self.training = all(m.training for m in models)
 
-    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> AVOutput:
+    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> AVOutput | LazyOutput:
         outs = [m(video, audio) for m in self.members]
         if len(outs) == 1:
             return outs[0]
 
-        def mean(name: str) -> torch.Tensor:
-            return torch.stack([getattr(o, name) for o in outs]).mean(0)
+        def mean(name: str) -> Callable[[], torch.Tensor]:
+            return lambda: torch.stack([getattr(o, name) for o in outs]).mean(0)
 
-        return AVOutput(mean("logits"), mean("audio_logits"), mean("visual_logits"),
-                        torch.cat([o.audio_features for o in outs], -1),
-                        torch.cat([o.visual_features for o in outs], -1))
+        def cat(name: str) -> Callable[[], torch.Tensor]:
+            return lambda: torch.cat([getattr(o, name) for o in outs], -1)
+
+        # fields are combined when read: members without unimodal heads or features (wrapped models)
+        # cost nothing, or raise their own error, only when an attack needs them
+        unimodal = "heads" if all(o.unimodal == "heads" for o in outs) else "ablation"
+        return LazyOutput({"logits": mean("logits")(), "audio_logits": mean("audio_logits"),
+                           "visual_logits": mean("visual_logits"), "audio_features": cat("audio_features"),
+                           "visual_features": cat("visual_features")}, unimodal)
 
     def check_batch(self, batch: AVBatch) -> None:
         for m in self.members:

@@ -7,6 +7,7 @@ that the run was made with the same data, model, method and settings.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,15 @@ import torch
 from avrobust.checkpoint import (
     CHECKPOINT_FILE,
     META_FILE,
-    load_checkpoint,
+    load_weights,
     load_optimizer_state,
     optimizer_state,
+    read_meta,
     save_checkpoint,
 )
 from avrobust.distributed import barrier, context, is_main
 from avrobust.errors import CheckpointError, ConfigError
-from avrobust.models.classifier import AVClassifier, ModelConfig
+from avrobust.models.classifier import AVClassifier
 from avrobust.results import TrainingResult
 from avrobust.seeding import capture_rng, restore_rng
 
@@ -86,13 +88,12 @@ def save_state(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimi
 def restore_state(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimizer, schedule: Schedule,
                   meta: dict[str, Any]) -> TrainState:
     """Load a run's checkpoint into the model, optimiser, schedule and RNGs; refuse other settings."""
-    ckpt = load_checkpoint(run_dir, with_state=True)
-    saved = ckpt.meta
+    saved = read_meta(run_dir)
     for key in ("data_spec", "class_names", "method", "model_name"):
         if saved.get(key) != meta.get(key):
             raise CheckpointError(f"cannot resume: the run in {run_dir} has {key} {saved.get(key)!r}, "
                                   f"this command has {meta.get(key)!r}")
-    if ModelConfig.from_dict(saved["model_config"]) != model.config:
+    if saved["model_config"] != json.loads(json.dumps(model.config.to_dict())):
         raise CheckpointError(f"cannot resume: the run in {run_dir} used another model configuration")
     old, new = saved["train_config"], meta["train_config"]
     changed = sorted(k for k in new if k not in ("epochs", "checkpoint_every") and old.get(k, new[k]) != new[k])
@@ -104,7 +105,8 @@ def restore_state(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Opt
                               f"the {new['schedule']} schedule; use the original --epochs")
     if "training_state" not in saved:
         raise CheckpointError(f"cannot resume: {run_dir} holds weights only, no training state")
-    model.load_state_dict(ckpt.model.state_dict())
+    ckpt = load_weights(model, run_dir, with_state=True)
+    model.train()
     values = saved["training_state"]
     load_optimizer_state(optimizer, ckpt.state, values["optimizer"])
     if old["epochs"] == new["epochs"]:

@@ -73,8 +73,7 @@ class TRADES(AdversarialMethod):
         # one forward pass of clean and adversarial clips together (one pass per update, as DDP needs)
         both = model(torch.cat([batch.video, adv.video]), torch.cat([batch.audio, adv.audio]))
         n = batch.size
-        out = AVOutput(*(t[:n] for t in (both.logits, both.audio_logits, both.visual_logits,
-                                         both.audio_features, both.visual_features)))
+        out = both.take(n)
         robust = F.kl_div(both.logits[n:].log_softmax(-1), out.logits.log_softmax(-1), reduction="batchmean",
                           log_target=True)
         return supervised_loss(out, labels, self.unimodal_weight) + self.beta * robust

@@ -1,5 +1,5 @@
-"""Clean evaluation: fused, audio-only (the audio head p_a alone) and visual-only (p_v) accuracy of a
-model on a dataset split, as exact counts (summed over processes under torchrun)."""
+"""Clean evaluation: fused, audio-only (the audio head p_a alone, or the ablation a wrapped model
+defines) and visual-only (p_v) accuracy of a model on a dataset split, as exact counts (summed over processes under torchrun)."""
 
 from __future__ import annotations
 
@@ -49,4 +49,5 @@ def evaluate_model(model: AVClassifier, dataset: AVDataset, batch_size: int = 12
     start = time.perf_counter()
     metrics = clean_counts(model, dataset, batch_size, indices=indices, show_progress=show_progress).metrics()
     return EvaluationResult(split=dataset.split, data=dataset.spec, **metrics,
+                            unimodal=getattr(model, "unimodal_definition", None),
                             seconds=round(time.perf_counter() - start, 3))

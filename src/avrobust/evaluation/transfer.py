@@ -155,10 +155,16 @@ def transfer_matrix(
     n = len(next(iter(clean.values())))
     return TransferResult(
         n=n, data=dataset.spec, split=dataset.split, surrogates={s.label: list(s.sources) for s in surrogates},
-        victims={v.label: {"sources": list(v.sources), "clean_accuracy": float(clean[v.label].float().mean())}
-                 for v in victims},
+        victims={v.label: {"sources": list(v.sources), "clean_accuracy": float(clean[v.label].float().mean()),
+                           **_unimodal(v.model)} for v in victims},
         attacks={a.label: a.describe() for a in attacks}, crafting=crafting, matrix=rows, summary=summarize(rows),
         seconds=round(time.perf_counter() - start, 3))
+
+
+def _unimodal(model: nn.Module) -> dict[str, str]:
+    """``{"unimodal": definition}`` for a model whose p_a, p_v are not its own heads (see avrobust.wrap)."""
+    definition = getattr(model, "unimodal_definition", None)
+    return {"unimodal": definition} if definition else {}
 
 
 def _row(s: Member, v: Member, attack: str, clean: torch.Tensor, outcome: Outcome) -> TransferRow:

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.attacks.base import Attack
 from avrobust.checkpoint import load_checkpoint
+from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.defence import TRANSFER_LABEL, defence_checks, suite_attacks, transfer_robustness
 from avrobust.evaluation.robust import robust_evaluation, worst_case
@@ -46,13 +49,9 @@ def evaluate_checkpoint(
     dataset = run_data(ckpt.meta, data, split)
     indices = first_clips(dataset, limit)
     start = time.perf_counter()
-    result = evaluate_model(ckpt.model, dataset, batch_size, indices=indices, show_progress=show_progress)
+    result = evaluate_classifier(ckpt.model, dataset, attack_list, batch_size=batch_size, indices=indices,
+                                 show_progress=show_progress, progress_file=progress_file)
     result.checkpoint, result.model = str(run_dir), ckpt.meta.get("model_name", "")
-    if attack_list:
-        robust = robust_evaluation(ckpt.model, dataset, attack_list, batch_size=min(batch_size, 64),
-                                   indices=indices, show_progress=show_progress, progress_file=progress_file)
-        result.attacks, result.clean_correct = robust["attacks"], robust["clean_correct"]
-        result.worst_case_robust_accuracy = robust["worst_case_robust_accuracy"]
     if surrogate is not None:
         source = load_checkpoint(surrogate)
         check_classes(source.meta, dataset, f"the surrogate {surrogate}")
@@ -67,4 +66,17 @@ def evaluate_checkpoint(
         result.suite = suite
         defence_checks(ckpt.model, dataset, result, indices=indices)
     result.seconds = round(time.perf_counter() - start, 3)
+    return result
+
+
+def evaluate_classifier(model: nn.Module, dataset: AVDataset, attacks: Sequence[Attack], *, batch_size: int = 128,
+                        indices: torch.Tensor | None = None, show_progress: bool = False,
+                        progress_file: str | Path | None = None) -> EvaluationResult:
+    """Clean metrics of any classifier (native or wrapped) and, with ``attacks``, its white-box cascade."""
+    result = evaluate_model(model, dataset, batch_size, indices=indices, show_progress=show_progress)
+    if attacks:
+        robust = robust_evaluation(model, dataset, attacks, batch_size=min(batch_size, 64), indices=indices,
+                                   show_progress=show_progress, progress_file=progress_file)
+        result.attacks, result.clean_correct = robust["attacks"], robust["clean_correct"]
+        result.worst_case_robust_accuracy = robust["worst_case_robust_accuracy"]
     return result

@@ -7,10 +7,10 @@ features of both modalities (the Temporal Invariance Attack needs them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -74,11 +74,54 @@ class AVOutput:
         visual_features: per-frame visual features ``[N, T, Dv]``.
     """
 
+    #: where p_a, p_v come from: the model's own unimodal heads (see :class:`LazyOutput` for ablation)
+    unimodal: ClassVar[str] = "heads"
+
     logits: torch.Tensor
     audio_logits: torch.Tensor
     visual_logits: torch.Tensor
     audio_features: torch.Tensor
     visual_features: torch.Tensor
+
+    def take(self, n: int) -> AVOutput:
+        """The first ``n`` clips of every field."""
+        return AVOutput(*(getattr(self, f.name)[:n] for f in fields(self)))
+
+
+OUTPUT_FIELDS = ("logits", "audio_logits", "visual_logits", "audio_features", "visual_features")
+
+
+class LazyOutput:
+    """:class:`AVOutput`'s fields where some are computed on first access (then kept).
+
+    A wrapped model (:func:`avrobust.wrap`) returns one: the fused logits at once, unimodal logits
+    from a second forward pass only when an attack or a metric reads them, and per-segment features
+    that are missing raise the error that says how to provide them.
+
+    Args:
+        values: per field name, a tensor or a function of no arguments returning it.
+        unimodal: ``heads`` or ``ablation`` (how p_a, p_v are defined).
+    """
+
+    def __init__(self, values: dict[str, torch.Tensor | Callable[[], torch.Tensor]], unimodal: str = "heads") -> None:
+        self._values = dict(values)
+        self.unimodal = unimodal
+
+    def _get(self, name: str) -> torch.Tensor:
+        value = self._values[name]
+        if callable(value) and not isinstance(value, torch.Tensor):
+            value = self._values[name] = value()
+        return value
+
+    logits = property(lambda self: self._get("logits"))
+    audio_logits = property(lambda self: self._get("audio_logits"))
+    visual_logits = property(lambda self: self._get("visual_logits"))
+    audio_features = property(lambda self: self._get("audio_features"))
+    visual_features = property(lambda self: self._get("visual_features"))
+
+    def take(self, n: int) -> LazyOutput:
+        """The first ``n`` clips of every field (still computed on first access)."""
+        return LazyOutput({k: (lambda k=k: self._get(k)[:n]) for k in OUTPUT_FIELDS}, self.unimodal)
 
 
 class AVClassifier(nn.Module):
@@ -128,13 +171,15 @@ class AVClassifier(nn.Module):
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for the block and restore its previous mode afterwards."""
-    was_training = model.training
+    """Put ``model`` in eval mode for the block and restore every submodule's previous mode afterwards
+    (a model with some parts kept in eval mode, frozen batch norms say, gets them back as they were)."""
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         yield model
     finally:
-        model.train(was_training)
+        for m, training in modes:
+            m.training = training
 
 
 def set_dropout(model: nn.Module, p: float) -> None:

@@ -1,0 +1,188 @@
+"""One call per job for Python users: evaluate, transfer and adversarially train any classifier.
+
+The same engine as the command line (:mod:`avrobust.jobs`). ``model`` is an avrobust classifier
+(:func:`avrobust.create_model`), a model wrapped with :func:`avrobust.wrap`, or a run directory.
+``data`` is a dataset spec (``"synth"``), an :class:`~avrobust.data.AVDataset`, or any iterable of
+``(video, audio, label)`` batches (a PyTorch ``DataLoader``): video ``[N, T, 3, H, W]`` (or
+``video_layout="NCTHW"``) in [0, 1] (uint8 is divided by 255), audio ``[N, L]`` in [-1, 1], labels
+``[N]``; the batches are gathered in memory once.
+
+Example::
+
+    import avrobust
+    net = avrobust.wrap(my_model, num_classes=10, sample_rate=16000, video_layout="NCTHW")
+    result = avrobust.evaluate(net, loader, attacks=["pgd", "tma"])
+    print(result["attacks"]["pgd"]["robust_accuracy"])
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import torch
+from torch import nn
+
+from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.checkpoint import load_checkpoint
+from avrobust.data import AVDataset, load_dataset
+from avrobust.defenses import METHODS, TrainConfig, create_method, prepare_run_dir, train
+from avrobust.errors import ConfigError, InputError
+from avrobust.evaluation.transfer import Member, transfer_matrix
+from avrobust.jobs.common import first_clips
+from avrobust.jobs.evaluate import evaluate_classifier
+from avrobust.jobs.transfer import TRANSFER_ATTACKS
+from avrobust.models.adapter import WrappedModel
+from avrobust.results import EvaluationResult, TrainingResult, TransferResult
+from avrobust.seeding import seed_everything
+from avrobust.specs import parse_spec
+
+Batch = Union[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Mapping[str, torch.Tensor]]
+DataLike = Union[str, AVDataset, Iterable[Batch]]
+ModelLike = Union[nn.Module, str, Path]
+
+
+def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd",), threat: ThreatModel | None = None,
+             steps: int | None = None, restarts: int | None = None, seed: int = 0, split: str = "test",
+             limit: int | None = None, batch_size: int = 64, video_layout: str = "NTCHW",
+             show_progress: bool = False) -> EvaluationResult:
+    """Clean, audio-only and visual-only accuracy, then every attack white box (robust accuracy, ASR,
+    perceptibility, per-clip flags) and the worst case.
+
+    Args:
+        attacks: attack specs (``"pgd"``, ``"tma:lambda1=2"``); empty: clean metrics only.
+        threat: budgets and attacked modalities (default: video 8/255, audio 0.01, L-inf, both).
+        steps, restarts, seed: defaults for every attack that takes them.
+        split: the split of a dataset spec; limit: the first ``limit`` clips only.
+    """
+    net = classifier(model)
+    dataset = as_dataset(data, split, model=net, video_layout=video_layout)
+    attack_list = build_attacks(list(attacks), threat, steps=steps, restarts=restarts, seed=seed)
+    return evaluate_classifier(net, dataset, attack_list, batch_size=batch_size,
+                               indices=first_clips(dataset, limit), show_progress=show_progress)
+
+
+def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, ModelLike] | Sequence[ModelLike],
+             data: DataLike, *, attacks: Sequence[str] = (TRANSFER_ATTACKS,), threat: ThreatModel | None = None,
+             steps: int | None = 10, seed: int = 0, split: str = "test", limit: int | None = None,
+             batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False) -> TransferResult:
+    """Craft every attack on ``source`` (a model, or several: one row each) and test on every victim
+    (``label -> model``, or a list labelled ``victim0``...; the source itself may be one: white box)."""
+    sources = list(source) if isinstance(source, (list, tuple)) else [source]
+    named = dict(victims) if isinstance(victims, Mapping) else {f"victim{i}": v for i, v in enumerate(victims)}
+    first: dict[Any, str] = {}  # one source name per distinct model, so a source among the victims is white box
+    members = []
+    pairs = [(f"source{i}" if len(sources) > 1 else "source", m) for i, m in enumerate(sources)] + list(named.items())
+    for label, m in pairs:
+        key = id(m) if isinstance(m, nn.Module) else str(Path(m).resolve())
+        members.append(Member(label, classifier(m), (first.setdefault(key, label),), {}))
+    dataset = as_dataset(data, split, model=members[0].model, video_layout=video_layout)
+    for member in members:
+        _check_classes(member.model, dataset)
+    attack_list = build_attacks(list(attacks), threat, steps=steps, seed=seed)
+    return transfer_matrix(members[:len(sources)], members[len(sources):], dataset, attack_list,
+                           indices=first_clips(dataset, limit), batch_size=batch_size, show_progress=show_progress)
+
+
+def adversarial_training(model: ModelLike, data: DataLike, out: str | Path, *, method: str = "pgd-at",
+                         epochs: int = 10, threat: ThreatModel | None = None, seed: int = 0,
+                         val_data: DataLike | None = None, video_layout: str = "NTCHW", overwrite: bool = False,
+                         resume: bool = False, show_progress: bool = False, **train_options: Any) -> TrainingResult:
+    """Train ``model`` in place with a training method (``pgd-at``, ``trades``, ``avat``, ``standard``...)
+    into run directory ``out`` (checkpoint every epoch; reload a wrapped model's weights with
+    :func:`avrobust.load_weights`). With a dataset spec the validation split is its ``val``.
+
+    A wrapped model without unimodal heads trains on the fused logits only (``unimodal_weight=0``
+    unless the method spec sets it): its ablation-defined p_a, p_v are for measuring, not for training.
+    ``train_options``: :class:`~avrobust.defenses.TrainConfig` fields (``batch_size``, ``lr``...).
+    """
+    net = classifier(model)
+    name, options = parse_spec(method)
+    factory = METHODS.get(name)
+    if isinstance(net, WrappedModel) and name.startswith("crmt"):
+        raise ConfigError(f"{name} re-weights avrobust's own fusion layer; a wrapped model cannot use it: "
+                          "choose pgd-at, trades, avat, mixup or standard")
+    if factory.adversarial:
+        options = {"threat": threat, **options}
+    elif threat is not None:
+        raise ConfigError(f"{name!r} crafts no adversarial examples; drop threat or choose an adversarial method")
+    accepted = {p for c in factory.__mro__ if "__init__" in vars(c) for p in inspect.signature(c.__init__).parameters}
+    if getattr(net, "unimodal_definition", None) and "unimodal_weight" in accepted:
+        options.setdefault("unimodal_weight", 0.0)
+    train_set = as_dataset(data, "train", model=net, video_layout=video_layout)
+    val_set = as_dataset(val_data, "val", model=net, video_layout=video_layout) if val_data is not None else \
+        load_dataset(data, "val") if isinstance(data, str) else None
+    run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
+    seed_everything(seed)
+    model_name = net.config.model_class if isinstance(net, WrappedModel) else ""
+    return train(net, train_set, val_set, TrainConfig(epochs=epochs, seed=seed, **train_options), run_dir,
+                 method=create_method(name, **options), meta={"model_name": model_name}, resume=resume,
+                 show_progress=show_progress)
+
+
+def classifier(model: ModelLike) -> nn.Module:
+    """An avrobust classifier from a classifier, a wrapped model or a run directory."""
+    if isinstance(model, (str, Path)):
+        return load_checkpoint(model).model
+    if isinstance(model, nn.Module) and hasattr(model, "check_batch") and hasattr(model, "config"):
+        return model
+    raise ConfigError(f"a {type(model).__name__} is not an avrobust classifier; wrap it first: "
+                      "avrobust.wrap(model, num_classes=K, sample_rate=HZ, ...) (see README, 'Use your own model')")
+
+
+def as_dataset(data: DataLike, split: str = "test", *, model: nn.Module | None = None, sample_rate: int | None = None,
+               fps: float | None = None, class_names: Sequence[str] | None = None,
+               video_layout: str = "NTCHW") -> AVDataset:
+    """``data`` as an :class:`AVDataset` (see the module docstring); ``sample_rate`` and the class count
+    default to ``model``'s, ``fps`` to ``sample_rate / samples per frame``."""
+    if isinstance(data, str):
+        dataset = load_dataset(data, split)
+    elif isinstance(data, AVDataset):
+        dataset = data
+    else:
+        dataset = _gather(data, split, model, sample_rate, fps, class_names, video_layout)
+    if model is not None:
+        _check_classes(model, dataset)
+    return dataset
+
+
+def _gather(data: Iterable[Batch], split: str, model: nn.Module | None, sample_rate: int | None, fps: float | None,
+            class_names: Sequence[str] | None, video_layout: str) -> AVDataset:
+    if not isinstance(data, Iterable):
+        raise ConfigError(f"data must be a dataset spec, an AVDataset or an iterable of (video, audio, label) "
+                          f"batches, got {type(data).__name__}")
+    if video_layout not in ("NTCHW", "NCTHW"):
+        raise ConfigError(f"video_layout={video_layout!r}: use 'NTCHW' or 'NCTHW'")
+    parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    for i, item in enumerate(data):
+        if isinstance(item, Mapping):
+            item = (item.get("video"), item.get("audio"), item.get("label", item.get("labels")))
+        if not isinstance(item, (tuple, list)) or len(item) != 3 or any(x is None for x in item):
+            raise InputError(f"batch {i} is not (video, audio, label); yield three tensors per batch")
+        video, audio, label = (torch.as_tensor(x) for x in item)
+        if video.dim() != 5:
+            raise InputError(f"batch {i}: video must be 5-D {video_layout}, got shape {tuple(video.shape)}")
+        video = video.float() / 255 if video.dtype == torch.uint8 else video.float()
+        parts.append((video.permute(0, 2, 1, 3, 4) if video_layout == "NCTHW" else video, audio.float(), label.long()))
+    if not parts:
+        raise InputError("data yielded no batches")
+    video, audio, labels = (torch.cat([p[k] for p in parts]).contiguous() for k in range(3))
+    rate = sample_rate or (model.config.sample_rate if model is not None else None)
+    if rate is None:
+        raise ConfigError("give sample_rate (or a model) to read batches of raw clips")
+    k = len(class_names) if class_names is not None else model.config.num_classes if model is not None \
+        else int(labels.max()) + 1
+    if audio.dim() != 2 or audio.shape[1] % video.shape[1]:
+        raise InputError(f"audio must be [N, L] with L a multiple of the {video.shape[1]} frames, got {tuple(audio.shape)}")
+    frame_rate = fps or rate / (audio.shape[1] // video.shape[1])
+    dataset = AVDataset(video, audio, labels, list(class_names or [str(c) for c in range(k)]), frame_rate, rate,
+                        spec="", split=split)
+    return dataset.validate()
+
+
+def _check_classes(model: nn.Module, dataset: AVDataset) -> None:
+    if model.config.num_classes != dataset.num_classes:
+        raise ConfigError(f"the model has {model.config.num_classes} classes and the data {dataset.num_classes}; "
+                          "use matching data or num_classes")
