@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,12 @@ def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
     from avrobust.report import build_report
     report = build_report([out], tmp_path / "report")
     md = Path(report["markdown"]).read_text()
-    assert "## Defence ablation (ablation.json)" in md and "| both |" in md
+    assert "### Defence ablation (ablation.json)" in md and "| both |" in md
+    summary = md[:md.index("**Contents**")]
+    assert re.search(r"Ablation: best worst-case robust accuracy \S+ \(\d+\.\d %\)", summary)
+    assert md.index("## Defences") > md.index("## Summary") and "ablation.png" in md
+    csvs = [Path(t) for t in report["tables"] if t.endswith(".csv") and "ablation" in Path(t).name]
+    assert csvs and "both" in csvs[0].read_text() and "worst-case robust %" in csvs[0].read_text()
     # resume keeps the finished runs and adds the missing variant
     before = {(r["variant"], r["seed"]): r["train_seconds"] for r in result["rows"]}
     run_ablation(out, data=tiny_spec, seeds=(0, 1), epochs=1, steps=1, n=6, attacks=["fgsm"], eval_steps=1,

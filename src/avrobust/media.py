@@ -84,3 +84,32 @@ def spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor,
     axes[0].set_ylabel("mel band")
     fig.suptitle(title, fontsize=9)
     save_figure(fig, path)
+
+
+def example_panel(path: Path, model: Any, clean: tuple[torch.Tensor, torch.Tensor], adv: tuple[torch.Tensor, torch.Tensor],
+                  amplify: float, title: str) -> Path:
+    """One adversarial example at a glance: the middle frame clean and adversarial, the perturbation
+    amplified ``amplify`` times around grey, and the clean and adversarial log-mel (one clip:
+    video ``[T, 3, H, W]``, audio ``[L]``)."""
+    from avrobust.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    (video, audio), (adv_video, adv_audio) = clean, adv
+    t = video.shape[0] // 2
+    frames = [video[t], adv_video[t], (0.5 + amplify * (adv_video[t] - video[t])).clamp(0, 1)]
+    with torch.no_grad():
+        mels = [model.frontend(x[None].float(), video.shape[0])[0, 0].T.numpy() for x in (audio, adv_audio)]
+    fig, axes = plt.subplots(1, 5, figsize=(12, 2.6), gridspec_kw={"width_ratios": [1, 1, 1, 1.6, 1.6]})
+    names = ["clean frame", "adversarial frame", f"perturbation x{amplify:g}", "clean log-mel", "adversarial log-mel"]
+    for ax, image, name in zip(axes, [*frames, *mels], names):
+        if image.ndim == 3:
+            ax.imshow(image.permute(1, 2, 0).float().numpy(), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            ax.imshow(image, origin="lower", aspect="auto", cmap="magma")
+            ax.set_xlabel("frame", fontsize=7)
+            ax.tick_params(labelsize=6)
+        ax.set_title(name, fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)

@@ -78,11 +78,12 @@ def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[
 
 def line_plot(x: Sequence[float], series: Mapping[str, Sequence[float | None]], path: str | Path, *,
               xlabel: str, ylabel: str, title: str = "", logx: bool = False, percent: bool = True,
-              styles: Mapping[str, str] | None = None, colors: Mapping[str, int] | None = None) -> Path:
+              styles: Mapping[str, str] | None = None, colors: Mapping[str, int] | None = None,
+              errors: Mapping[str, Sequence[float | None]] | None = None) -> Path:
     """One line per series over ``x``; values in [0, 1] are shown as % when ``percent``.
 
     ``styles`` maps a series to a matplotlib format (default ``-o``); ``colors`` to a colour index
-    (series of one attack share a colour).
+    (series of one attack share a colour); ``errors`` to error bars (std, same units as the values).
     """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
@@ -92,6 +93,11 @@ def line_plot(x: Sequence[float], series: Mapping[str, Sequence[float | None]], 
         color = f"C{(colors or {}).get(name, k) % 10}"
         ax.plot([p[0] for p in pts], [p[1] for p in pts], (styles or {}).get(name, "-o"), label=name,
                 markersize=4, color=color)
+        err = (errors or {}).get(name)
+        if err is not None:
+            bars = [(a, scale * b, scale * (e or 0.0)) for a, b, e in zip(x, ys, err) if b is not None]
+            ax.errorbar([b[0] for b in bars], [b[1] for b in bars], yerr=[b[2] for b in bars], fmt="none",
+                        ecolor=color, capsize=3, linewidth=1)
     if logx:
         ax.set_xscale("log")
         ax.minorticks_off()

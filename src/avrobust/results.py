@@ -67,6 +67,8 @@ class EvaluationResult(Record):
     warnings: list[str] | None = None
     #: how p_a, p_v (the audio-/visual-only accuracies, MMA) are defined: None = the model's own heads
     unimodal: str | None = None
+    #: robust accuracy and ASR per attack against eps or steps (see avrobust.evaluation.sweep)
+    sweep: dict[str, Any] | None = None
     seconds: float = 0.0
 
 

@@ -7,8 +7,11 @@ compare many runs, are percentages with the std over pairs or seeds.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -38,12 +41,43 @@ class Table:
         e = html.escape
 
         def cell(tag: str, i: int, text: str) -> str:
-            return f"<{tag}{' class=num' if i in self.numeric else ''}>{e(text)}</{tag}>"
+            body = re.sub(r"`([^`]+)`", r"<code>\1</code>", e(text))  # Markdown code spans as HTML
+            return f"<{tag}{' class=num' if i in self.numeric else ''}>{body}</{tag}>"
 
         parts = [f"<table>{f'<caption>{e(self.title)}</caption>' if self.title else ''}<tr>"
                  + "".join(cell("th", i, h) for i, h in enumerate(self.header)) + "</tr>"]
         parts += ["<tr>" + "".join(cell("td", i, c) for i, c in enumerate(r)) + "</tr>" for r in self.rows]
         return "\n".join(parts + ["</table>"])
+
+
+    def csv(self) -> str:
+        """Comma-separated values with the header as the first row (RFC 4180 quoting)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows([[c.replace("`", "") for c in r] for r in (self.header, *self.rows)])
+        return out.getvalue()
+
+    def latex(self) -> str:
+        """A booktabs ``tabular`` (needs ``\\usepackage{booktabs}``); numeric columns right-aligned."""
+        cols = "".join("r" if i in self.numeric else "l" for i in range(len(self.header)))
+
+        def row(cells: Sequence[str]) -> str:
+            return " & ".join(latex_escape(c) for c in cells) + r" \\"
+
+        lines = [f"% {latex_escape(self.title)}"] if self.title else []
+        lines += [rf"\begin{{tabular}}{{{cols}}}", r"\toprule", row(self.header), r"\midrule",
+                  *(row(r) for r in self.rows), r"\bottomrule", r"\end{tabular}"]
+        return "\n".join(lines) + "\n"
+
+
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$",
+                 "`": "", "[": "{[}", "]": "{]}"}
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped (``±`` as ``$\\pm$``, Markdown backticks dropped)."""
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
 # ---- numbers -------------------------------------------------------------------------------------------
@@ -91,14 +125,20 @@ def clean_table(results: Mapping[str, EvaluationResult], title: str = "") -> Tab
 
 
 def attack_table(attacks: Mapping[str, Mapping[str, Any]], worst: float | None = None, title: str = "") -> Table:
-    """One row per attack (an evaluation's ``attacks``): attacked modalities, budgets, steps, robust
-    accuracy, ASR, perceptibility and crafting seconds."""
-    rows = [[label, "+".join(r["modalities"]), budget_text(r["budget"]), str(r["steps"]), frac(r["robust_accuracy"]),
-             frac(r["attack_success_rate"]), frac(r.get("psnr_db"), 1), frac(r.get("ssim")), frac(r.get("snr_db"), 1),
-             frac(r.get("segmental_snr_db"), 1), frac(r.get("seconds"), 1)] for label, r in attacks.items()]
-    return Table(["attack", "attacked", "budget video / audio", "steps", "robust acc", "ASR", "PSNR dB", "SSIM",
-                  "SNR dB", "segSNR dB", "seconds"], rows,
-                 title or f"attacks (worst-case robust accuracy {frac(worst)})", set(range(3, 11)))
+    """One row per attack (an evaluation's ``attacks``): attacked modalities, budgets as written (8/255;
+    audio with its dBFS and the measured SNR), steps, robust accuracy, ASR, perceptibility and seconds."""
+    def audio(r: Mapping[str, Any]) -> str:
+        b = r["budget"]["audio"]
+        snr = r.get("snr_db") if "audio" in r["modalities"] else None
+        return f"{b['norm']} {eps_text(b['eps'], 'audio')}" + ("" if snr is None else f", SNR {snr:.1f} dB")
+
+    rows = [[label, "+".join(r["modalities"]), f"{r['budget']['video']['norm']} {eps_text(r['budget']['video']['eps'], 'video')}",
+             audio(r), str(r["steps"]), frac(r["robust_accuracy"]), frac(r["attack_success_rate"]),
+             frac(r.get("psnr_db"), 1), frac(r.get("ssim")), frac(r.get("segmental_snr_db"), 1),
+             frac(r.get("seconds"), 1)] for label, r in attacks.items()]
+    return Table(["attack", "attacked", "video budget", "audio budget (measured SNR)", "steps", "robust acc", "ASR",
+                  "PSNR dB", "SSIM", "segSNR dB", "seconds"], rows,
+                 title or f"attacks (worst-case robust accuracy {frac(worst)})", set(range(4, 11)))
 
 
 def transfer_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str = "") -> Table:

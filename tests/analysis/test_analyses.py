@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -107,5 +108,12 @@ def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: P
                          indices=study.indices)
     write_outputs(tm, tmp_path / "res" / "transfer.json")
     r = build_report([tmp_path / "res"], tmp_path / "report")
-    assert r["sections"][0].startswith("Transfer matrix") and r["sections"][1].startswith("Analysis: masking")
+    assert r["sections"][:2] == ["Summary", "Data"]
+    assert r["sections"][2].startswith("Transfer matrix") and r["sections"][3].startswith("Analysis: masking")
     assert all(Path(f).read_bytes()[:4] == b"\x89PNG" for f in r["figures"]) and len(r["figures"]) == 2
+    md = Path(r["markdown"]).read_text()
+    summary = md[:md.index("**Contents**")]
+    assert "**Transfer (transfer.json)" in summary and "| fgsm |" in summary
+    assert re.search(r"Strongest transfer attack in transfer.json: fgsm \(\d+\.\d % black-box ASR\)", summary)
+    analysis = md[md.index("### Analysis: masking"):]
+    assert "Surrogate " in analysis and "masking.png)" in analysis

@@ -79,16 +79,20 @@ def prepare(
 @app.command()
 def report(
     paths: list[Path] = typer.Argument(..., help="Result JSON files or directories holding them (run dirs, demo, analyses)."),
-    out: Path = typer.Option(Path("report"), help="Directory for report.html, report.md and figures/."),
+    out: Path = typer.Option(Path("report"), help="Directory for report.html, report.md, figures/ and tables/ "
+                             "(every table as CSV and LaTeX)."),
     title: str = typer.Option("avrobust report", help="The report's title."),
     overwrite: bool = typer.Option(False, help="Replace a report already in --out."),
+    examples: int = typer.Option(2, min=0, help="Adversarial examples (picture and audio) per evaluated model "
+                                 "whose checkpoint and data are still there; 0: none."),
 ) -> None:
-    """A readable report (self-contained HTML and Markdown with plots) from evaluate, transfer, analyze and train results."""
+    """A readable report (self-contained HTML and Markdown: summary first, plots, examples to see and hear,
+    tables as CSV and LaTeX) from evaluate, transfer, analyze, train and ablate results."""
     from avrobust.report import build_report
 
-    result = build_report(paths, out, title=title, overwrite=overwrite)
-    output.print(f"{len(result['sections'])} sections, {len(result['figures'])} figures -> {result['report']}, "
-                 f"{result['markdown']}")
+    result = build_report(paths, out, title=title, overwrite=overwrite, examples=examples)
+    output.print(f"{len(result['sections'])} sections, {len(result['figures'])} figures, {len(result['tables']) // 2} "
+                 f"tables -> {result['report']}, {result['markdown']}")
 
 
 @app.command()

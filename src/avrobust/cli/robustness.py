@@ -32,6 +32,8 @@ def evaluate(
                                              "is transferred and enters the worst case."),
     json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here (progress is saved "
                                         "beside it after every batch; rerun the command to continue)."),
+    sweep: Optional[str] = typer.Option(None, help="Run the attacks again at each value: 'eps=2/255,4/255,8/255' "
+                                        "(video eps; audio scaled alike) or 'steps=1,2,5,10'; the report draws the curve."),
     threat: Any = None,
 ) -> None:
     """Evaluate a checkpoint: clean, audio-only, visual-only and robust accuracy under attacks."""
@@ -43,7 +45,8 @@ def evaluate(
         use_deterministic()
     result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
                                  restarts=restarts, seed=seed, limit=n, show_progress=True, suite=suite,
-                                 surrogate=surrogate, progress_file=json.with_suffix(".partial.json") if json else None)
+                                 surrogate=surrogate, progress_file=json.with_suffix(".partial.json") if json else None,
+                                 sweep=sweep)
     show(clean_table({result.model: result}))
     if result.attacks:
         show(attack_table(result.attacks, result.worst_case_robust_accuracy))

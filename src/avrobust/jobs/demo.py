@@ -2,7 +2,7 @@
 
 Trains two different zoo models (the future transfer surrogate and victim), evaluates both on the
 test split, attacks the surrogate white-box with every standard attack (10 steps, default budgets,
-the first ``ATTACK_CLIPS`` test clips) and the victim with PGD-10, then transfers the baselines and
+the first ``ATTACK_CLIPS`` test clips) and the victim with PGD-10 (also at ``VICTIM_SWEEP``), then transfers the baselines and
 the paper's TIA, MMA and TMA from the surrogate to the victim (``TRANSFER_CLIPS`` clips), compares
 our defence (avat) with PGD-AT on the surrogate's architecture (clean, worst-case robust, time), and writes
 ``OUT/summary.json``, ``OUT/summary.md``, the full evaluation JSON of each model
@@ -30,6 +30,8 @@ EPOCHS = 12
 STANDARD_ATTACKS = ["fgsm", "ifgsm", "pgd", "mifgsm", "nifgsm", "mig", "pam", "apgd-ce", "apgd-dlr"]
 ATTACK_STEPS = 10
 ATTACK_CLIPS = 200
+#: the victim's PGD again at these budgets (the report's robust-accuracy-against-eps curve)
+VICTIM_SWEEP = "eps=2/255,4/255,8/255,16/255"
 TRANSFER_ATTACKS = ["fgsm", "ifgsm", "mifgsm", "nifgsm", "mig", "pam", "tia", "mma", "tma"]
 TRANSFER_CLIPS = 100
 DEFENCE_DATA = "synth:clips_per_class=40"
@@ -57,7 +59,8 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
     for role, attacks in (("surrogate", STANDARD_ATTACKS), ("victim", ["pgd"])):
         console.rule(f"white-box attacks on the {role}")
         ev = evaluate_checkpoint(out / role, data, "test", attacks=[",".join(attacks)],
-                                 steps=1 if quick else ATTACK_STEPS, limit=ATTACK_CLIPS, show_progress=True)
+                                 steps=1 if quick else ATTACK_STEPS, limit=ATTACK_CLIPS, show_progress=True,
+                                 sweep=VICTIM_SWEEP if role == "victim" else None)
         ev.write(out / f"{role}-test.json")
         whitebox[role] = {"n": ev["n"], "clean_accuracy": ev["clean_accuracy"],
                           "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"],

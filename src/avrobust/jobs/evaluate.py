@@ -17,6 +17,7 @@ from avrobust.errors import ConfigError
 from avrobust.evaluation.defence import TRANSFER_LABEL, defence_checks, suite_attacks, transfer_robustness
 from avrobust.evaluation.robust import robust_evaluation, worst_case
 from avrobust.evaluation.runner import evaluate_model
+from avrobust.evaluation.sweep import parse_sweep, run_sweep
 from avrobust.jobs.common import check_classes, first_clips, run_data
 from avrobust.results import EvaluationResult
 
@@ -26,6 +27,7 @@ def evaluate_checkpoint(
     *, attacks: Sequence[str] = (), threat: ThreatModel | None = None, steps: int | None = None,
     restarts: int | None = None, seed: int = 0, limit: int | None = None, show_progress: bool = False,
     suite: str | None = None, surrogate: str | Path | None = None, progress_file: str | Path | None = None,
+    sweep: str | None = None,
 ) -> EvaluationResult:
     """Evaluate a checkpoint on ``split`` of ``data`` (default: the data spec it was trained on).
 
@@ -40,9 +42,13 @@ def evaluate_checkpoint(
             worst case (and the checks).
         progress_file: where the attack cascade saves its progress after every batch; a rerun
             continues from it (see :func:`~avrobust.evaluation.robust.robust_evaluation`).
+        sweep: ``eps=2/255,4/255,8/255`` or ``steps=1,2,5,10``: ``attacks`` again at each value
+            (:mod:`~avrobust.evaluation.sweep`), stored as the result's ``sweep``.
     """
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+    if sweep is not None:
+        parse_sweep(sweep)  # a bad sweep fails before any work
     attack_list = build_attacks([*(suite_attacks(suite) if suite else []), *attacks], threat, steps=steps,
                                 restarts=restarts, seed=seed)
     ckpt = load_checkpoint(run_dir)
@@ -62,6 +68,9 @@ def evaluate_checkpoint(
         result.surrogate = str(surrogate)
         flags = [torch.tensor(r.robust_flags, dtype=torch.bool) for r in result.attacks.values()]
         result.worst_case_robust_accuracy = worst_case(torch.ones(result.n, dtype=torch.bool), flags)
+    if sweep is not None:
+        result.sweep = run_sweep(ckpt.model, dataset, attacks, sweep, threat=threat, steps=steps, restarts=restarts,
+                                 seed=seed, indices=indices, batch_size=min(batch_size, 64), show_progress=show_progress)
     if suite or surrogate is not None:
         result.suite = suite
         defence_checks(ckpt.model, dataset, result, indices=indices)

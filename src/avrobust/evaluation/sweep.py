@@ -1,0 +1,69 @@
+"""Robust accuracy against budget or steps: the white-box cascade once per value of one parameter.
+
+``eps=2/255,4/255,8/255`` sets the video eps and scales the audio eps by the same factor (both budgets
+keep their ratio: at 8/255 the audio eps is the threat's, 0.01 by default); ``steps=1,2,5,10`` sets
+every iterative attack's steps (FGSM has none and stays flat). The result is an evaluation's ``sweep``
+entry; the report draws it (with error bars over evaluations of other seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+import torch
+from torch import nn
+
+from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.data import AVDataset
+from avrobust.errors import ConfigError
+from avrobust.evaluation.robust import robust_evaluation
+
+SWEEPS = ("eps", "steps")
+USAGE = "--sweep takes eps=V1,V2,... (video eps such as 2/255; the audio eps scales alike) or steps=N1,N2,..."
+
+
+def parse_sweep(text: str) -> tuple[str, list[float]]:
+    """``"eps=2/255,8/255"`` -> ``("eps", [0.00784, 0.0314])``; one-line errors for anything else."""
+    name, _, raw = text.partition("=")
+    name = name.strip()
+    if name not in SWEEPS or not raw.strip():
+        raise ConfigError(f"{USAGE}; got {text!r}")
+    try:
+        values = [float(Fraction(v.strip())) for v in raw.split(",") if v.strip()]
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(f"{USAGE}; {raw!r} has a value that is not a number") from None
+    if name == "steps" and any(v != int(v) or v < 1 for v in values):
+        raise ConfigError(f"steps values must be integers >= 1, got {raw!r}")
+    if name == "eps" and any(v <= 0 for v in values):
+        raise ConfigError(f"eps values must be > 0, got {raw!r}")
+    return name, values
+
+
+def run_sweep(model: nn.Module, dataset: AVDataset, attacks: Sequence[str], sweep: str, *,
+              threat: ThreatModel | None = None, steps: int | None = None, restarts: int | None = None, seed: int = 0,
+              indices: torch.Tensor | None = None, batch_size: int = 64, show_progress: bool = False) -> dict[str, Any]:
+    """``{"parameter", "values", "video_eps", "audio_eps", "steps", "attacks": {label: {"robust_accuracy": [...],
+    "attack_success_rate": [...]}}}``, one entry per value."""
+    name, values = parse_sweep(sweep)
+    if not attacks:
+        raise ConfigError("--sweep needs attacks to sweep; add --attack")
+    base = threat or ThreatModel()
+    if name == "eps" and base.video.eps <= 0:
+        raise ConfigError("an eps sweep scales the video budget, which is 0 here; give --eps-video")
+    out: dict[str, Any] = {"parameter": name, "values": values, "video_eps": [], "audio_eps": [], "steps": [],
+                           "attacks": {}}
+    for v in values:
+        t = base.scaled(v / base.video.eps) if name == "eps" else base
+        built = build_attacks(attacks, t, steps=int(v) if name == "steps" else steps, restarts=restarts, seed=seed)
+        robust = robust_evaluation(model, dataset, built, batch_size=batch_size, indices=indices,
+                                   show_progress=show_progress)
+        out["video_eps"].append(t.video.eps)
+        out["audio_eps"].append(t.audio.eps)
+        out["steps"].append({a.label: a.steps for a in built})
+        for label, r in robust["attacks"].items():
+            entry = out["attacks"].setdefault(label, {"robust_accuracy": [], "attack_success_rate": []})
+            entry["robust_accuracy"].append(r.robust_accuracy)
+            entry["attack_success_rate"].append(r.attack_success_rate)
+    return out
