@@ -17,10 +17,10 @@ $(PY):
 install: $(PY)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -c $(CONSTRAINTS) "torch==$(TORCH_VERSION)"
 	@if $(PY) -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$(TORCH_VERSION)')"; then \
-		$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev]"; \
+		$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev,tts]"; \
 	else \
 		echo "torch $$($(PY) -c 'import torch; print(torch.__version__)') is kept; installing without $(CONSTRAINTS)"; \
-		$(PY) -m pip install -q -e ".[dev]"; \
+		$(PY) -m pip install -q -e ".[dev,tts]"; \
 	fi
 	@# torchattacks (tests only: the peer check) pins torchvision, which has no CPU build here
 	@$(PY) -c "import torchattacks" 2>/dev/null || $(PY) -m pip install -q --no-deps "torchattacks==3.5.1"
@@ -36,7 +36,7 @@ lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install -q "torch==$(TORCH_VERSION)"
-	.lock-venv/bin/python -m pip install -q -e ".[dev]"
+	.lock-venv/bin/python -m pip install -q -e ".[dev,tts]"
 	{ echo "# Pinned versions for 'make install' (pip -c). Refresh with 'make lock'; torch itself is"; \
 	  echo "# pinned by the Makefile's TORCH_VERSION, torchattacks by its install line."; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v -i -E "^(torch|torchattacks)=="; } > $(CONSTRAINTS)

@@ -47,7 +47,11 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "epochs": (int, typer.Option(12, min=1)),
     "seed": (int, typer.Option(0, help="Seeds initialisation, shuffling and (adversarial methods) random starts and "
                                "segment sampling.")),
-    "width": (Optional[int], typer.Option(None, min=1, help="Encoder width (default 8).")),
+    "width": (Optional[int], typer.Option(None, min=1, help="Encoder width (default 8; 64 is ResNet-18's standard).")),
+    "pretrained": (Optional[Path], typer.Option(None, help="Local torchvision/timm ResNet-18 weights (.pth or "
+                                                "'.safetensors') for the visual branch of a resnet18-* model.")),
+    "pretrained_audio": (Optional[Path], typer.Option(None, help="The same for the audio branch (RGB conv1 "
+                                                      "averaged to 1 channel).")),
     "json": (Optional[Path], typer.Option(None, "--json", help="Also write the run summary here.")),
     "overwrite": (bool, typer.Option(False, help="Replace a run already in --out.")),
     "resume": (bool, typer.Option(False, help="Continue the run in --out from its last checkpoint.")),

@@ -190,6 +190,32 @@ def _synth(split: str, **options: Any) -> AVDataset:
                      config.fps, config.sample_rate, split=split, extras=extras)
 
 
+@DATASETS.register("digits")
+def _digits(split: str, **options: Any) -> AVDataset:
+    """Real handwritten digits seen and spoken (:mod:`avrobust.data.digits`), cached after the first build."""
+    from avrobust.data import digits
+
+    valid = list(digits.DigitsConfig.__dataclass_fields__)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)} for dataset 'digits'; valid options: {', '.join(valid)}")
+    try:
+        config = digits.DigitsConfig(**options)
+    except TypeError as err:
+        raise ConfigError(f"digits: {err}") from None
+    path = digits.cache_path(config, split)
+    if path.is_file():
+        return AVDataset.load(path)
+    t = digits.generate(config, split)
+    dataset = AVDataset(t["video"], t["audio"], t["labels"], list(digits.WORDS), config.fps, config.sample_rate,
+                        split=split, extras={k: t[k] for k in ("video_missing", "audio_missing")})
+    try:
+        dataset.save(path)  # atomic: a file there is always complete
+    except OSError:
+        pass  # a read-only cache only costs the next load a rebuild
+    return dataset
+
+
 @DATASETS.register("saved")
 def _saved(split: str, root: str) -> AVDataset:
     """Splits saved by ``avrobust data --out ROOT`` as ``ROOT/<split>.safetensors``."""

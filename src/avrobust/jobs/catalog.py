@@ -7,6 +7,7 @@ import inspect
 
 from avrobust.attacks import ATTACKS, list_attacks
 from avrobust.data import DATASETS
+from avrobust.data.digits import DigitsConfig
 from avrobust.data.synthetic import SynthConfig
 from avrobust.defenses import METHODS
 from avrobust.models import ZOO, create_model, list_models
@@ -33,8 +34,9 @@ def dataset_catalog() -> Table:
     """Registered datasets and their spec options (defaults; required ones bare)."""
     rows = []
     for name in DATASETS:
-        if name == "synth":
-            opts = ", ".join(f"{k}={v.default}" for k, v in SynthConfig.__dataclass_fields__.items())
+        if name in ("synth", "digits"):
+            fields = (SynthConfig if name == "synth" else DigitsConfig).__dataclass_fields__
+            opts = ", ".join(f"{k}={v.default}" for k, v in fields.items())
         else:
             params = inspect.signature(DATASETS.get(name)).parameters
             opts = ", ".join(k if p.default is inspect.Parameter.empty else f"{k}={p.default}"

@@ -15,6 +15,7 @@ from avrobust.distributed import default_device
 from avrobust.errors import ConfigError
 from avrobust.io import claim_dir
 from avrobust.models import ZOO, create_model, list_models
+from avrobust.models.pretrained import describe, load_pretrained
 from avrobust.results import TrainingResult, ZooEntry, ZooResult, read_result
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
@@ -35,6 +36,8 @@ def train_model(
     json_path: str | Path | None = None,
     show_progress: bool = True,
     deterministic: bool = False,
+    pretrained: str | Path | None = None,
+    pretrained_audio: str | Path | None = None,
     **train_options: Any,
 ) -> TrainingResult:
     """Train zoo model ``model`` on ``data`` into run directory ``out``; return the run summary.
@@ -45,6 +48,9 @@ def train_model(
         threat: budgets of the adversarial methods (default :class:`ThreatModel`); refused for others.
         width: encoder width override; train_options: other :class:`TrainConfig` fields.
         deterministic: deterministic algorithms only (bitwise repeatable on GPU too).
+        pretrained, pretrained_audio: local weight files for the visual / audio ResNet-18 of a
+            ``resnet18-*`` model (:mod:`avrobust.models.pretrained`); the key report is printed and kept
+            in the checkpoint's metadata.
     """
     name = ZOO.canonical(model)
     method_name, method_options = parse_spec(method)
@@ -60,9 +66,14 @@ def train_model(
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     seed_everything(seed, deterministic)
     overrides = {} if width is None else {"width": width}
-    net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides).to(default_device())
-    summary = train(net, train_set, val_set, config, run_dir, method=trainer_method,
-                    meta={"model_name": name}, resume=resume, show_progress=show_progress)
+    net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides)
+    reports = [load_pretrained(net, path, branch) for path, branch in ((pretrained, "visual"), (pretrained_audio, "audio"))
+               if path is not None and not resume]  # a resumed run's checkpoint holds the weights
+    for report in reports:
+        console.print(f"pretrained {describe(report)}")
+    meta = {"model_name": name, **({"pretrained": reports} if reports else {})}
+    summary = train(net.to(default_device()), train_set, val_set, config, run_dir, method=trainer_method, meta=meta,
+                    resume=resume, show_progress=show_progress)
     summary.run_dir = str(run_dir)
     if json_path:
         summary.write(json_path)

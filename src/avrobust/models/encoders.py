@@ -134,6 +134,39 @@ class AudioResNet(nn.Module):
         return self.drop(self.pool(self.stages(self.stem(logmel)), segments))
 
 
+class VisualResNet18(nn.Module):
+    """torchvision's ResNet-18 per frame (:class:`~avrobust.models.resnet.ResNet18`, so ImageNet weights
+    load as they are, ``--pretrained``); ``width`` 64 is the standard size."""
+
+    def __init__(self, width: int = 64, dropout: float = 0.0) -> None:
+        super().__init__()
+        from avrobust.models.resnet import ResNet18
+
+        self.net = ResNet18(3, width)
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = self.net.out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.net(x))
+
+
+class AudioResNet18(nn.Module):
+    """torchvision's ResNet-18 over the 1-channel log-mel (the CRMT / OGM-GE audio branch), pooled to
+    one feature per aligned segment; ``width`` 64 is the standard size."""
+
+    def __init__(self, width: int = 64, dropout: float = 0.0) -> None:
+        super().__init__()
+        from avrobust.models.resnet import ResNet18
+
+        self.net = ResNet18(1, width)
+        self.pool = _SegmentPool()
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = self.net.out_dim
+
+    def forward(self, logmel: torch.Tensor, segments: int) -> torch.Tensor:
+        return self.drop(self.pool(self.net.features(logmel), segments))
+
+
 def _register(registry: Registry[nn.Module], name: str, cls: Callable[..., nn.Module]) -> None:
     registry.register(name)(cls)
 
@@ -142,3 +175,5 @@ _register(VISUAL_ENCODERS, "alexnet", VisualAlexNet)
 _register(VISUAL_ENCODERS, "resnet", VisualResNet)
 _register(AUDIO_ENCODERS, "vgg", AudioVGG)
 _register(AUDIO_ENCODERS, "resnet", AudioResNet)
+_register(VISUAL_ENCODERS, "resnet18", VisualResNet18)
+_register(AUDIO_ENCODERS, "resnet18", AudioResNet18)

@@ -1,4 +1,5 @@
-"""The model zoo: the paper's 8 audio-visual configurations, by name and by short alias.
+"""The model zoo: the paper's 8 audio-visual configurations, by name and by short alias, and four
+standard-size ones on torchvision's ResNet-18 (:data:`STANDARD`).
 
 Names are ``{visual}-{fusion}-{audio}`` with visual in {alexnet, resnet}, fusion in {sum, concat}
 and audio in {vgg, resnet}; aliases follow the paper's style: visual initial (A/R), fusion initial
@@ -25,12 +26,22 @@ def _register_grid() -> None:
 
 
 _register_grid()
+#: standard-size backbones (torchvision's ResNet-18 layout; train them with --width 64 and --pretrained)
+STANDARD = ("resnet18-sum-resnet18", "resnet18-concat-resnet18", "resnet18-sum-vgg", "resnet18-concat-vgg")
+for _name in STANDARD:
+    _visual, _fusion, _audio = _name.split("-")
+    ZOO.register(_name, aliases=(f"R18{_fusion[0]}{'R18' if _audio == 'resnet18' else 'V'}",))(
+        lambda p={"visual": _visual, "fusion": _fusion, "audio": _audio}: dict(p))
 
 
 def list_models(pattern: str = "*") -> list[str]:
-    """Zoo names matching a wildcard (``"resnet-*"``); aliases match too and map to names."""
+    """Zoo names matching a wildcard (``"resnet-*"``); aliases match too and map to names. ``*`` is the
+    paper's 8 configurations; the standard-size ones (:data:`STANDARD`) match patterns that name them
+    (``resnet18-*``, ``R18sR18``)."""
     names = set(ZOO.names(pattern))
     names |= {ZOO.canonical(a) for a in ZOO.names(pattern, aliases=True)}
+    if pattern == "*":
+        names -= set(STANDARD)
     return sorted(names)
 
 
