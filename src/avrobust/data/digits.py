@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from avrobust.data.synthetic import AlignedTiming
 from avrobust.errors import ConfigError
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -41,7 +42,7 @@ VERSION = 1  # bump when the recipe changes: older caches are then not reused
 
 
 @dataclass(frozen=True)
-class DigitsConfig:
+class DigitsConfig(AlignedTiming):
     """Options of ``digits`` (the dataset-spec keys); see the module docstring for the recipe."""
 
     clips_per_class: int = 100
@@ -67,13 +68,6 @@ class DigitsConfig:
             if not ok:
                 raise ConfigError(f"digits: {message}")
 
-    @property
-    def samples_per_segment(self) -> int:
-        return int(round(self.sample_rate * self.seconds / self.frames))
-
-    @property
-    def fps(self) -> float:
-        return self.sample_rate / self.samples_per_segment
 
 
 def cache_path(config: DigitsConfig, split: str) -> Path:

@@ -42,8 +42,26 @@ _TIMBRES = ("sine", "odd", "saw")
 _RHYTHMS = ("steady", "pulse1", "pulse2")
 
 
+class AlignedTiming:
+    """Clip timing of a generated dataset's config (``frames``, ``sample_rate``, ``seconds`` fields)."""
+
+    frames: int
+    sample_rate: int
+    seconds: float
+
+    @property
+    def samples_per_segment(self) -> int:
+        """Audio samples aligned with one frame."""
+        return int(round(self.sample_rate * self.seconds / self.frames))
+
+    @property
+    def fps(self) -> float:
+        """Frames per second such that one frame spans exactly one audio segment."""
+        return self.sample_rate / self.samples_per_segment
+
+
 @dataclass(frozen=True)
-class SynthConfig:
+class SynthConfig(AlignedTiming):
     """Options of ``synth`` (the names are the dataset-spec keys).
 
     Attributes:
@@ -100,15 +118,6 @@ class SynthConfig:
                 "synth: fewer than 64 audio samples per frame; raise sample_rate or seconds"
             )
 
-    @property
-    def samples_per_segment(self) -> int:
-        """Audio samples aligned with one frame."""
-        return int(round(self.sample_rate * self.seconds / self.frames))
-
-    @property
-    def fps(self) -> float:
-        """Frames per second such that one frame spans exactly one audio segment."""
-        return self.sample_rate / self.samples_per_segment
 
 
 def class_names(classes: int) -> list[str]:
