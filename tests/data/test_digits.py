@@ -70,3 +70,15 @@ def test_bad_options_are_refused():
         load_dataset("digits:colour=1", "val")
     with pytest.raises(ConfigError, match="seconds must lie"):
         load_dataset("digits:seconds=0.2", "val")
+
+
+def test_a_script_without_a_main_guard_can_build_it(tmp_path, cache):
+    """Speech runs in ``python -m avrobust.data.speech``, never by re-running the caller's script (what
+    multiprocessing's spawn would do, and fail on, for a script without ``if __name__ == "__main__"``)."""
+    import subprocess
+
+    script = tmp_path / "plain.py"
+    script.write_text(f"from avrobust.data import load_dataset\nprint(len(load_dataset({SPEC!r}, 'val')))\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "AVROBUST_CACHE": str(cache)})
+    assert run.returncode == 0 and run.stdout.strip() == "10", run.stderr[-500:]

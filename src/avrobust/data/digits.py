@@ -3,9 +3,12 @@
 One clip of digit ``c``:
 
 * **Video**: one of the 1,797 real handwritten digit scans that scikit-learn ships (8x8, 16 grey
-  levels), scaled to a drawn size (35-60 % of the frame), in a drawn colour, moving in a straight line
-  between two drawn points over T frames, on a textured background (smooth colour noise of a drawn
-  scale) with static clutter (2-4 random strokes) and pixel noise.
+  levels), scaled to a drawn size (50-75 % of the frame), in a drawn bright colour, moving in a
+  straight line between two drawn points over T frames, on a dim textured background (smooth colour
+  noise of a drawn scale, values 0.1-0.5) with static clutter (1-3 bright one-pixel strokes) and
+  pixel noise. (Recipe version 1 had a bright texture and smaller digits: there, no visual network
+  generalised, a plain 4-layer CNN fitted the training frames and reached 0.18 on test frames, because
+  each clip's unique background was easier to memorise than the digit.)
 * **Audio**: the digit's name ("zero" ... "nine") spoken by espeak-ng (:mod:`avrobust.data.speech`)
   in a drawn voice (accent + variant), pitch and speed, starting at a drawn onset, over background
   noise at a drawn SNR (``snr_min``-``snr_max`` dB).
@@ -38,7 +41,7 @@ from avrobust.errors import ConfigError
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SPLITS = ("train", "val", "test")
-VERSION = 1  # bump when the recipe changes: older caches are then not reused
+VERSION = 2  # bump when the recipe changes: older caches are then not reused
 
 
 @dataclass(frozen=True)
@@ -127,21 +130,21 @@ def _render_video(rng: np.random.Generator, config: DigitsConfig, scan: np.ndarr
     grid = int(rng.integers(3, 9))  # texture scale: a grid x grid colour field, smoothly upsampled
     field = torch.from_numpy(rng.random((1, 3, grid, grid), dtype=np.float32))
     bg = F.interpolate(field, size=(size, size), mode="bicubic", align_corners=False)[0].numpy()
-    bg = np.clip(0.15 + 0.6 * bg, 0, 1)
-    for _ in range(int(rng.integers(2, 5))):  # clutter strokes
+    bg = np.clip(0.1 + 0.4 * bg, 0, 1)  # a dim texture: the digit, drawn bright, stands out
+    for _ in range(int(rng.integers(1, 4))):  # clutter strokes, as bright as a digit's
         x0, y0 = rng.integers(0, size, 2)
-        length, width = int(rng.integers(size // 4, size // 2)), int(rng.integers(1, 3))
+        length = int(rng.integers(size // 4, size // 2))
         if rng.random() < 0.5:
-            bg[:, y0:y0 + width, x0:x0 + length] = rng.random((3, 1, 1))
+            bg[:, y0:y0 + 1, x0:x0 + length] = rng.uniform(0.4, 1.0, (3, 1, 1))
         else:
-            bg[:, y0:y0 + length, x0:x0 + width] = rng.random((3, 1, 1))
+            bg[:, y0:y0 + length, x0:x0 + 1] = rng.uniform(0.4, 1.0, (3, 1, 1))
     frames = np.repeat(bg[None], t, axis=0)
     if not missing:
-        side = int(round(size * rng.uniform(0.35, 0.6)))
+        side = int(round(size * rng.uniform(0.5, 0.75)))
         glyph = F.interpolate(torch.from_numpy(scan[None, None].astype(np.float32)), size=(side, side),
                               mode="bilinear", align_corners=False)[0, 0].clamp(0, 1).numpy()
-        colour = rng.random(3).astype(np.float32)
-        colour = colour / max(colour.max(), 1e-3)  # bright
+        colour = rng.uniform(0.3, 1.0, 3).astype(np.float32)
+        colour = colour / colour.max()  # bright
         start, end = rng.integers(0, size - side + 1, 2), rng.integers(0, size - side + 1, 2)
         for k in range(t):
             x, y = np.round(start + (end - start) * (k / max(t - 1, 1))).astype(int)

@@ -4,16 +4,18 @@
 espeak-ng keeps synthesis state from one utterance to the next, so the same utterance can come out
 a few samples different after different predecessors; in a fresh process the same sequence of
 utterances is byte-for-byte the same. :func:`speak` therefore synthesises a whole list in a fresh
-process (``spawn``), which makes the datasets built on it reproducible from their seed.
+process, which makes the datasets built on it reproducible from their seed.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
+import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from multiprocessing import get_context
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +55,19 @@ def voices() -> list[str]:
 
 
 def speak(utterances: Sequence[Utterance]) -> list[np.ndarray]:
-    """Synthesise every utterance, in order, in a fresh process; int16 waveforms at :data:`RATE` Hz."""
+    """Synthesise every utterance, in order, in a fresh Python process (``python -m avrobust.data.speech``,
+    which never re-runs the caller's script); int16 waveforms at :data:`RATE` Hz."""
     _loader()
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(_speak_here, list(utterances)).result()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "speech.npz"
+        job = json.dumps([asdict(u) for u in utterances])
+        run = subprocess.run([sys.executable, "-m", "avrobust.data.speech", str(out)], input=job, text=True,
+                             capture_output=True)
+        if run.returncode != 0:
+            last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+            raise ConfigError(f"espeak-ng failed in its process ({last}); reinstall espeakng-loader")
+        with np.load(out) as saved:
+            return [saved[f"u{i}"] for i in range(len(utterances))]
 
 
 def _speak_here(utterances: list[Utterance]) -> list[np.ndarray]:
@@ -89,3 +100,8 @@ def _speak_here(utterances: list[Utterance]) -> list[np.ndarray]:
         out.append(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16))
     lib.espeak_Terminate()
     return out
+
+
+if __name__ == "__main__":  # the fresh process of speak(): utterances as JSON on stdin, an .npz out
+    _words = _speak_here([Utterance(**u) for u in json.loads(sys.stdin.read())])
+    np.savez(sys.argv[1], **{f"u{i}": w for i, w in enumerate(_words)})
