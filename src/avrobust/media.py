@@ -70,12 +70,17 @@ def write_mp4(path: Path, frames: np.ndarray, fps: float, audio: np.ndarray, sam
             container.mux(packet)
 
 
+def logmels(model: Any, waveforms: tuple[torch.Tensor, ...], segments: int) -> list[np.ndarray]:
+    """The model's log-mel of each waveform ``[L]``, as ``[n_mels, frames]`` pictures."""
+    with torch.no_grad():
+        return [model.frontend(x[None].float(), segments)[0, 0].T.numpy() for x in waveforms]
+
+
 def spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor, segments: int, title: str) -> None:
     from avrobust.plotting import pyplot, save_figure
 
     plt = pyplot()
-    with torch.no_grad():
-        mels = [model.frontend(x[None], segments)[0, 0].T.numpy() for x in (clean, adv)]  # [n_mels, frames]
+    mels = logmels(model, (clean, adv), segments)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
     for ax, mel, name in zip(axes, mels, ("clean", "adversarial")):
         ax.imshow(mel, origin="lower", aspect="auto", cmap="magma")
@@ -97,8 +102,7 @@ def example_panel(path: Path, model: Any, clean: tuple[torch.Tensor, torch.Tenso
     (video, audio), (adv_video, adv_audio) = clean, adv
     t = video.shape[0] // 2
     frames = [video[t], adv_video[t], (0.5 + amplify * (adv_video[t] - video[t])).clamp(0, 1)]
-    with torch.no_grad():
-        mels = [model.frontend(x[None].float(), video.shape[0])[0, 0].T.numpy() for x in (audio, adv_audio)]
+    mels = logmels(model, (audio, adv_audio), video.shape[0])
     fig, axes = plt.subplots(1, 5, figsize=(12, 2.6), gridspec_kw={"width_ratios": [1, 1, 1, 1.6, 1.6]})
     names = ["clean frame", "adversarial frame", f"perturbation x{amplify:g}", "clean log-mel", "adversarial log-mel"]
     for ax, image, name in zip(axes, [*frames, *mels], names):

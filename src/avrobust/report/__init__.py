@@ -63,7 +63,8 @@ def build_report(paths: Sequence[str | Path], out: str | Path, *, title: str = "
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     runs = training_runs(found)
-    sections = [summary_section(found), data_section(found)]
+    sections = [summary_section(found, runs), data_section(found)]
+    datasets: dict[tuple[str, str], Any] = {}  # splits loaded for the examples, shared between evaluations
     sweeps: dict[tuple[Any, ...], list[tuple[Section, EvaluationResult]]] = {}
     for path, result in sorted(found, key=lambda x: (ORDER.index(x[1].kind), str(x[0]))):
         sec = BUILDERS[result.kind](path, result, figures)
@@ -75,7 +76,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path, *, title: str = "
             if result.sweep:
                 key = (result.model, result.data, result.sweep["parameter"], tuple(result.sweep["values"]))
                 sweeps.setdefault(key, []).append((sec, result))
-            extra = examples_section(path, result, figures, examples)
+            extra = examples_section(path, result, figures, examples, datasets=datasets)
             if extra is not None:
                 extra.group = sec.group
                 sections.append(extra)

@@ -14,7 +14,7 @@ import torch
 
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
-from avrobust.data import load_dataset
+from avrobust.data import AVDataset, load_dataset
 from avrobust.errors import AvrobustError
 from avrobust.evaluation.engine import attack_generator, check_budget
 from avrobust.evaluation.perceptibility import psnr_db, snr_db
@@ -24,8 +24,10 @@ from avrobust.report.summary import model_name, strongest
 from avrobust.results import EvaluationResult
 
 
-def examples_section(path: Path, r: EvaluationResult, figures: Path, n: int = 2, amplify: float = 10.0) -> Section | None:
-    """A section of ``n`` examples, or ``None`` when the evaluation has no attack, checkpoint or data spec."""
+def examples_section(path: Path, r: EvaluationResult, figures: Path, n: int = 2, amplify: float = 10.0,
+                     datasets: dict[tuple[str, str], AVDataset] | None = None) -> Section | None:
+    """A section of ``n`` examples, or ``None`` when the evaluation has no attack, checkpoint or data spec.
+    ``datasets`` keeps the splits already loaded for this report (evaluations often share one)."""
     top = strongest(r)
     if n < 1 or top is None or not r.checkpoint or not r.data or r.attacks[top[0]].transfer:
         return None
@@ -35,7 +37,10 @@ def examples_section(path: Path, r: EvaluationResult, figures: Path, n: int = 2,
                                eps_audio=b["audio"]["eps"], norm_audio=b["audio"]["norm"])
     try:
         ckpt = load_checkpoint(r.checkpoint)
-        dataset = load_dataset(r.data, r.split)
+        datasets = {} if datasets is None else datasets
+        if (r.data, r.split) not in datasets:
+            datasets[r.data, r.split] = load_dataset(r.data, r.split)
+        dataset = datasets[r.data, r.split]
     except AvrobustError:  # moved or deleted since: the report says so instead of failing
         return Section(f"Adversarial examples: {model_name(path, r)}", [
             f"No examples: the checkpoint {r.checkpoint} or the data `{r.data}` cannot be loaded here."], group="White box")

@@ -40,8 +40,8 @@ def training_of(r: EvaluationResult, runs: dict[str, TrainingResult]) -> Trainin
     return runs.get(str(Path(r.checkpoint).resolve())) if r.checkpoint else None
 
 
-def summary_section(found: Sequence[tuple[Path, Record]]) -> Section:
-    runs = training_runs(found)
+def summary_section(found: Sequence[tuple[Path, Record]], runs: dict[str, TrainingResult]) -> Section:
+    """The summary; ``runs``: :func:`training_runs` of ``found``."""
     evals = [(p, r) for p, r in found if r.kind == "evaluation"]
     sec = Section("Summary", group="Summary")
     rows = []
