@@ -15,7 +15,8 @@ One clip of digit ``c``:
 * **Each modality alone informative, not sufficient**: with probability ``p_video_missing`` the digit
   is absent (clutter only), with ``p_audio_missing`` the word is absent (noise only), independently.
   A perfect audio-only classifier therefore reaches at most ``1 - p_audio_missing (1 - 1/10)``
-  (0.78 at the defaults), likewise visual-only, and a fused one ``1 - p_a p_v (1 - 1/10)`` (0.94).
+  (0.865 at the defaults), likewise visual-only, and a fused one ``1 - p_a p_v (1 - 1/10)`` (0.98).
+  Recipe 3 lowered both from 0.25 (fused ceiling 0.94), where no zoo model reached 0.90 fused.
 * **Splits disjoint by writer and voice**: the scans of each digit and the voices are split 60/20/20
   into train/val/test pools by the seed, so test clips show unseen scans spoken by unseen voices.
 
@@ -41,7 +42,7 @@ from avrobust.errors import ConfigError
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SPLITS = ("train", "val", "test")
-VERSION = 2  # bump when the recipe changes: older caches are then not reused
+VERSION = 3  # bump when the recipe changes: older caches are then not reused
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class DigitsConfig(AlignedTiming):
     sample_rate: int = 8000
     seconds: float = 1.0
     seed: int = 0
-    p_video_missing: float = 0.25
-    p_audio_missing: float = 0.25
+    p_video_missing: float = 0.15
+    p_audio_missing: float = 0.15
     snr_min: float = 0.0
     snr_max: float = 20.0
 
