@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import torch
@@ -35,6 +35,18 @@ def shifted(spec: str) -> str:
 
 TINY = shifted("synth:classes=4,clips_per_class=6,eval_clips_per_class=3,frames=4,size=16,seconds=0.5")
 SYNTH = shifted("synth")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dataset_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Generated datasets (``digits``) are cached in a temporary directory, never in the user's cache."""
+    old = os.environ.get("AVROBUST_CACHE")
+    os.environ["AVROBUST_CACHE"] = str(tmp_path_factory.mktemp("avrobust-cache"))
+    yield
+    if old is None:
+        os.environ.pop("AVROBUST_CACHE", None)
+    else:
+        os.environ["AVROBUST_CACHE"] = old
 
 
 @pytest.fixture(scope="session")

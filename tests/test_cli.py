@@ -93,6 +93,12 @@ def test_quick_demo_writes_summary(run_cli, tmp_path):
     assert set(defence) == {"pgd-at", "avat"}
     assert all(0 <= r["worst_case_robust_accuracy"] <= r["clean_accuracy"] for r in defence.values())
     assert "## Defence: avat (ours) vs PGD-AT" in (tmp_path / "demo" / "summary.md").read_text()
+    digits = summary["digits"]
+    assert digits["data"].startswith("digits:") and set(digits["pgd"]) == {"video", "audio"}
+    assert all(0 <= r["robust_accuracy"] <= r["clean_accuracy"] for r in digits["pgd"].values())
+    assert "## Digits: alexnet-sum-vgg on `digits:" in (tmp_path / "demo" / "summary.md").read_text()
+    report = (tmp_path / "demo" / "report" / "report.md").read_text()
+    assert report.count("figures/data-") >= 2  # a picture of synth's and of digits' test clips
     code, _, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 2 and "--overwrite" in err
 

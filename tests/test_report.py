@@ -97,7 +97,7 @@ def test_examples_can_be_seen_and_heard_in_one_self_contained_file(report: dict)
     page = Path(report["report"]).read_text()
     images = re.findall(r"<img alt='[^']*' src='([^']+)'", page)
     audio = re.findall(r"<audio controls preload='auto' src='([^']+)'", page)
-    assert len(images) == len(report["figures"]) == 1 + 1 + 2 + 2  # training curve, sweep, 2 x 2 examples
+    assert len(images) == len(report["figures"]) == 1 + 1 + 1 + 2 + 2  # data, training curve, sweep, 2 x 2 examples
     assert len(audio) == 2 * 2 * 2  # clean and adversarial per example
     for src in images:
         assert base64.b64decode(src.split(",", 1)[1])[:4] == b"\x89PNG"
@@ -107,6 +107,20 @@ def test_examples_can_be_seen_and_heard_in_one_self_contained_file(report: dict)
     assert links and all(link.startswith("tables/") for link in links)  # nothing else outside the file
     assert "url(" not in page and "<script" not in page
     assert re.search(r"Clip 1: label \S+: clean prediction \S+, adversarial \S+ \(PSNR [\d.]+ dB, SNR [\d.]+ dB\)", page)
+
+
+def test_the_data_section_shows_a_few_clips_of_each_evaluated_split(report: dict, results: Path, tmp_path: Path) -> None:
+    md = Path(report["markdown"]).read_text()
+    data = md[md.index("## Data\n"):md.index("## Models")]
+    assert "first 4 clips of each evaluated split" in data and "figures/data-0.png" in data
+    assert Path(report["figures"][0]).name == "data-0.png"
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    record = json.loads((results / "eval-0.json").read_text())
+    record["data"] = "folder:root=/nonexistent/clips"
+    (moved / "eval.json").write_text(json.dumps(record))
+    md = Path(build_report([moved], tmp_path / "r", examples=0)["markdown"]).read_text()
+    assert "`folder:root=/nonexistent/clips` (test) cannot be loaded here, so it is not drawn:" in md
 
 
 def test_audio_beyond_the_cap_is_linked_with_a_note(results: Path, tmp_path: Path, monkeypatch) -> None:

@@ -110,7 +110,8 @@ def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: P
     r = build_report([tmp_path / "res"], tmp_path / "report")
     assert r["sections"][:2] == ["Summary", "Data"]
     assert r["sections"][2].startswith("Transfer matrix") and r["sections"][3].startswith("Analysis: masking")
-    assert all(Path(f).read_bytes()[:4] == b"\x89PNG" for f in r["figures"]) and len(r["figures"]) == 2
+    # the test clips of the data (one picture: both results share it), the heatmaps and the masking curve
+    assert all(Path(f).read_bytes()[:4] == b"\x89PNG" for f in r["figures"]) and len(r["figures"]) == 3
     md = Path(r["markdown"]).read_text()
     summary = md[:md.index("**Contents**")]
     assert "**Transfer (transfer.json)" in summary and "| fgsm |" in summary

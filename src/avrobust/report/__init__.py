@@ -4,7 +4,8 @@ It reads, from the given files and directories (searched two levels deep), every
 (:func:`avrobust.results.read_result` recognises its ``kind``). The report opens with a summary
 (:mod:`avrobust.report.summary`: every model's clean and worst-case robust accuracy and strongest
 attack, the transfer summary, the defence comparison) and a table of contents, then follows the story
-(:data:`~avrobust.report.render.GROUPS`): data, models (training curves), white box (attack tables,
+(:data:`~avrobust.report.render.GROUPS`): data (:mod:`avrobust.report.data`, with a picture of a few
+clips of each evaluated dataset), models (training curves), white box (attack tables,
 robust accuracy against eps or steps from ``evaluate --sweep``, adversarial examples to see and hear,
 :mod:`avrobust.report.examples`), transfer (summary and heatmaps), analyses, defences.
 ``report.md`` refers to ``figures/`` beside it; ``report.html`` embeds every figure and WAV as a data
@@ -24,7 +25,8 @@ from avrobust.io import claim_dir, write_text
 from avrobust.report.examples import examples_section
 from avrobust.report.render import GROUPS, Section, render_html, render_markdown, write_tables
 from avrobust.report.sections import BUILDERS, sweep_figure
-from avrobust.report.summary import data_section, summary_section, training_of, training_runs
+from avrobust.report.data import data_section
+from avrobust.report.summary import summary_section, training_of, training_runs
 from avrobust.results import EvaluationResult, Record, parse_result
 
 ORDER = ("training", "evaluation", "transfer", "analysis", "ablation")
@@ -63,8 +65,8 @@ def build_report(paths: Sequence[str | Path], out: str | Path, *, title: str = "
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     runs = training_runs(found)
-    sections = [summary_section(found, runs), data_section(found)]
-    datasets: dict[tuple[str, str], Any] = {}  # splits loaded for the examples, shared between evaluations
+    datasets: dict[tuple[str, str], Any] = {}  # splits loaded once, shared by the data pictures and examples
+    sections = [summary_section(found, runs), data_section(found, figures, datasets)]
     sweeps: dict[tuple[Any, ...], list[tuple[Section, EvaluationResult]]] = {}
     for path, result in sorted(found, key=lambda x: (ORDER.index(x[1].kind), str(x[0]))):
         sec = BUILDERS[result.kind](path, result, figures)

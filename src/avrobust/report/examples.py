@@ -14,11 +14,12 @@ import torch
 
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
-from avrobust.data import AVDataset, load_dataset
+from avrobust.data import AVDataset
 from avrobust.errors import AvrobustError
 from avrobust.evaluation.engine import attack_generator, check_budget
 from avrobust.evaluation.perceptibility import psnr_db, snr_db
 from avrobust.media import example_panel, write_wav
+from avrobust.report.data import load_split
 from avrobust.report.render import Section
 from avrobust.report.summary import model_name, strongest
 from avrobust.results import EvaluationResult
@@ -37,10 +38,7 @@ def examples_section(path: Path, r: EvaluationResult, figures: Path, n: int = 2,
                                eps_audio=b["audio"]["eps"], norm_audio=b["audio"]["norm"])
     try:
         ckpt = load_checkpoint(r.checkpoint)
-        datasets = {} if datasets is None else datasets
-        if (r.data, r.split) not in datasets:
-            datasets[r.data, r.split] = load_dataset(r.data, r.split)
-        dataset = datasets[r.data, r.split]
+        dataset = load_split({} if datasets is None else datasets, r.data, r.split)
     except AvrobustError:  # moved or deleted since: the report says so instead of failing
         return Section(f"Adversarial examples: {model_name(path, r)}", [
             f"No examples: the checkpoint {r.checkpoint} or the data `{r.data}` cannot be loaded here."], group="White box")

@@ -89,8 +89,9 @@ def training(path: Path, r: TrainingResult, figures: Path) -> Section:
         group="Models" if r.method == "standard" else "Defences")
     if h and "val_clean_accuracy" in h[0]:
         fig = figures / f"{path.parent.name}-training.png"
-        line_plot([e["epoch"] for e in h], {k: [e[f"val_{k}"] for e in h] for k in
-                                           ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")},
+        keys = [k for k in ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy", "pgd_robust_accuracy")
+                if f"val_{k}" in h[0]]  # PGD-10's robust accuracy when trained with --robust-val
+        line_plot([e["epoch"] for e in h], {k: [e[f"val_{k}"] for e in h] for k in keys},
                   fig, xlabel="epoch", ylabel="validation accuracy %", title=f"{name}: validation accuracy")
         sec.figures.append(fig)
     if r.curriculum:

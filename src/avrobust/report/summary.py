@@ -1,5 +1,5 @@
 """The report's first screen: every model's clean and worst-case robust accuracy with its strongest
-attack, the transfer summary and the defence comparison; then what data the results come from."""
+attack, the transfer summary and the defence comparison."""
 
 from __future__ import annotations
 
@@ -84,15 +84,3 @@ def summary_section(found: Sequence[tuple[Path, Record]], runs: dict[str, Traini
     if not sec.tables and not sec.notes:
         sec.paragraphs.append("No evaluation, transfer or defence results here; the sections below show what was found.")
     return sec
-
-
-def data_section(found: Sequence[tuple[Path, Record]]) -> Section:
-    """Which data each result comes from."""
-    seen: dict[tuple[str, str], list[str]] = {}
-    for p, r in found:
-        spec = r.get("data") or r.get("data_spec") or (r.get("settings") or {}).get("data") or ""
-        split = r.get("split") or ("train/val" if r.kind == "training" else "test")
-        seen.setdefault((spec or "(given in memory)", split), []).append(p.name if r.kind != "training" else p.parent.name)
-    rows = [[f"`{spec}`", split, ", ".join(sorted(set(files)))] for (spec, split), files in seen.items()]
-    return Section("Data", ["Dataset specs rebuild the data exactly (`avrobust datasets` lists them)."],
-                   [Table(["data", "split", "results"], rows)], group="Data")
