@@ -1,7 +1,8 @@
 """Every training method, evaluated honestly (issue 5, item 5); run by hand, not a test.
 
-Trains ``standard``, ``mixup``, ``pgd-at``, ``trades``, ``crmt-at`` and ``avat`` (same model, data,
-epochs, attack steps and budgets; one seed), then runs ``avrobust evaluate --suite defence`` on each
+Trains ``standard``, ``mixup``, ``pgd-at``, ``trades``, ``crmt-at``, ``avat`` and the fast baselines
+``fgsm-rs``, ``n-fgsm`` and ``free-at`` (replays = the attack steps) (same model, data, epochs, attack
+steps and budgets; one seed), then runs ``avrobust evaluate --suite defence`` on each
 defended checkpoint with the ``standard`` model as the undefended surrogate of the transferred TMA:
 clean accuracy, FGSM, PGD-10, PGD-50 x 3 restarts, APGD-CE, APGD-DLR, MI-FGSM, TIA, MMA, TMA (white
 box, adaptive, on the defended model), TMA transferred, the worst case per clip and the
@@ -26,7 +27,8 @@ from avrobust.jobs import evaluate_checkpoint
 from avrobust.jobs import train_model
 
 METHODS = {"standard": "standard", "mixup": "mixup", "pgd-at": "pgd-at:steps={k}", "trades": "trades:steps={k}",
-           "crmt-at": "crmt-at:steps={k}", "avat": "avat:steps={k}"}
+           "crmt-at": "crmt-at:steps={k}", "avat": "avat:steps={k}", "fgsm-rs": "fgsm-rs", "n-fgsm": "n-fgsm",
+           "free-at": "free-at:replays={k}"}
 
 
 def main() -> None:

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from avrobust.jobs.ablate import ablation_configs, run_ablation
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from avrobust.jobs.ablate import ablation_configs, pareto_front, run_ablation
 from avrobust.errors import ConfigError
 
 
@@ -14,6 +17,7 @@ def test_configurations_cover_the_issue():
     assert "curriculum=false" in configs["sampling"] and "rho=0.25" in configs["sampling"]
     assert "rho=1," in configs["curriculum"] and "curriculum" not in configs["curriculum"].split(",", 1)[1]
     assert {"rho=0.125", "rho=0.4", "sched=constant", "sched=cosine", "sched=step", "both"} <= set(configs)
+    assert configs["free-at"] == "free-at:replays=5" and {"trades", "fgsm-rs", "n-fgsm"} <= set(configs)
 
 
 @pytest.mark.parametrize("part", ["steps", "mask", "dropout"])
@@ -71,3 +75,34 @@ def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
 def test_unknown_variant_is_refused(tmp_path, tiny_spec):
     with pytest.raises(ConfigError, match="unknown ablation variant rho=0.9; valid: pgd-at"):
         run_ablation(tmp_path, data=tiny_spec, variants=["rho=0.9"])
+
+
+def test_equal_time_gives_each_method_pgd_at_training_time_and_marks_the_pareto_front(tmp_path, tiny_spec):
+    result = run_ablation(tmp_path / "abl", data=tiny_spec, seeds=(0,), epochs=2, steps=3, n=6, attacks=["fgsm"],
+                          eval_steps=1, variants=["pgd-at", "fgsm-rs"], batch_size=8, equal_time=True)
+    rows = {r.variant: r for r in result.rows}
+    assert set(rows) == {"pgd-at", "fgsm-rs", "fgsm-rs@time"}
+    expected = max(1, round(2 * rows["pgd-at"].seconds_per_epoch / rows["fgsm-rs"].seconds_per_epoch))
+    assert rows["fgsm-rs@time"].epochs == expected and rows["fgsm-rs"].epochs == 2
+    assert list(result.summary) == ["pgd-at", "fgsm-rs", "fgsm-rs@time"]
+    points = {k: (e["train_seconds"]["mean"], e["worst_case_robust_accuracy"]["mean"]) for k, e in result.summary.items()}
+    assert [k for k, e in result.summary.items() if e["pareto"]] == [k for k in points if k in pareto_front(points)]
+    md = (tmp_path / "abl" / "ablation.md").read_text()
+    assert "Pareto front" in md and "| fgsm-rs@time |" in md
+    with pytest.raises(ConfigError, match="--equal-time needs pgd-at"):
+        run_ablation(tmp_path / "b", data=tiny_spec, variants=["fgsm-rs"], equal_time=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text("abcdef", min_size=1, max_size=3),
+                       st.tuples(st.integers(0, 20).map(float), st.integers(0, 20).map(float)), min_size=1, max_size=12))
+def test_the_pareto_front_is_exactly_the_undominated_points(points):
+    front = pareto_front(points)
+
+    def beats(a, b):
+        return a[0] <= b[0] and a[1] >= b[1] and (a[0] < b[0] or a[1] > b[1])
+
+    assert front and [points[k][0] for k in front] == sorted(points[k][0] for k in front)
+    for k, p in points.items():
+        dominated = any(beats(q, p) for j, q in points.items() if j != k)
+        assert (k in front) == (not dominated)

@@ -136,12 +136,17 @@ MARKERS = "osD^vPX*"
 
 def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *, xlabel: str, ylabel: str,
                  title: str = "", errors: Mapping[str, tuple[float, float]] | None = None,
-                 xscale: float = 100.0, yscale: float = 100.0, legend: bool = False) -> Path:
+                 xscale: float = 100.0, yscale: float = 100.0, legend: bool = False,
+                 front: Sequence[tuple[float, float]] = ()) -> Path:
     """Labelled points ``{name: (x, y)}``, drawn as ``(xscale x, yscale y)`` (default: values in [0, 1]
     shown as %), with optional error bars ``{name: (x_err, y_err)}`` in the same units as the points;
-    names go beside the points or, with ``legend`` (many close points), into a legend."""
+    names go beside the points or, with ``legend`` (many close points), into a legend. ``front``: points
+    joined by a dashed staircase (a Pareto front, sorted by x)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.8))
+    if front:
+        ax.step([xscale * x for x, _ in front], [yscale * y for _, y in front], where="post", color="grey",
+                linestyle="--", linewidth=1, label="Pareto front")
     for i, (name, (x, y)) in enumerate(points.items()):
         xerr, yerr = (errors or {}).get(name, (0.0, 0.0))
         # colour and marker cycle with different periods (10, 8): up to 40 points stay distinct
@@ -177,10 +182,13 @@ def transfer_heatmaps(result: TransferResult, path: str | Path) -> Path:
 
 
 def ablation_plot(result: AblationResult, path: str | Path) -> Path:
-    """Worst-case robust accuracy (%) against total training seconds, one point per variant (mean ± std)."""
+    """Worst-case robust accuracy (%) against total training seconds, one point per variant (mean ± std),
+    and the Pareto front (the variants marked ``pareto`` in the summary) as a dashed staircase."""
     summary = result.summary
     points = {k: (e["train_seconds"]["mean"], e["worst_case_robust_accuracy"]["mean"]) for k, e in summary.items()}
     errors = {k: (e["train_seconds"]["std"] or 0.0, e["worst_case_robust_accuracy"]["std"] or 0.0)
               for k, e in summary.items()}
+    front = sorted((points[k] for k, e in summary.items() if e.get("pareto")), key=lambda p: p[0])
     return scatter_plot(points, path, errors=errors, xscale=1.0, legend=True, xlabel="training time (s)",
-                        ylabel="worst-case robust accuracy (%)", title="defence ablation (mean ± std over seeds)")
+                        ylabel="worst-case robust accuracy (%)", front=front,
+                        title="defences: robust accuracy against training time (mean ± std over seeds)")

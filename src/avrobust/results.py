@@ -190,6 +190,7 @@ class AblationRow(Record):
     clean_accuracy: float
     robust_accuracy: dict[str, float]
     worst_case_robust_accuracy: float | None
+    epochs: int | None = None  # the run's epochs (an equal-time run's own; None in older files)
 
 
 @dataclass(kw_only=True, eq=False)

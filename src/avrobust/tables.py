@@ -160,7 +160,8 @@ def transfer_matrix_table(result: TransferResult, attack: str) -> Table:
                  set(range(1, len(victims) + 1)))
 
 
-ABLATION_HEADER = ["variant", "method", "seeds", "clean %", "worst-case robust %", "s / epoch", "epoch time / pgd-at"]
+ABLATION_HEADER = ["variant", "method", "seeds", "clean %", "worst-case robust %", "s / epoch", "epoch time / pgd-at",
+                   "train s", "Pareto front"]
 
 
 def ablation_table(result: AblationResult, title: str = "") -> Table:
@@ -170,8 +171,9 @@ def ablation_table(result: AblationResult, title: str = "") -> Table:
         method = next(r.method for r in result.rows if r.variant == label)
         rows.append([label, f"`{method}`", str(len(e["seeds"])), mean_std_cell(e["clean_accuracy"]),
                      mean_std_cell(e["worst_case_robust_accuracy"]), mean_std_cell(e["seconds_per_epoch"], 1, 2),
-                     mean_std_cell(e["epoch_time_over_pgd_at"], 1, 3)])
-    return Table(ABLATION_HEADER, rows, title, {2, 3, 4, 5, 6})
+                     mean_std_cell(e["epoch_time_over_pgd_at"], 1, 3), mean_std_cell(e["train_seconds"], 1, 0),
+                     "yes" if e.get("pareto") else ""])
+    return Table(ABLATION_HEADER, rows, title, {2, 3, 4, 5, 6, 7})
 
 
 def ablation_settings(s: Mapping[str, Any]) -> str:

@@ -17,7 +17,9 @@ from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
 
 EVERY_METHOD = ["standard", "pgd-at:steps=2", "trades:steps=2", "mixup", "crmt-at:steps=2,reweight_steps=10",
-                "avat:steps=2", "avat:rho=0.5,mask_sync=false,steps_schedule=step"]
+                "avat:steps=2", "avat:rho=0.5,mask_sync=false,steps_schedule=step",
+                "avat:steps=2,spread=linear,trades_beta=6", "fgsm-rs", "n-fgsm",
+                "free-at:replays=2"]
 
 
 def _run(spec, out, method, epochs=1, seed=0, name="alexnet-sum-vgg"):
@@ -196,6 +198,10 @@ def test_crmt_second_stage_raises_the_bound_and_folds_weights(tmp_path, tiny_spe
     ("pgd-at:steps=0", "steps must be an integer >= 1"),
     ("trades:beta=-1", "beta must be >= 0"),
     ("mixup:alpha=0", "alpha must be > 0"),
+    ("free-at:replays=0", "replays must be an integer >= 1"),
+    ("avat:spread=cubic", "unknown spread 'cubic'"),
+    ("avat:trades_beta=-1", "trades_beta must be >= 0"),
+    ("n-fgsm:noise=-1", "noise must be >= 0 and step > 0"),
 ])
 def test_bad_method_specs_are_one_line_errors(tmp_path, tiny_spec, method, message):
     with pytest.raises(ConfigError, match=message):

@@ -4,8 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from avrobust.attacks.threat import Budget, ThreatModel, within_budget
+from avrobust.attacks import create_attack
 from avrobust.defenses.sampling import (check_rho, craft_on_segments, expand_perturbation, nearest_sampled,
-                                        sample_segments)
+                                        sample_segments, spread_matrix)
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator
 from avrobust.types import AVBatch
@@ -80,3 +81,32 @@ def test_crafting_runs_on_the_shorter_clip_and_rho_one_is_the_plain_attack():
     torch.testing.assert_close(out.video, batch.video + 0.01)
     full = craft_on_segments(attack, batch, 1.0, ThreatModel(), generator(0))
     assert seen == [2, 8] and torch.equal(full.video, (batch.video + 0.01).clamp(0, 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames=st.integers(1, 16), rho=st.floats(0.05, 1.0), seed=st.integers(0, 1000))
+def test_spread_weights_copy_or_interpolate_the_sampled_segments(frames, rho, seed):
+    sampled = sample_segments(frames, rho, generator(seed))
+    near, lin = spread_matrix(frames, sampled, "nearest"), spread_matrix(frames, sampled, "linear")
+    for w in (near, lin):
+        assert w.shape == (frames, len(sampled)) and torch.allclose(w.sum(1), torch.ones(frames)) and (w >= 0).all()
+    assert near.argmax(1).tolist() == nearest_sampled(frames, sampled).tolist()
+    for j, t in enumerate(sampled.tolist()):  # a sampled segment keeps its own perturbation
+        assert lin[t, j] == 1.0
+    # linear: between two sampled segments the weight moves monotonically from the left one to the right one
+    for j in range(len(sampled) - 1):
+        a, b = sampled[j].item(), sampled[j + 1].item()
+        right = lin[a:b + 1, j + 1]
+        assert torch.all(right[1:] >= right[:-1]) and right[0] == 0 and right[-1] == 1
+
+
+def test_linear_spread_stays_within_the_budget(tiny_train, make_model):
+    batch, labels = tiny_train.batch(torch.arange(4))
+    threat = ThreatModel()
+    attack = create_attack("pgd", threat, steps=2)
+    model = make_model()
+    adv = craft_on_segments(lambda b: attack(model, b, labels), batch, 0.5, threat, generator(0), spread="linear")
+    for m in ("video", "audio"):
+        assert within_budget(getattr(adv, m), getattr(batch, m), threat.budget(m)).all()
+    with pytest.raises(ConfigError, match="unknown spread 'cubic'"):
+        spread_matrix(4, torch.tensor([1]), "cubic")

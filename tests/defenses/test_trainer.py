@@ -159,3 +159,15 @@ def test_missing_checkpoint_and_bad_hyper_parameters(tmp_path):
 def test_sgd_and_constant_schedule_train(tmp_path, tiny_spec):
     _, summary = _train(tiny_spec, tmp_path / "r", optimizer="sgd", schedule="constant")
     assert summary["history"][-1]["lr"] == pytest.approx(3e-3)
+
+
+def test_robust_validation_each_epoch_leaves_training_unchanged(tmp_path, tiny_spec):
+    """--robust-val adds PGD-10's robust accuracy on N validation clips to every epoch's record (the
+    catastrophic-overfitting watch) and does not change the weights."""
+    plain, _ = _train(tiny_spec, tmp_path / "a", epochs=2)
+    watched, summary = _train(tiny_spec, tmp_path / "b", epochs=2, robust_val=6)
+    for va, vb in zip(plain.state_dict().values(), watched.state_dict().values()):
+        assert torch.equal(va, vb)
+    for record in summary["history"]:
+        assert 0 <= record["val_pgd_robust_accuracy"] <= 1
+    assert "val_pgd_robust_accuracy" not in json.loads((tmp_path / "a" / "summary.json").read_text())["history"][0]

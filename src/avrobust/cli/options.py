@@ -67,6 +67,8 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                "for bit).")),
     "checkpoint_every": (int, typer.Option(0, min=0, help="Also checkpoint every N updates within an epoch "
                                            "(0: after each epoch); --resume continues from there exactly.")),
+    "robust_val": (int, typer.Option(0, min=0, help="After every epoch, also PGD-10 robust accuracy on the first N "
+                                     "validation clips (shows catastrophic overfitting; 0: off).")),
 }
 
 

@@ -59,20 +59,23 @@ def ablate(
     eval_steps: int = typer.Option(10, min=1, help="Steps of the evaluation attacks."),
     variants: str = typer.Option("", help="Comma-separated subset: pgd-at, sampling, curriculum, both, rho=0.125, "
                                  "rho=0.4, sched=constant, sched=cosine, sched=step, part=steps, part=mask, "
-                                 "part=dropout (default: all)."),
+                                 "part=dropout, trades, fgsm-rs, n-fgsm, free-at (default: all)."),
+    equal_time: bool = typer.Option(False, help="Also train every variant for PGD-AT's wall-clock time (X@time: "
+                                    "epochs scaled by its measured seconds per epoch)."),
     batch_size: int = typer.Option(32, min=1),
     resume: bool = typer.Option(False, help="Keep finished runs in --out and do the rest."),
     overwrite: bool = typer.Option(False, help="Replace an ablation already in --out."),
     threat: Any = None,
 ) -> None:
-    """Defence ablation in one command: PGD-AT vs sampling vs curriculum vs both, rho, schedulers, seeds."""
+    """Defence ablation and comparison in one command: PGD-AT vs sampling vs curriculum vs both, rho, schedulers,
+    the baselines (TRADES, FGSM-RS, N-FGSM, free-AT), at equal epochs and (--equal-time) equal wall-clock time."""
     from avrobust.jobs import run_ablation
     from avrobust.jobs.ablate import render_markdown
 
     result = run_ablation(out, data=data, model=model, seeds=seeds, epochs=epochs, steps=steps, n=n,
                           attacks=[a for a in attack.split(",") if a], eval_steps=eval_steps,
                           variants=[v for v in variants.split(",") if v] or None, threat=threat, resume=resume,
-                          overwrite=overwrite, batch_size=batch_size)
+                          overwrite=overwrite, batch_size=batch_size, equal_time=equal_time)
     output.print(render_markdown(result), markup=False, highlight=False, soft_wrap=True)
     output.print(f"-> {out / 'ablation.json'}, {out / 'ablation.md'}, {out / 'ablation.png'}")
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from avrobust.attacks.threat import ThreatModel
 from avrobust.defenses.adversarial import AdversarialMethod
 from avrobust.defenses.base import METHODS
 from avrobust.defenses.curriculum import Curriculum, Schedule
-from avrobust.defenses.sampling import check_rho, craft_on_segments
+from avrobust.defenses.sampling import check_rho, craft_on_segments, spread_matrix
 from avrobust.defenses.standard import supervised_loss
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import set_dropout
@@ -42,6 +43,10 @@ class AVAT(AdversarialMethod):
         attack: default ``tma``; ``copies`` (transformed copies per TMA step) defaults to 1 here so
             one step costs one gradient (our decision, PAPER.md gives none); other options go to
             the attack.
+        spread: how a sampled segment's perturbation reaches the others: ``nearest`` (copied, the
+            paper's) or ``linear`` (interpolated between the sampled segments around it).
+        trades_beta: 0 (default) trains on the adversarial clips' cross-entropy; > 0 uses the TRADES
+            objective with avat's examples instead, ``CE(f(x), y) + beta KL(f(x) || f(x'))``.
     """
 
     name = "avat"
@@ -50,11 +55,15 @@ class AVAT(AdversarialMethod):
                  mask_schedule: str = "linear", mask_start: float = 0.0, mask_end: float = 0.25, mask_sync: bool = True,
                  dropout_schedule: str = "linear", dropout_start: float = 0.0, dropout_end: float = 0.2,
                  steps_schedule: str = "linear", steps_start: int = 1, steps: int = 10, stages: int = 3,
-                 attack: str = "tma", **attack_options: Any) -> None:
+                 spread: str = "nearest", trades_beta: float = 0.0, attack: str = "tma", **attack_options: Any) -> None:
         if attack in ("tma", "tia") and "copies" not in attack_options:
             attack_options["copies"] = 1
         super().__init__(threat, attack=attack, steps=steps, **attack_options)
         self.rho = check_rho(rho)
+        spread_matrix(2, torch.tensor([0]), spread)  # an unknown spread fails now
+        if not trades_beta >= 0:
+            raise ConfigError(f"avat: trades_beta must be >= 0, got {trades_beta}")
+        self.spread, self.trades_beta = spread, float(trades_beta)
         if not isinstance(curriculum, bool) or not isinstance(mask_sync, bool):
             raise ConfigError("avat: curriculum and mask_sync must be true or false")
         self.curriculum = Curriculum(
@@ -78,8 +87,16 @@ class AVAT(AdversarialMethod):
                                            synchronous=self.state["mask_synchronous"], generator=self._cpu)
             batch = batch.mask_segments(drop_v.to(batch.video.device), drop_a.to(batch.video.device))
         steps = self.state["attack_steps"]
-        adv = craft_on_segments(lambda b: self.craft(model, b, labels, steps), batch, self.rho, self.threat, self._cpu)
-        return supervised_loss(model(adv.video, adv.audio), labels, self.unimodal_weight)
+        adv = craft_on_segments(lambda b: self.craft(model, b, labels, steps), batch, self.rho, self.threat, self._cpu,
+                                self.spread)
+        if not self.trades_beta:
+            return supervised_loss(model(adv.video, adv.audio), labels, self.unimodal_weight)
+        both = model(torch.cat([batch.video, adv.video]), torch.cat([batch.audio, adv.audio]))  # one pass (DDP)
+        clean = both.take(batch.size)
+        robust = F.kl_div(both.logits[batch.size:].log_softmax(-1), clean.logits.log_softmax(-1), reduction="batchmean",
+                          log_target=True)
+        return supervised_loss(clean, labels, self.unimodal_weight) + self.trades_beta * robust
 
     def options(self) -> dict[str, Any]:
-        return {**super().options(), "rho": self.rho, "curriculum": self.curriculum.describe()}
+        return {**super().options(), "rho": self.rho, "curriculum": self.curriculum.describe(), "spread": self.spread,
+                "trades_beta": self.trades_beta}

@@ -2,7 +2,7 @@
 
 A method is registered in ``METHODS`` and built with ``create_method(name, **options)``. The trainer
 calls :meth:`TrainingMethod.start_epoch` before each epoch, :meth:`TrainingMethod.loss` per batch
-(model in train mode) and :meth:`TrainingMethod.finish` after the last epoch. Adversarial methods
+(model in train mode; ``replays`` times per batch, each followed by a backward pass and an optimiser step) and :meth:`TrainingMethod.finish` after the last epoch. Adversarial methods
 craft their examples inside ``loss`` with the model in eval mode (batch-norm statistics and dropout
 untouched, see :func:`eval_mode`) and the model is back in train mode for the update.
 """
@@ -25,6 +25,7 @@ class TrainingMethod:
 
     name = ""
     adversarial = False  # True: takes a ``threat`` and crafts examples in the loop
+    replays = 1  # weight updates per batch: the trainer calls loss, backward and step this many times
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
         """The scalar training loss for one batch (model in train mode)."""

@@ -4,8 +4,8 @@ A clip has T aligned segments (frame ``t`` and audio samples ``t*S:(t+1)*S``). C
 ``T' = max(1, round(rho * T))`` of them, one per window of ``T / T'`` segments, attacks the shorter
 clip made of those segments only (so one attack step costs about ``rho`` of a full one), then
 gives every frame and audio segment the perturbation of its nearest sampled segment (ties go to
-the earlier one) and projects the result onto the budget and the valid range. Training then uses
-the full clip.
+the earlier one; ``spread="linear"`` interpolates linearly between the two sampled segments around it
+instead) and projects the result onto the budget and the valid range. Training then uses the full clip.
 """
 
 from __future__ import annotations
@@ -50,30 +50,56 @@ def nearest_sampled(frames: int, sampled: torch.Tensor) -> torch.Tensor:
     return distance.argmin(dim=1)  # argmin returns the first minimum: the earlier segment on ties
 
 
+SPREADS = ("nearest", "linear")
+
+
+def spread_matrix(frames: int, sampled: torch.Tensor, spread: str = "nearest") -> torch.Tensor:
+    """``[T, T']`` weights giving each of the T segments a mix of the T' sampled segments' perturbations:
+    one-hot at the nearest (``nearest``), or linear interpolation between the sampled segments on either
+    side, the nearest one beyond the first and last (``linear``). Rows sum to 1."""
+    if spread not in SPREADS:
+        raise ConfigError(f"unknown spread {spread!r}; valid choices: {', '.join(SPREADS)}")
+    weights = torch.zeros(frames, len(sampled))
+    if spread == "nearest" or len(sampled) == 1:
+        weights[torch.arange(frames), nearest_sampled(frames, sampled)] = 1.0
+        return weights
+    s = sampled.double()
+    for t in range(frames):
+        hi = int(torch.searchsorted(s, torch.tensor(float(t), dtype=torch.float64)))
+        if hi == 0 or hi == len(s):
+            weights[t, min(hi, len(s) - 1)] = 1.0
+            continue
+        w = (t - s[hi - 1]) / (s[hi] - s[hi - 1])
+        weights[t, hi - 1], weights[t, hi] = float(1 - w), float(w)
+    return weights
+
+
 def expand_perturbation(clean: AVBatch, short_clean: AVBatch, short_adv: AVBatch, sampled: torch.Tensor,
-                        threat: ThreatModel) -> AVBatch:
+                        threat: ThreatModel, spread: str = "nearest") -> AVBatch:
     """Full-length adversarial clips from an attack on the sampled segments.
 
     Args:
         clean: the full clips, T segments; short_clean, short_adv: the sampled clips before and
             after the attack, T' segments; sampled: their segment indices ``[T']``.
         threat: budgets; the expanded perturbation is projected onto them and the valid range.
+        spread: ``nearest`` (copy) or ``linear`` (interpolate), see :func:`spread_matrix`.
     """
-    pos = nearest_sampled(clean.frames, sampled).to(clean.video.device)
-    delta_v = (short_adv.video - short_clean.video)[:, pos]
     n, t_short = short_adv.size, short_adv.frames
-    delta_a = (short_adv.audio - short_clean.audio).view(n, t_short, -1)[:, pos].reshape(n, -1)
+    weights = spread_matrix(clean.frames, sampled, spread).to(clean.video)
+    delta_v = torch.einsum("ts,ns...->nt...", weights, short_adv.video - short_clean.video)
+    delta_a = torch.einsum("ts,nsl->ntl", weights.to(clean.audio), (short_adv.audio - short_clean.audio).view(n, t_short, -1))
+    delta_a = delta_a.reshape(n, -1)
     video = project(clean.video + delta_v, clean.video, threat.video) if "video" in threat.modalities else clean.video
     audio = project(clean.audio + delta_a, clean.audio, threat.audio) if "audio" in threat.modalities else clean.audio
     return clean.with_inputs(video.detach(), audio.detach())
 
 
 def craft_on_segments(attack: Callable[[AVBatch], AVBatch], batch: AVBatch, rho: float, threat: ThreatModel,
-                      generator: torch.Generator | None = None) -> AVBatch:
+                      generator: torch.Generator | None = None, spread: str = "nearest") -> AVBatch:
     """Run ``attack`` (a closure over model and labels) on sampled segments and expand the result;
     with ``rho = 1`` it is the attack on the full clip."""
     sampled = sample_segments(batch.frames, rho, generator)
     if len(sampled) == batch.frames:
         return attack(batch)
     short = batch.select_segments(sampled)
-    return expand_perturbation(batch, short, attack(short), sampled, threat)
+    return expand_perturbation(batch, short, attack(short), sampled, threat, spread)

@@ -51,6 +51,9 @@ class TrainConfig:
         eval_batch_size: clips per batch when measuring validation accuracy.
         checkpoint_every: also checkpoint every N updates within an epoch (0: after each epoch only);
             a resumed run continues from that update, with the same result as an uninterrupted one.
+        robust_val: after every epoch, also PGD-10's robust accuracy on the first N validation clips
+            (the method's budgets, else the defaults) as ``val_pgd_robust_accuracy``; 0: off. It shows
+            catastrophic overfitting (robustness collapsing within an epoch) when it happens.
     """
 
     epochs: int = 12
@@ -62,8 +65,11 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 128
     checkpoint_every: int = 0
+    robust_val: int = 0
 
     def __post_init__(self) -> None:
+        if self.robust_val < 0:
+            raise ConfigError(f"robust_val must be >= 0 clips (0: off), got {self.robust_val}")
         if self.checkpoint_every < 0:
             raise ConfigError(f"checkpoint_every must be >= 0 (0: once per epoch), got {self.checkpoint_every}")
         if self.epochs < 1:
@@ -142,7 +148,7 @@ def train(
         finished = method.finish(model, train_set, loop.device)
         if finished:
             if val_set is not None:
-                finished.update(_validation(model, val_set, config))
+                finished.update(_validation(model, val_set, config, method))
             meta["finish"] = finished
             loop.save()
     summary = run_summary(meta, config, loop.state, model)
@@ -150,8 +156,17 @@ def train(
     return summary
 
 
-def _validation(model: AVClassifier, val_set: AVDataset, config: TrainConfig) -> dict[str, float]:
-    return {f"val_{k}": v for k, v in clean_counts(model, val_set, config.eval_batch_size).metrics().items() if k != "n"}
+def _validation(model: AVClassifier, val_set: AVDataset, config: TrainConfig, method: TrainingMethod) -> dict[str, float]:
+    record = {f"val_{k}": v for k, v in clean_counts(model, val_set, config.eval_batch_size).metrics().items() if k != "n"}
+    if config.robust_val:
+        from avrobust.attacks import create_attack
+        from avrobust.evaluation.robust import robust_evaluation
+
+        attack = create_attack("pgd", getattr(method, "threat", None), steps=10)
+        result = robust_evaluation(model, val_set, [attack], batch_size=config.eval_batch_size,
+                                   indices=torch.arange(min(config.robust_val, len(val_set))))
+        record["val_pgd_robust_accuracy"] = result["worst_case_robust_accuracy"]
+    return record
 
 
 class _Loop:
@@ -163,7 +178,8 @@ class _Loop:
         self.run_dir, self.method, self.meta, self.show_progress = run_dir, method, meta, show_progress
         self.optimizer = _make_optimizer(model, config)
         self.steps_per_epoch = train_set.num_batches(config.batch_size)
-        self.schedule = _make_schedule(self.optimizer, config, config.epochs * self.steps_per_epoch)
+        # a method may update the weights several times per batch (free-at's replays)
+        self.schedule = _make_schedule(self.optimizer, config, config.epochs * self.steps_per_epoch * method.replays)
         self.state = TrainState()
         self.device = next(model.parameters()).device
         self.net = wrap(model)  # DistributedDataParallel under torchrun, else the model itself
@@ -210,7 +226,7 @@ class _Loop:
                                   "lr": self.optimizer.param_groups[0]["lr"], "forward_passes": f_passes,
                                   "backward_passes": b_passes, "forward_segments": f_segments, **logged}
         if self.val_set is not None:
-            record.update(_validation(self.model, self.val_set, config))
+            record.update(_validation(self.model, self.val_set, config, self.method))
         state.history.append(record)
         state.forward, state.backward = state.forward + f_passes, state.backward + b_passes
         state.epoch, state.step, state.partial = epoch + 1, 0, None
@@ -221,14 +237,17 @@ class _Loop:
     def _update(self, chunk: torch.Tensor, epoch: int, loss_sum: float, seen: int) -> tuple[float, int]:
         batch, labels = self.train_set.batch(chunk)
         batch, labels = batch.to(self.device), labels.to(self.device)
-        loss = self.method.loss(self.net, batch, labels)
-        if not torch.isfinite(loss):
-            raise ConfigError(f"the training loss became {loss.item()} in epoch {epoch + 1}; lower --lr")
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.schedule.step()
-        return loss_sum + float(loss.detach()) * labels.numel(), seen + labels.numel()
+        total = 0.0
+        for _ in range(self.method.replays):
+            loss = self.method.loss(self.net, batch, labels)
+            if not torch.isfinite(loss):
+                raise ConfigError(f"the training loss became {loss.item()} in epoch {epoch + 1}; lower --lr")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.schedule.step()
+            total += float(loss.detach())
+        return loss_sum + total / self.method.replays * labels.numel(), seen + labels.numel()
 
 
 def _epoch_line(record: dict[str, Any]) -> str:

@@ -11,6 +11,12 @@ Configurations (all with the same attack steps ``K`` and budgets):
 * ``sched=S``: ``both`` with every schedule ``S`` (constant, cosine, step; linear is ``both``).
 * ``part=P``: ``both`` with one part ``P`` of the curriculum scheduled (steps, mask, dropout) and the
   other two off (no masking, no dropout, ``K`` steps throughout): which part costs or buys robustness.
+* the baselines, each with its paper's defaults: ``trades`` (K steps), ``fgsm-rs``, ``n-fgsm`` (one
+  step each) and ``free-at`` (``replays=K``, so it takes as many gradients per batch as the others).
+
+With ``equal_time`` every configuration also trains for PGD-AT's wall-clock time: per seed, ``X@time``
+runs ``round(epochs * s_pgd / s_X)`` epochs (at least 1), where ``s`` is each one's measured seconds
+per epoch in the equal-epochs runs of that seed, so a cheap method gets more epochs.
 
 Every configuration trains once per seed on the same data, then is evaluated on the first ``n``
 test clips: clean accuracy and robust accuracy under each attack, worst case per clip. Writes
@@ -57,20 +63,34 @@ def ablation_configs(steps: int) -> dict[str, str]:
     for part in PARTS_OFF:
         off = ",".join(PARTS_OFF[p].format(steps=steps) for p in PARTS_OFF if p != part)
         configs[f"part={part}"] = f"avat:rho=0.25,steps={steps},{off}"
+    configs.update({"trades": f"trades:steps={steps}", "fgsm-rs": "fgsm-rs", "n-fgsm": "n-fgsm",
+                    "free-at": f"free-at:replays={steps}"})
     return configs
+
+
+def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
+    """The labels of ``{label: (cost, value)}`` that no other point beats: none is at most as costly
+    and at least as good while better in one of the two. Sorted by cost."""
+    front = [k for k, (c, v) in points.items()
+             if not any((c2 <= c and v2 >= v) and (c2 < c or v2 > v) for k2, (c2, v2) in points.items() if k2 != k)]
+    return sorted(front, key=lambda k: points[k][0])
 
 
 def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", seeds: Sequence[int] = (0, 1, 2),
                  epochs: int = 8, steps: int = 5, n: int = 200, attacks: Sequence[str] = DEFAULT_ATTACKS,
                  eval_steps: int = 10, variants: Sequence[str] | None = None, threat: ThreatModel | None = None,
-                 resume: bool = False, overwrite: bool = False, batch_size: int = 32) -> AblationResult:
-    """Train and evaluate every configuration (or ``variants``) for every seed; return the result."""
+                 resume: bool = False, overwrite: bool = False, batch_size: int = 32,
+                 equal_time: bool = False) -> AblationResult:
+    """Train and evaluate every configuration (or ``variants``) for every seed, and with ``equal_time``
+    again for PGD-AT's training time; return the result."""
     out = Path(out)
     configs = ablation_configs(steps)
     chosen = list(variants) if variants else list(configs)
     unknown = [v for v in chosen if v not in configs]
     if unknown:
         raise ConfigError(f"unknown ablation variant {', '.join(unknown)}; valid: {', '.join(configs)}")
+    if equal_time and "pgd-at" not in chosen:
+        raise ConfigError("--equal-time needs pgd-at among the variants: its training time is the budget")
     claim_dir(out, ABLATION_FILE, "an ablation", overwrite=overwrite, resume=resume)
     settings = {"data": data, "model": model, "epochs": epochs, "steps": steps, "n": n, "attacks": list(attacks),
                 "eval_steps": eval_steps, "threat": (threat or ThreatModel()).describe(), "batch_size": batch_size}
@@ -81,27 +101,48 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
             raise ConfigError(f"cannot resume: the ablation in {out} used other settings; use the original ones")
         rows = previous["rows"]
     done = {(r["variant"], r["seed"]) for r in rows}
-    todo = [(seed, label) for seed in seeds for label in chosen if (label, seed) not in done]
-    for i, (seed, label) in enumerate(todo):
+    todo = [(seed, label, epochs) for seed in seeds for label in chosen if (label, seed) not in done]
+    for i, (seed, label, n_epochs) in enumerate(todo):
         console.rule(f"ablation {i + 1}/{len(todo)}: {label}, seed {seed}")
-        run_dir = out / "runs" / f"{label}-s{seed}"
-        summary = train_model(data, model, run_dir, epochs=epochs, seed=seed, method=configs[label], threat=threat,
-                              overwrite=True, batch_size=batch_size)
-        ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(attacks)], threat=threat, steps=eval_steps,
-                                 seed=seed, limit=n, show_progress=True)
-        rows.append(AblationRow(variant=label, method=configs[label], seed=seed, run_dir=str(run_dir),
-                                train_seconds=round(summary.total_train_seconds, 2),
-                                seconds_per_epoch=round(summary.seconds_per_epoch, 3),
-                                forward_segments=summary.forward_segments, n=ev.n, clean_accuracy=ev.clean_accuracy,
-                                robust_accuracy={k: v.robust_accuracy for k, v in ev.attacks.items()},
-                                worst_case_robust_accuracy=ev.worst_case_robust_accuracy))
+        rows.append(_run(out, label, configs[label], seed, n_epochs, settings, threat))
         _result(settings, rows, chosen).write(out / ABLATION_FILE)
+    if equal_time:
+        timed = [(seed, label, _equal_time_epochs(rows, label, seed, epochs)) for seed in seeds for label in chosen
+                 if label != "pgd-at" and (f"{label}@time", seed) not in done]
+        for i, (seed, label, n_epochs) in enumerate(timed):
+            console.rule(f"equal time {i + 1}/{len(timed)}: {label}, seed {seed}, {n_epochs} epochs")
+            rows.append(_run(out, f"{label}@time", configs[label], seed, n_epochs, settings, threat))
+            _result(settings, rows, chosen).write(out / ABLATION_FILE)
     finished = {r.variant for r in rows}  # a resumed ablation reports the variants of earlier calls too
-    result = _result(settings, rows, [v for v in configs if v in finished or v in chosen])
+    order = [v for v in configs if v in finished or v in chosen]
+    result = _result(settings, rows, order + [f"{v}@time" for v in configs if f"{v}@time" in finished])
     result.write(out / ABLATION_FILE)
     write_text(out / "ablation.md", render_markdown(result))
     ablation_plot(result, out / "ablation.png")
     return result
+
+
+def _run(out: Path, label: str, method: str, seed: int, epochs: int, settings: dict[str, Any],
+         threat: ThreatModel | None) -> AblationRow:
+    """Train one configuration for one seed and evaluate it (worst case per clip)."""
+    s = settings
+    run_dir = out / "runs" / f"{label}-s{seed}"
+    summary = train_model(s["data"], s["model"], run_dir, epochs=epochs, seed=seed, method=method, threat=threat,
+                          overwrite=True, batch_size=s["batch_size"])
+    ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(s["attacks"])], threat=threat,
+                             steps=s["eval_steps"], seed=seed, limit=s["n"], show_progress=True)
+    return AblationRow(variant=label, method=method, seed=seed, run_dir=str(run_dir), epochs=epochs,
+                       train_seconds=round(summary.total_train_seconds, 2),
+                       seconds_per_epoch=round(summary.seconds_per_epoch, 3),
+                       forward_segments=summary.forward_segments, n=ev.n, clean_accuracy=ev.clean_accuracy,
+                       robust_accuracy={k: v.robust_accuracy for k, v in ev.attacks.items()},
+                       worst_case_robust_accuracy=ev.worst_case_robust_accuracy)
+
+
+def _equal_time_epochs(rows: Sequence[AblationRow], label: str, seed: int, epochs: int) -> int:
+    """Epochs of ``label`` that take PGD-AT's training time at ``epochs`` epochs (seed ``seed``)."""
+    spe = {r["variant"]: r["seconds_per_epoch"] for r in rows if r["seed"] == seed and (r.get("epochs") or epochs) == epochs}
+    return max(1, round(epochs * spe["pgd-at"] / spe[label]))
 
 
 def _result(settings: dict[str, Any], rows: list[AblationRow], order: Sequence[str]) -> AblationResult:
@@ -118,6 +159,10 @@ def _result(settings: dict[str, Any], rows: list[AblationRow], order: Sequence[s
         ratios = [r["seconds_per_epoch"] / base_epoch[r["seed"]] for r in mine if r["seed"] in base_epoch]
         entry["epoch_time_over_pgd_at"] = dict(zip(("mean", "std"), mean_std(ratios))) if ratios else None
         summary[label] = entry
+    front = pareto_front({k: (e["train_seconds"]["mean"], e["worst_case_robust_accuracy"]["mean"])
+                          for k, e in summary.items() if e["worst_case_robust_accuracy"]["mean"] is not None})
+    for label, entry in summary.items():
+        entry["pareto"] = label in front
     return AblationResult(settings=settings, rows=rows, summary=summary)
 
 
