@@ -54,12 +54,12 @@ def main(root: Path) -> None:
                     line += f" {ms([get(r, 'black_box_cosine', k) for r in res], 1.0, 3)} |"
                 print(line)
             if extra:
-                print(f"\nPearson r of black-box ASR and cosine, per seed: "
+                print("\nPearson r of black-box ASR and cosine, per seed: "
                       + ", ".join(f"{r['pearson_r']:.2f}" for r in runs))
         else:  # iterations, eps: a sweep per attack
             axis = runs[0]["steps"] if kind == "iterations" else runs[0]["scales"]
             name = "steps" if kind == "iterations" else "budget scale"
-            print(f"| attack (white box / black box %) | " + " | ".join(f"{name} {v:g}" for v in axis)
+            print("| attack (white box / black box %) | " + " | ".join(f"{name} {v:g}" for v in axis)
                   + " |\n|---|" + "---|" * len(axis))
             for attack in runs[0]["results"]:
                 cells = [f"{ms([r['results'][attack][i]['white_box_asr'] for r in runs])} / "

@@ -3,6 +3,7 @@ as pictures (frames and log-mel), so a reader sees what the models were attacked
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def data_section(found: Sequence[tuple[Path, Record]], figures: Path,
         except AvrobustError as e:  # moved or not buildable here: say so, keep the report
             sec.notes.append(f"`{spec}` ({split}) cannot be loaded here, so it is not drawn: {e}")
             continue
-        sec.figures.append(clips_panel(figures / f"data-{k}.png", dataset, range(min(CLIPS, len(dataset)))))
+        name = re.sub(r"[^A-Za-z0-9]+", "-", f"{spec} {split}").strip("-")[:60]  # the picture's alt text
+        sec.figures.append(clips_panel(figures / f"data-{k}-{name}.png", dataset, range(min(CLIPS, len(dataset)))))
     if sec.figures:
         sec.paragraphs.append(f"The pictures show the first {CLIPS} clips of each evaluated split, in the table's order: "
                               "first, middle and last frame, and the log-mel of the audio.")
