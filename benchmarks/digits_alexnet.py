@@ -2,7 +2,9 @@
 
 Trains alexnet-sum-vgg on ``digits`` for 12 epochs, seed 3, as the zoo does (``base``), with a batch
 norm after every conv of the AlexNet encoder (``bn``), or at learning rate 1e-3 (``lr1e-3``), and
-prints the validation accuracies.
+prints the validation accuracies. It diagnosed the encoder as it was before commit d29d553, which
+gave it the batch norm; to reproduce the figures in RESULTS.md, run it on the commit before (and data
+recipe 2, ``digits:p_video_missing=0.25,p_audio_missing=0.25`` at that commit's defaults).
 
     AVROBUST_CACHE=DIR PYTHONPATH=src .venv/bin/python benchmarks/digits_alexnet.py base|bn|lr1e-3
 """
