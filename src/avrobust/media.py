@@ -117,4 +117,3 @@ def example_panel(path: Path, model: Any, clean: tuple[torch.Tensor, torch.Tenso
         ax.set_title(name, fontsize=8)
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)
-

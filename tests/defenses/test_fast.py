@@ -92,7 +92,7 @@ def test_free_at_carries_a_perturbation_within_the_budget(tiny_train, make_model
 
 
 @pytest.mark.parametrize("spec", ["fgsm-rs", "n-fgsm", "free-at:replays=2"])
-def test_same_seed_same_weights(tmp_path, tiny_spec, spec):
+def test_same_seed_same_training_loss(tmp_path, tiny_spec, spec):
     runs = [train_model(tiny_spec, "alexnet-sum-vgg", tmp_path / str(k), epochs=1, seed=3, method=spec, batch_size=8,
                         show_progress=False) for k in range(2)]
     assert runs[0]["history"][0]["loss"] == runs[1]["history"][0]["loss"]

@@ -8,14 +8,14 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from avrobust.attacks.threat import ThreatModel
 from avrobust.defenses.adversarial import AdversarialMethod
 from avrobust.defenses.base import METHODS
 from avrobust.defenses.curriculum import Curriculum, Schedule
-from avrobust.defenses.sampling import check_rho, craft_on_segments, spread_matrix
+from avrobust.defenses.sampling import check_rho, check_spread, craft_on_segments
 from avrobust.defenses.standard import supervised_loss
+from avrobust.defenses.trades import trades_objective
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import set_dropout
 from avrobust.types import AVBatch, segment_masks
@@ -60,10 +60,9 @@ class AVAT(AdversarialMethod):
             attack_options["copies"] = 1
         super().__init__(threat, attack=attack, steps=steps, **attack_options)
         self.rho = check_rho(rho)
-        spread_matrix(2, torch.tensor([0]), spread)  # an unknown spread fails now
         if not trades_beta >= 0:
             raise ConfigError(f"avat: trades_beta must be >= 0, got {trades_beta}")
-        self.spread, self.trades_beta = spread, float(trades_beta)
+        self.spread, self.trades_beta = check_spread(spread), float(trades_beta)
         if not isinstance(curriculum, bool) or not isinstance(mask_sync, bool):
             raise ConfigError("avat: curriculum and mask_sync must be true or false")
         self.curriculum = Curriculum(
@@ -89,13 +88,9 @@ class AVAT(AdversarialMethod):
         steps = self.state["attack_steps"]
         adv = craft_on_segments(lambda b: self.craft(model, b, labels, steps), batch, self.rho, self.threat, self._cpu,
                                 self.spread)
-        if not self.trades_beta:
-            return supervised_loss(model(adv.video, adv.audio), labels, self.unimodal_weight)
-        both = model(torch.cat([batch.video, adv.video]), torch.cat([batch.audio, adv.audio]))  # one pass (DDP)
-        clean = both.take(batch.size)
-        robust = F.kl_div(both.logits[batch.size:].log_softmax(-1), clean.logits.log_softmax(-1), reduction="batchmean",
-                          log_target=True)
-        return supervised_loss(clean, labels, self.unimodal_weight) + self.trades_beta * robust
+        if self.trades_beta:
+            return trades_objective(model, batch, adv, labels, self.trades_beta, self.unimodal_weight)
+        return supervised_loss(model(adv.video, adv.audio), labels, self.unimodal_weight)
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "rho": self.rho, "curriculum": self.curriculum.describe(), "spread": self.spread,

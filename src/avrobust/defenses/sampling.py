@@ -53,12 +53,18 @@ def nearest_sampled(frames: int, sampled: torch.Tensor) -> torch.Tensor:
 SPREADS = ("nearest", "linear")
 
 
+def check_spread(spread: str) -> str:
+    """``spread`` if it is one of :data:`SPREADS`, or a one-line error."""
+    if spread not in SPREADS:
+        raise ConfigError(f"unknown spread {spread!r}; valid choices: {', '.join(SPREADS)}")
+    return spread
+
+
 def spread_matrix(frames: int, sampled: torch.Tensor, spread: str = "nearest") -> torch.Tensor:
     """``[T, T']`` weights giving each of the T segments a mix of the T' sampled segments' perturbations:
     one-hot at the nearest (``nearest``), or linear interpolation between the sampled segments on either
     side, the nearest one beyond the first and last (``linear``). Rows sum to 1."""
-    if spread not in SPREADS:
-        raise ConfigError(f"unknown spread {spread!r}; valid choices: {', '.join(SPREADS)}")
+    check_spread(spread)
     weights = torch.zeros(frames, len(sampled))
     if spread == "nearest" or len(sampled) == 1:
         weights[torch.arange(frames), nearest_sampled(frames, sampled)] = 1.0
@@ -85,9 +91,14 @@ def expand_perturbation(clean: AVBatch, short_clean: AVBatch, short_adv: AVBatch
         spread: ``nearest`` (copy) or ``linear`` (interpolate), see :func:`spread_matrix`.
     """
     n, t_short = short_adv.size, short_adv.frames
-    weights = spread_matrix(clean.frames, sampled, spread).to(clean.video)
-    delta_v = torch.einsum("ts,ns...->nt...", weights, short_adv.video - short_clean.video)
-    delta_a = torch.einsum("ts,nsl->ntl", weights.to(clean.audio), (short_adv.audio - short_clean.audio).view(n, t_short, -1))
+    delta_v, delta_a = short_adv.video - short_clean.video, (short_adv.audio - short_clean.audio).view(n, t_short, -1)
+    if check_spread(spread) == "nearest":  # a copy: indexing, no weighted sum
+        pos = nearest_sampled(clean.frames, sampled).to(clean.video.device)
+        delta_v, delta_a = delta_v[:, pos], delta_a[:, pos]
+    else:
+        weights = spread_matrix(clean.frames, sampled, spread)
+        delta_v = torch.einsum("ts,ns...->nt...", weights.to(delta_v), delta_v)
+        delta_a = torch.einsum("ts,nsl->ntl", weights.to(delta_a), delta_a)
     delta_a = delta_a.reshape(n, -1)
     video = project(clean.video + delta_v, clean.video, threat.video) if "video" in threat.modalities else clean.video
     audio = project(clean.audio + delta_a, clean.audio, threat.audio) if "audio" in threat.modalities else clean.audio

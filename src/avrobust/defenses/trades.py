@@ -43,6 +43,17 @@ class _TradesKL(IterativeAttack):
         return F.kl_div(out.logits.log_softmax(-1), self.clean_log_probs, reduction="batchmean", log_target=True)
 
 
+def trades_objective(model: nn.Module, batch: AVBatch, adv: AVBatch, labels: torch.Tensor, beta: float,
+                     unimodal_weight: float) -> torch.Tensor:
+    """``CE(f(x), y) + unimodal terms + beta * KL(f(x) || f(x'))``; clean and adversarial clips go through
+    the model in one forward pass (batch-norm statistics of both; one pass per update, as DDP needs)."""
+    both = model(torch.cat([batch.video, adv.video]), torch.cat([batch.audio, adv.audio]))
+    out = both.take(batch.size)
+    robust = F.kl_div(both.logits[batch.size:].log_softmax(-1), out.logits.log_softmax(-1), reduction="batchmean",
+                      log_target=True)
+    return supervised_loss(out, labels, unimodal_weight) + beta * robust
+
+
 @METHODS.register("trades")
 class TRADES(AdversarialMethod):
     """Zhang et al. (ICML 2019): ``CE(f(x), y) + beta * KL(f(x) || f(x'))``, ``x'`` maximising the KL.
@@ -70,13 +81,7 @@ class TRADES(AdversarialMethod):
             clean_logits = inner(batch.video, batch.audio).logits
         attack = _TradesKL(self.threat, clean_logits, steps=self.steps)
         adv = attack(inner, batch, labels, generator=self.device_generator(batch.video.device))
-        # one forward pass of clean and adversarial clips together (one pass per update, as DDP needs)
-        both = model(torch.cat([batch.video, adv.video]), torch.cat([batch.audio, adv.audio]))
-        n = batch.size
-        out = both.take(n)
-        robust = F.kl_div(both.logits[n:].log_softmax(-1), out.logits.log_softmax(-1), reduction="batchmean",
-                          log_target=True)
-        return supervised_loss(out, labels, self.unimodal_weight) + self.beta * robust
+        return trades_objective(model, batch, adv, labels, self.beta, self.unimodal_weight)
 
     def options(self) -> dict[str, Any]:
         return {"threat": self.threat.describe(), "steps": self.steps, "beta": self.beta,

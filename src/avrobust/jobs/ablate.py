@@ -141,7 +141,7 @@ def _run(out: Path, label: str, method: str, seed: int, epochs: int, settings: d
 
 def _equal_time_epochs(rows: Sequence[AblationRow], label: str, seed: int, epochs: int) -> int:
     """Epochs of ``label`` that take PGD-AT's training time at ``epochs`` epochs (seed ``seed``)."""
-    spe = {r["variant"]: r["seconds_per_epoch"] for r in rows if r["seed"] == seed and (r.get("epochs") or epochs) == epochs}
+    spe = {r["variant"]: r["seconds_per_epoch"] for r in rows if r["seed"] == seed}  # X@time rows have their own names
     return max(1, round(epochs * spe["pgd-at"] / spe[label]))
 
 

@@ -139,8 +139,8 @@ def run_defence(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, A
 
 def run_digits(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, Any]:
     """Train the surrogate's architecture on ``data`` (a ``digits`` spec) and attack it white box with PGD
-    in the video-only and the audio-only threat model; ``None`` fields and a one-line reason when the
-    dataset cannot be built here (no espeak-ng)."""
+    in the video-only and the audio-only threat model; only ``data`` and a one-line ``skipped`` reason
+    when the dataset cannot be built here (no espeak-ng)."""
     import importlib.util
 
     from avrobust.attacks import ThreatModel
