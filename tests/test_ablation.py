@@ -106,3 +106,25 @@ def test_the_pareto_front_is_exactly_the_undominated_points(points):
     for k, p in points.items():
         dominated = any(beats(q, p) for j, q in points.items() if j != k)
         assert (k in front) == (not dominated)
+
+
+def test_every_configuration_is_a_valid_method_spec():
+    from avrobust.defenses import create_method
+
+    configs = ablation_configs(3)
+    assert {"no-mask", "spread=linear", "avat+trades", "crmt-at", "mixup", "standard"} <= set(configs)
+    from avrobust.specs import parse_spec
+    for spec in configs.values():
+        name, options = parse_spec(spec)
+        create_method(name, **options)  # raises on an unknown method or option
+
+
+def test_a_suite_ablation_evaluates_with_the_suite_and_says_so(tmp_path, tiny_spec):
+    from avrobust.evaluation.defence import DEFENCE_SUITE
+
+    result = run_ablation(tmp_path / "abl", data=tiny_spec, seeds=(0,), epochs=1, steps=1, n=2, attacks=[],
+                          eval_steps=1, variants=["standard"], batch_size=8, suite="defence")
+    row = result.rows[0]
+    assert len(row.robust_accuracy) == len(DEFENCE_SUITE)
+    assert row.worst_case_robust_accuracy <= min(row.robust_accuracy.values())
+    assert "against the defence suite" in (tmp_path / "abl" / "ablation.md").read_text()

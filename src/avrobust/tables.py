@@ -178,8 +178,10 @@ def ablation_table(result: AblationResult, title: str = "") -> Table:
 
 def ablation_settings(s: Mapping[str, Any]) -> str:
     """One line: epochs, attack steps, evaluation clips and attacks of an ablation."""
+    attacks = ", ".join([*([f"the {s['suite']} suite"] if s.get("suite") else []), *s["attacks"]])
     return (f"{s['epochs']} epochs, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
-            f"{', '.join(s['attacks'])} ({s['eval_steps']} steps), worst case per clip. Mean ± std over seeds.")
+            f"{attacks} ({s['eval_steps']} steps where an attack sets none), worst case per clip. "
+            "Mean ± std over seeds.")
 
 
 def zoo_table(zoo: ZooResult, title: str = "") -> Table:

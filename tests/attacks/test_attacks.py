@@ -197,3 +197,22 @@ def test_bad_labels_rejected(trained):
     batch, labels = _batch(trained, 4)
     with pytest.raises(InputError, match="labels must have shape"):
         create_attack("fgsm")(trained["model"], batch, labels[:2])
+
+
+def test_an_attack_started_from_init_continues_where_the_last_one_stopped(trained):
+    """I-FGSM with a fixed step: 2 steps, then 2 more from there (init), equals 4 steps in one go."""
+    model = trained["model"]
+    batch, labels = _batch(trained, 8)
+    threat = ThreatModel.build(("video", "audio"), step_video=1 / 255, step_audio=0.002)
+    two, four = create_attack("ifgsm", threat, steps=2), create_attack("ifgsm", threat, steps=4)
+    first = two(model, batch, labels)
+    again = two(model, batch, labels, init=first)
+    whole = four(model, batch, labels)
+    assert torch.allclose(again.video, whole.video, atol=1e-6) and torch.allclose(again.audio, whole.audio, atol=1e-7)
+    assert not torch.allclose(first.video, whole.video)
+    # a start outside the ball is projected onto it first; a wrong shape is refused
+    far = batch.with_inputs((batch.video + 0.5).clamp(0, 1), batch.audio)
+    out = two(model, batch, labels, init=far)
+    assert flat_norm(out.video - batch.video, "linf").max() <= threat.video.eps + 1e-6
+    with pytest.raises(InputError, match="init must have the shapes"):
+        two(model, batch, labels, init=batch.index(slice(0, 4)))

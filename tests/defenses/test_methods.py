@@ -251,3 +251,46 @@ def test_a_run_stopped_within_an_epoch_resumes_to_the_same_weights(tmp_path, tin
         assert torch.equal(v, resumed.state_dict()[k]), k
     a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("full", "cut"))
     assert a["forward_passes"] == b["forward_passes"] and a["history"][1]["loss"] == pytest.approx(b["history"][1]["loss"])
+
+
+def test_avat_carry_starts_each_clip_where_its_last_perturbation_ended(tmp_path, tiny_spec, tiny_train):
+    """Epoch 1 has nothing to carry (the same weights as without carry); from epoch 2 on every clip's
+    crafting starts from its kept perturbation, which stays within the budget."""
+    from avrobust.checkpoint import load_checkpoint
+    spec = "avat:steps=2,rho=0.5,mask_end=0"
+    weights = {}
+    for tag, method, epochs in [("plain1", spec, 1), ("carry1", spec + ",carry=true", 1),
+                                ("plain2", spec, 2), ("carry2", spec + ",carry=true", 2)]:
+        _run(tiny_spec, tmp_path / tag, method, epochs=epochs)
+        weights[tag] = load_checkpoint(tmp_path / tag).model.state_dict()
+    assert all(torch.equal(weights["plain1"][k], weights["carry1"][k]) for k in weights["plain1"])
+    assert not all(torch.equal(weights["plain2"][k], weights["carry2"][k]) for k in weights["plain2"])
+    name, options = parse_spec(spec + ",carry=true")
+    m = create_method(name, **options)
+    model = create_model("alexnet-sum-vgg", tiny_train.num_classes, tiny_train.sample_rate)
+    m.start_epoch(model, 0, 2, seed=0)
+    batch, labels = tiny_train.batch(slice(0, 8))
+    m.clip_ids = torch.arange(8)
+    m.loss(model, batch, labels)
+    assert sorted(m._carried) == list(range(8))
+    start = m._carried_start(batch)
+    assert within_budget(start.video, batch.video, m.threat.video, tol=1e-3).all()  # float16, kept
+    assert within_budget(start.audio, batch.audio, m.threat.audio, tol=1e-3).all()
+    assert not torch.equal(start.video, batch.video)
+    m.clip_ids = torch.arange(8, 16)  # clips not seen yet: nothing to carry
+    assert m._carried_start(batch) is None
+
+
+def test_avat_paper_option_restores_the_papers_configuration_and_explicit_options_win():
+    from avrobust.defenses.avat import DEFAULTS, PAPER
+    paper = create_method("avat", paper=True)
+    assert {k: paper.options()[k] for k in ("spread", "trades_beta", "carry")} == \
+        {k: PAPER[k] for k in ("spread", "trades_beta", "carry")}
+    assert paper.curriculum.at(7, 8)["mask_ratio"] == pytest.approx(PAPER["mask_end"])
+    ours = create_method("avat")
+    assert ours.curriculum.at(7, 8)["mask_ratio"] == pytest.approx(DEFAULTS["mask_end"])
+    assert ours.carry == DEFAULTS["carry"] and ours.options()["paper"] is False
+    mixed = create_method("avat", paper=True, mask_end=0.0, carry=True)
+    assert mixed.curriculum.at(7, 8)["mask_ratio"] == 0.0 and mixed.carry
+    with pytest.raises(ConfigError, match="paper must be true or false"):
+        create_method("avat", paper="yes")

@@ -136,9 +136,22 @@ class Attack:
 
     # ---- the call ------------------------------------------------------------------------------
     def __call__(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, *,
-                 target: torch.Tensor | None = None, generator: torch.Generator | None = None) -> AVBatch:
-        """Return adversarial clips for ``batch`` (``labels``: ``[N]`` true classes)."""
+                 target: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                 init: AVBatch | None = None) -> AVBatch:
+        """Return adversarial clips for ``batch`` (``labels``: ``[N]`` true classes). ``init``: clips of
+        the same shape the iterative attacks start from (projected onto the ball) instead of ``batch``
+        or a random start, e.g. a perturbation carried over from an earlier epoch."""
         batch.validate()
+        if init is not None and (init.video.shape != batch.video.shape or init.audio.shape != batch.audio.shape):
+            raise InputError("init must have the shapes of the batch it starts the attack on")
+        self._init = None if init is None else {"video": init.video.detach(), "audio": init.audio.detach()}
+        try:
+            return self._run(model, batch, labels, target, generator)
+        finally:
+            self._init = None
+
+    def _run(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, target: torch.Tensor | None,
+             generator: torch.Generator | None) -> AVBatch:
         labels = labels.to(batch.video.device)
         if labels.shape != (batch.size,):
             raise InputError(f"labels must have shape [{batch.size}], got {tuple(labels.shape)}")
@@ -187,7 +200,12 @@ class Attack:
         return dict(zip(mods, grads))
 
     def start(self, x: Inputs, generator: torch.Generator) -> Inputs:
-        """Initial point: ``x``, or a random point of the ball when ``random_start``."""
+        """Initial point: the call's ``init`` projected onto the ball, else ``x``, or a random point of
+        the ball when ``random_start``."""
+        init = getattr(self, "_init", None)
+        if init is not None:
+            return {m: (project(init[m], x[m], self.threat.budget(m)) if m in self.threat.modalities
+                        else x[m].clone()) for m in x}
         return {m: (random_start(x[m], self.threat.budget(m), generator)
                     if self.random_start and m in self.threat.modalities else x[m].clone()) for m in x}
 

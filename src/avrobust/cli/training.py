@@ -55,11 +55,15 @@ def ablate(
     epochs: int = typer.Option(8, min=1),
     steps: int = typer.Option(5, min=1, help="Attack steps of every configuration (the curriculum ramps up to it)."),
     n: int = typer.Option(200, "--n", min=1, help="Test clips evaluated."),
-    attack: str = typer.Option("fgsm,pgd,apgd-ce,tma", help="Attacks of the evaluation (worst case over them)."),
+    attack: Optional[str] = typer.Option(None, help="Attacks of the evaluation (worst case over them; default "
+                                         "fgsm,pgd,apgd-ce,tma, or none beyond --suite)."),
+    suite: Optional[str] = typer.Option(None, help="Evaluate with a named attack suite (defence: the white-box "
+                                        "defence suite of 'evaluate --suite defence'), then --attack."),
     eval_steps: int = typer.Option(10, min=1, help="Steps of the evaluation attacks."),
     variants: str = typer.Option("", help="Comma-separated subset: pgd-at, sampling, curriculum, both, rho=0.125, "
                                  "rho=0.4, sched=constant, sched=cosine, sched=step, part=steps, part=mask, "
-                                 "part=dropout, trades, fgsm-rs, n-fgsm, free-at (default: all)."),
+                                 "part=dropout, no-mask, spread=linear, avat+trades, carry, tma-at, avat-pgd, trades, crmt-at, mixup, "
+                                 "fgsm-rs, n-fgsm, free-at, standard (default: all)."),
     equal_time: bool = typer.Option(False, help="Also train every variant for PGD-AT's wall-clock time (X@time: "
                                     "epochs scaled by its measured seconds per epoch)."),
     batch_size: int = typer.Option(32, min=1),
@@ -70,10 +74,11 @@ def ablate(
     """Defence ablation and comparison in one command: PGD-AT vs sampling vs curriculum vs both, rho, schedulers,
     the baselines (TRADES, FGSM-RS, N-FGSM, free-AT), at equal epochs and (--equal-time) equal wall-clock time."""
     from avrobust.jobs import run_ablation
-    from avrobust.jobs.ablate import render_markdown
+    from avrobust.jobs.ablate import DEFAULT_ATTACKS, render_markdown
 
     result = run_ablation(out, data=data, model=model, seeds=seeds, epochs=epochs, steps=steps, n=n,
-                          attacks=[a for a in attack.split(",") if a], eval_steps=eval_steps,
+                          attacks=([a for a in attack.split(",") if a] if attack is not None
+                                   else [] if suite else list(DEFAULT_ATTACKS)), eval_steps=eval_steps, suite=suite,
                           variants=[v for v in variants.split(",") if v] or None, threat=threat, resume=resume,
                           overwrite=overwrite, batch_size=batch_size, equal_time=equal_time)
     output.print(render_markdown(result), markup=False, highlight=False, soft_wrap=True)

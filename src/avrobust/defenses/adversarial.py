@@ -78,10 +78,12 @@ class AdversarialMethod(TrainingMethod):
             self._device_gen = generator(self._seed + 1, device)
         return self._device_gen
 
-    def craft(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, steps: int | None = None) -> AVBatch:
-        """Adversarial clips for ``batch`` (the attack runs in eval mode and restores the mode)."""
+    def craft(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, steps: int | None = None,
+              init: AVBatch | None = None) -> AVBatch:
+        """Adversarial clips for ``batch`` (the attack runs in eval mode and restores the mode), starting
+        from ``init`` when given."""
         attack = self.attack_for(steps or self.steps)
-        return attack(unwrap(model), batch, labels, generator=self.device_generator(batch.video.device))
+        return attack(unwrap(model), batch, labels, generator=self.device_generator(batch.video.device), init=init)
 
     def options(self) -> dict[str, Any]:
         return {"threat": self.threat.describe(), "attack": self.attack_name, "steps": self.steps,

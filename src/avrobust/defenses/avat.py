@@ -21,6 +21,12 @@ from avrobust.models.classifier import set_dropout
 from avrobust.types import AVBatch, segment_masks
 
 
+#: The paper's configuration of the options whose default here may differ (``paper=true`` restores it).
+PAPER = {"mask_end": 0.25, "spread": "nearest", "trades_beta": 0.0, "carry": False}
+#: Our defaults of the same options: the best configuration measured (benchmarks/RESULTS.md, issue 18).
+DEFAULTS = dict(PAPER)
+
+
 @METHODS.register("avat")
 class AVAT(AdversarialMethod):
     """Ours (PAPER.md): TMA-crafted examples, efficient crafting on sampled segments, curriculum.
@@ -47,15 +53,28 @@ class AVAT(AdversarialMethod):
             paper's) or ``linear`` (interpolated between the sampled segments around it).
         trades_beta: 0 (default) trains on the adversarial clips' cross-entropy; > 0 uses the TRADES
             objective with avat's examples instead, ``CE(f(x), y) + beta KL(f(x) || f(x'))``.
+        paper: take the paper's value (:data:`PAPER`) for every option in it that is not given, instead
+            of our default (:data:`DEFAULTS`).
+        carry: keep each training clip's perturbation and start its next crafting there (the next
+            epoch's attack goes further with the same steps; no random start). Holds one float16
+            perturbation per training clip in memory, ``N (T C H W + L) 2`` bytes; a resumed run
+            starts them at zero again.
     """
 
     name = "avat"
 
     def __init__(self, threat: ThreatModel | None = None, *, rho: float = 0.25, curriculum: bool = True,
-                 mask_schedule: str = "linear", mask_start: float = 0.0, mask_end: float = 0.25, mask_sync: bool = True,
+                 mask_schedule: str = "linear", mask_start: float = 0.0, mask_end: float | None = None, mask_sync: bool = True,
                  dropout_schedule: str = "linear", dropout_start: float = 0.0, dropout_end: float = 0.2,
                  steps_schedule: str = "linear", steps_start: int = 1, steps: int = 10, stages: int = 3,
-                 spread: str = "nearest", trades_beta: float = 0.0, attack: str = "tma", **attack_options: Any) -> None:
+                 spread: str | None = None, trades_beta: float | None = None, carry: bool | None = None,
+                 paper: bool = False, attack: str = "tma", **attack_options: Any) -> None:
+        if not isinstance(paper, bool):
+            raise ConfigError("avat: paper must be true or false")
+        given = {"mask_end": mask_end, "spread": spread, "trades_beta": trades_beta, "carry": carry}
+        chosen = {k: (v if v is not None else (PAPER if paper else DEFAULTS)[k]) for k, v in given.items()}
+        mask_end, spread, trades_beta, carry = (chosen[k] for k in ("mask_end", "spread", "trades_beta", "carry"))
+        self.paper = paper
         if attack in ("tma", "tia") and "copies" not in attack_options:
             attack_options["copies"] = 1
         super().__init__(threat, attack=attack, steps=steps, **attack_options)
@@ -63,8 +82,10 @@ class AVAT(AdversarialMethod):
         if not trades_beta >= 0:
             raise ConfigError(f"avat: trades_beta must be >= 0, got {trades_beta}")
         self.spread, self.trades_beta = check_spread(spread), float(trades_beta)
-        if not isinstance(curriculum, bool) or not isinstance(mask_sync, bool):
-            raise ConfigError("avat: curriculum and mask_sync must be true or false")
+        if not all(isinstance(v, bool) for v in (curriculum, mask_sync, carry)):
+            raise ConfigError("avat: curriculum, mask_sync and carry must be true or false")
+        self.carry = carry
+        self._carried: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # clip id -> (video, audio) perturbation
         self.curriculum = Curriculum(
             mask=Schedule(mask_schedule, mask_start, mask_end, stages),
             dropout=Schedule(dropout_schedule, dropout_start, dropout_end, stages),
@@ -86,12 +107,36 @@ class AVAT(AdversarialMethod):
                                            synchronous=self.state["mask_synchronous"], generator=self._cpu)
             batch = batch.mask_segments(drop_v.to(batch.video.device), drop_a.to(batch.video.device))
         steps = self.state["attack_steps"]
-        adv = craft_on_segments(lambda b: self.craft(model, b, labels, steps), batch, self.rho, self.threat, self._cpu,
-                                self.spread)
+        adv = craft_on_segments(lambda b, init=None: self.craft(model, b, labels, steps, init), batch, self.rho,
+                                self.threat, self._cpu, self.spread, init=self._carried_start(batch))
+        self._keep(batch, adv)
         if self.trades_beta:
             return trades_objective(model, batch, adv, labels, self.trades_beta, self.unimodal_weight)
         return supervised_loss(model(adv.video, adv.audio), labels, self.unimodal_weight)
 
+    def _ids(self) -> list[int] | None:
+        return None if not self.carry or self.clip_ids is None else [int(i) for i in self.clip_ids]
+
+    def _carried_start(self, batch: AVBatch) -> AVBatch | None:
+        """The batch plus each clip's carried perturbation (zero for a clip not seen yet); None when
+        nothing is carried."""
+        ids = self._ids()
+        if ids is None or len(ids) != batch.size or not any(i in self._carried for i in ids):
+            return None
+        zero_v, zero_a = torch.zeros_like(batch.video[0]), torch.zeros_like(batch.audio[0])
+        dv = torch.stack([self._carried[i][0].to(batch.video) if i in self._carried else zero_v for i in ids])
+        da = torch.stack([self._carried[i][1].to(batch.audio) if i in self._carried else zero_a for i in ids])
+        return batch.with_inputs(batch.video + dv, batch.audio + da)
+
+    def _keep(self, batch: AVBatch, adv: AVBatch) -> None:
+        ids = self._ids()
+        if ids is None or len(ids) != batch.size:
+            return
+        dv = (adv.video - batch.video).detach().to("cpu", torch.float16)
+        da = (adv.audio - batch.audio).detach().to("cpu", torch.float16)
+        for k, i in enumerate(ids):
+            self._carried[i] = (dv[k].clone(), da[k].clone())
+
     def options(self) -> dict[str, Any]:
         return {**super().options(), "rho": self.rho, "curriculum": self.curriculum.describe(), "spread": self.spread,
-                "trades_beta": self.trades_beta}
+                "trades_beta": self.trades_beta, "carry": self.carry, "paper": self.paper}

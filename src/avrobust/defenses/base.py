@@ -26,6 +26,7 @@ class TrainingMethod:
     name = ""
     adversarial = False  # True: takes a ``threat`` and crafts examples in the loop
     replays = 1  # weight updates per batch: the trainer calls loss, backward and step this many times
+    clip_ids: torch.Tensor | None = None  # the batch's dataset indices [N], set by the trainer before loss
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
         """The scalar training loss for one batch (model in train mode)."""

@@ -105,12 +105,17 @@ def expand_perturbation(clean: AVBatch, short_clean: AVBatch, short_adv: AVBatch
     return clean.with_inputs(video.detach(), audio.detach())
 
 
-def craft_on_segments(attack: Callable[[AVBatch], AVBatch], batch: AVBatch, rho: float, threat: ThreatModel,
-                      generator: torch.Generator | None = None, spread: str = "nearest") -> AVBatch:
+def craft_on_segments(attack: Callable[..., AVBatch], batch: AVBatch, rho: float, threat: ThreatModel,
+                      generator: torch.Generator | None = None, spread: str = "nearest",
+                      init: AVBatch | None = None) -> AVBatch:
     """Run ``attack`` (a closure over model and labels) on sampled segments and expand the result;
-    with ``rho = 1`` it is the attack on the full clip."""
+    with ``rho = 1`` it is the attack on the full clip. ``init`` (full-length clips): the attack's
+    starting point, cut to the same segments and passed as ``attack(short, init=short_init)``."""
     sampled = sample_segments(batch.frames, rho, generator)
-    if len(sampled) == batch.frames:
-        return attack(batch)
-    short = batch.select_segments(sampled)
-    return expand_perturbation(batch, short, attack(short), sampled, threat, spread)
+    full = len(sampled) == batch.frames
+    short = batch if full else batch.select_segments(sampled)
+    if init is None:
+        adv = attack(short)
+    else:
+        adv = attack(short, init=init if full else init.select_segments(sampled))
+    return adv if full else expand_perturbation(batch, short, adv, sampled, threat, spread)

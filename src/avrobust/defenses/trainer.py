@@ -237,6 +237,7 @@ class _Loop:
     def _update(self, chunk: torch.Tensor, epoch: int, loss_sum: float, seen: int) -> tuple[float, int]:
         batch, labels = self.train_set.batch(chunk)
         batch, labels = batch.to(self.device), labels.to(self.device)
+        self.method.clip_ids = chunk
         total = 0.0
         for _ in range(self.method.replays):
             loss = self.method.loss(self.net, batch, labels)

@@ -11,15 +11,22 @@ Configurations (all with the same attack steps ``K`` and budgets):
 * ``sched=S``: ``both`` with every schedule ``S`` (constant, cosine, step; linear is ``both``).
 * ``part=P``: ``both`` with one part ``P`` of the curriculum scheduled (steps, mask, dropout) and the
   other two off (no masking, no dropout, ``K`` steps throughout): which part costs or buys robustness.
-* the baselines, each with its paper's defaults: ``trades`` (K steps), ``fgsm-rs``, ``n-fgsm`` (one
-  step each) and ``free-at`` (``replays=K``, so it takes as many gradients per batch as the others).
+* ideas for avat (issue 18): ``no-mask`` (``both`` without the curriculum's masking), ``spread=linear``
+  (a sampled segment's perturbation interpolated to its neighbours, not copied), ``avat+trades``
+  (avat's examples in the TRADES objective, beta 6) and ``carry`` (each clip's perturbation carried
+  across epochs as the next attack's start); and two for the diagnosis: ``tma-at`` (plain TMA adversarial
+  training: every segment, no curriculum) and ``avat-pgd`` (``both`` crafting with PGD instead of TMA).
+* the baselines, each with its paper's defaults: ``trades`` (K steps), ``crmt-at`` (K steps), ``mixup``,
+  ``fgsm-rs``, ``n-fgsm`` (one step each), ``free-at`` (``replays=K``, so it takes as many gradients per
+  batch as the others) and ``standard`` (no defence).
 
 With ``equal_time`` every configuration also trains for PGD-AT's wall-clock time: per seed, ``X@time``
 runs ``round(epochs * s_pgd / s_X)`` epochs (at least 1), where ``s`` is each one's measured seconds
 per epoch in the equal-epochs runs of that seed, so a cheap method gets more epochs.
 
 Every configuration trains once per seed on the same data, then is evaluated on the first ``n``
-test clips: clean accuracy and robust accuracy under each attack, worst case per clip. Writes
+test clips: clean accuracy and robust accuracy under each attack (``suite="defence"``: the white-box
+defence suite of ``evaluate --suite defence``, then ``attacks``), worst case per clip. Writes
 ``OUT/ablation.json`` (after every run, so ``--resume`` continues), ``OUT/ablation.md`` and
 ``OUT/ablation.png`` (worst-case robust accuracy against training time, mean +- std over seeds).
 """
@@ -63,8 +70,15 @@ def ablation_configs(steps: int) -> dict[str, str]:
     for part in PARTS_OFF:
         off = ",".join(PARTS_OFF[p].format(steps=steps) for p in PARTS_OFF if p != part)
         configs[f"part={part}"] = f"avat:rho=0.25,steps={steps},{off}"
-    configs.update({"trades": f"trades:steps={steps}", "fgsm-rs": "fgsm-rs", "n-fgsm": "n-fgsm",
-                    "free-at": f"free-at:replays={steps}"})
+    configs.update({"no-mask": f"avat:rho=0.25,steps={steps},mask_end=0",
+                    "spread=linear": f"avat:rho=0.25,steps={steps},spread=linear",
+                    "avat+trades": f"avat:rho=0.25,steps={steps},trades_beta=6",
+                    "carry": f"avat:rho=0.25,steps={steps},carry=true",
+                    "tma-at": f"avat:rho=1,curriculum=false,steps={steps}",
+                    "avat-pgd": f"avat:rho=0.25,steps={steps},attack=pgd"})
+    configs.update({"trades": f"trades:steps={steps}", "crmt-at": f"crmt-at:steps={steps}", "mixup": "mixup",
+                    "fgsm-rs": "fgsm-rs", "n-fgsm": "n-fgsm", "free-at": f"free-at:replays={steps}",
+                    "standard": "standard"})
     return configs
 
 
@@ -80,9 +94,10 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
                  epochs: int = 8, steps: int = 5, n: int = 200, attacks: Sequence[str] = DEFAULT_ATTACKS,
                  eval_steps: int = 10, variants: Sequence[str] | None = None, threat: ThreatModel | None = None,
                  resume: bool = False, overwrite: bool = False, batch_size: int = 32,
-                 equal_time: bool = False) -> AblationResult:
+                 equal_time: bool = False, suite: str | None = None) -> AblationResult:
     """Train and evaluate every configuration (or ``variants``) for every seed, and with ``equal_time``
-    again for PGD-AT's training time; return the result."""
+    again for PGD-AT's training time; return the result. ``suite`` (``defence``) evaluates with that
+    attack suite before ``attacks``."""
     out = Path(out)
     configs = ablation_configs(steps)
     chosen = list(variants) if variants else list(configs)
@@ -94,6 +109,8 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
     claim_dir(out, ABLATION_FILE, "an ablation", overwrite=overwrite, resume=resume)
     settings = {"data": data, "model": model, "epochs": epochs, "steps": steps, "n": n, "attacks": list(attacks),
                 "eval_steps": eval_steps, "threat": (threat or ThreatModel()).describe(), "batch_size": batch_size}
+    if suite:  # only when set, so ablations written before the option still resume
+        settings["suite"] = suite
     rows: list[AblationRow] = []
     if resume and (out / ABLATION_FILE).exists():
         previous = read_result(out / ABLATION_FILE)
@@ -129,7 +146,8 @@ def _run(out: Path, label: str, method: str, seed: int, epochs: int, settings: d
     run_dir = out / "runs" / f"{label}-s{seed}"
     summary = train_model(s["data"], s["model"], run_dir, epochs=epochs, seed=seed, method=method, threat=threat,
                           overwrite=True, batch_size=s["batch_size"])
-    ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(s["attacks"])], threat=threat,
+    ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(s["attacks"])] if s["attacks"] else [],
+                             suite=s.get("suite"), threat=threat,
                              steps=s["eval_steps"], seed=seed, limit=s["n"], show_progress=True)
     return AblationRow(variant=label, method=method, seed=seed, run_dir=str(run_dir), epochs=epochs,
                        train_seconds=round(summary.total_train_seconds, 2),
