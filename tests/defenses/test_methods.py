@@ -105,7 +105,7 @@ def test_sampled_crafting_costs_rho_of_the_segments(tmp_path, tiny_spec):
 
 
 def test_avat_logs_curriculum_values_per_epoch_and_sets_dropout(tmp_path, tiny_spec):
-    summary = _run(tiny_spec, tmp_path / "r", "avat:steps=3,dropout_end=0.3,mask_end=0.5,mask_schedule=step,stages=2",
+    summary = _run(tiny_spec, tmp_path / "r", "avat:paper=true,steps=3,dropout_end=0.3,mask_end=0.5,mask_schedule=step,stages=2",
                    epochs=3)
     cur = summary["curriculum"]
     assert [c["attack_steps"] for c in cur] == [1, 2, 3]
@@ -284,12 +284,13 @@ def test_avat_carry_starts_each_clip_where_its_last_perturbation_ended(tmp_path,
 def test_avat_paper_option_restores_the_papers_configuration_and_explicit_options_win():
     from avrobust.defenses.avat import DEFAULTS, PAPER
     paper = create_method("avat", paper=True)
-    assert {k: paper.options()[k] for k in ("spread", "trades_beta", "carry")} == \
-        {k: PAPER[k] for k in ("spread", "trades_beta", "carry")}
-    assert paper.curriculum.at(7, 8)["mask_ratio"] == pytest.approx(PAPER["mask_end"])
+    assert {k: paper.options()[k] for k in ("rho", "spread", "trades_beta", "carry")} == \
+        {k: PAPER[k] for k in ("rho", "spread", "trades_beta", "carry")}
+    assert paper.curriculum.enabled and paper.curriculum.at(7, 8)["mask_ratio"] == pytest.approx(PAPER["mask_end"])
+    assert [paper.curriculum.at(e, 8)["attack_steps"] for e in (0, 7)] == [1, 10]  # the paper's step ramp
     ours = create_method("avat")
-    assert ours.curriculum.at(7, 8)["mask_ratio"] == pytest.approx(DEFAULTS["mask_end"])
-    assert ours.carry == DEFAULTS["carry"] and ours.options()["paper"] is False
+    assert ours.curriculum.enabled == DEFAULTS["curriculum"] and ours.carry == DEFAULTS["carry"]
+    assert ours.rho == DEFAULTS["rho"] and ours.options()["paper"] is False
     mixed = create_method("avat", paper=True, mask_end=0.0, carry=True)
     assert mixed.curriculum.at(7, 8)["mask_ratio"] == 0.0 and mixed.carry
     with pytest.raises(ConfigError, match="paper must be true or false"):

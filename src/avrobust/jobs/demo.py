@@ -37,7 +37,7 @@ VICTIM_SWEEP = "eps=2/255,4/255,8/255,16/255"
 TRANSFER_ATTACKS = ["fgsm", "ifgsm", "mifgsm", "nifgsm", "mig", "pam", "tia", "mma", "tma"]
 TRANSFER_CLIPS = 100
 DEFENCE_DATA = "synth:clips_per_class=40"
-DEFENCE_METHODS = {"pgd-at": "pgd-at:steps={steps}", "avat": "avat:steps={steps}"}
+DEFENCE_METHODS = {"pgd-at": "pgd-at:steps={steps}", "avat": "avat:paper=true,steps={steps}"}  # the paper's avat
 DEFENCE_EPOCHS, DEFENCE_STEPS, DEFENCE_CLIPS = 4, 3, 100
 DEFENCE_ATTACKS = "fgsm,pgd,tma"
 DIGITS_DATA = "digits"
