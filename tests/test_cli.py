@@ -139,7 +139,7 @@ def test_attack_errors_are_one_line(run_cli, trained, args, message):
 
 
 def test_adv_train_writes_the_run_summary_with_cost_and_curriculum(run_cli, tmp_path, tiny_spec):
-    code, out, err = run_cli("adv-train", "--method", "avat:steps=2", "--data", tiny_spec, "--model", "AsV",
+    code, out, err = run_cli("adv-train", "--method", "avat:paper=true,steps=2", "--data", tiny_spec, "--model", "AsV",
                              "--out", tmp_path / "r", "--epochs", "2", "--batch-size", "8", "--eps-video", "4/255",
                              "--json", tmp_path / "s.json")
     assert code == 0, err
