@@ -1,6 +1,6 @@
 """Tables of a defence comparison run with ``avrobust ablate --suite defence`` (issues 15 and 18); run by hand.
 
-Reads ``ABLATION_DIR/ablation.json`` and prints Markdown: per variant, mean +- std over seeds of the
+Reads ``ABLATION_DIR/ablation.json`` (or an ablation JSON file given directly) and prints Markdown: per variant, mean +- std over seeds of the
 clean accuracy, the robust accuracy under every attack of the suite and the worst case per clip,
 seconds per epoch and the epoch time over PGD-AT's (same seed); then each variant's worst case and
 clean accuracy minus PGD-AT's, paired by seed (mean and the per-seed differences), which is what the
@@ -26,7 +26,7 @@ def ms(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
 
 
 def main(root: Path) -> None:
-    result = json.loads((root / "ablation.json").read_text())
+    result = json.loads((root if root.suffix == ".json" else root / "ablation.json").read_text())
     rows = result["rows"]
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     attacks = list(rows[0]["robust_accuracy"])

@@ -134,6 +134,8 @@ class Attack:
                 "loss": self.loss_name, "targeted": self.targeted, "random_start": self.random_start,
                 "options": self.options()}
 
+    _init: Inputs | None = None  # the current call's starting point (set by __call__ only)
+
     # ---- the call ------------------------------------------------------------------------------
     def __call__(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, *,
                  target: torch.Tensor | None = None, generator: torch.Generator | None = None,
@@ -202,9 +204,8 @@ class Attack:
     def start(self, x: Inputs, generator: torch.Generator) -> Inputs:
         """Initial point: the call's ``init`` projected onto the ball, else ``x``, or a random point of
         the ball when ``random_start``."""
-        init = getattr(self, "_init", None)
-        if init is not None:
-            return {m: (project(init[m], x[m], self.threat.budget(m)) if m in self.threat.modalities
+        if self._init is not None:
+            return {m: (project(self._init[m], x[m], self.threat.budget(m)) if m in self.threat.modalities
                         else x[m].clone()) for m in x}
         return {m: (random_start(x[m], self.threat.budget(m), generator)
                     if self.random_start and m in self.threat.modalities else x[m].clone()) for m in x}
