@@ -128,3 +128,11 @@ def test_a_suite_ablation_evaluates_with_the_suite_and_says_so(tmp_path, tiny_sp
     assert len(row.robust_accuracy) == len(DEFENCE_SUITE)
     assert row.worst_case_robust_accuracy <= min(row.robust_accuracy.values())
     assert "against the defence suite" in (tmp_path / "abl" / "ablation.md").read_text()
+
+
+def test_the_cli_help_names_every_variant():
+    import inspect
+    from avrobust.cli.training import ablate
+    help_text = inspect.signature(ablate).parameters["variants"].default.help
+    named = {v.strip() for v in help_text.split(":", 1)[1].split("(default")[0].split(",")}
+    assert named == set(ablation_configs(5))

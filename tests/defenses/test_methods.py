@@ -102,6 +102,9 @@ def test_sampled_crafting_costs_rho_of_the_segments(tmp_path, tiny_spec):
     assert pgd["forward_segments"] == 24 * 4 * 4
     assert avat["forward_segments"] == 24 * (3 * 1 + 4)
     assert avat["forward_passes"] == pgd["forward_passes"]  # same number of (shorter) passes
+    resampled = _run(tiny_spec, tmp_path / "r", "avat:rho=0.25,steps=3,steps_schedule=constant,curriculum=false,"
+                                                "resample=true")
+    assert resampled["forward_segments"] == avat["forward_segments"]  # new segments each step, the same cost
 
 
 def test_avat_logs_curriculum_values_per_epoch_and_sets_dropout(tmp_path, tiny_spec):
@@ -284,8 +287,8 @@ def test_avat_carry_starts_each_clip_where_its_last_perturbation_ended(tmp_path,
 def test_avat_paper_option_restores_the_papers_configuration_and_explicit_options_win():
     from avrobust.defenses.avat import DEFAULTS, PAPER
     paper = create_method("avat", paper=True)
-    assert {k: paper.options()[k] for k in ("rho", "spread", "trades_beta", "carry")} == \
-        {k: PAPER[k] for k in ("rho", "spread", "trades_beta", "carry")}
+    keys = ("rho", "spread", "trades_beta", "carry", "resample")
+    assert {k: paper.options()[k] for k in keys} == {k: PAPER[k] for k in keys}
     assert paper.curriculum.enabled and paper.curriculum.at(7, 8)["mask_ratio"] == pytest.approx(PAPER["mask_end"])
     assert [paper.curriculum.at(e, 8)["attack_steps"] for e in (0, 7)] == [1, 10]  # the paper's step ramp
     ours = create_method("avat")

@@ -5,8 +5,9 @@ from hypothesis import strategies as st
 
 from avrobust.attacks.threat import Budget, ThreatModel, within_budget
 from avrobust.attacks import create_attack
-from avrobust.defenses.sampling import (check_rho, craft_on_segments, expand_perturbation, nearest_sampled,
-                                        sample_segments, spread_matrix)
+from avrobust.defenses import create_method
+from avrobust.defenses.sampling import (check_rho, craft_on_segments, craft_resampled, expand_perturbation,
+                                        nearest_sampled, sample_segments, spread_matrix)
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator
 from avrobust.types import AVBatch
@@ -110,3 +111,48 @@ def test_linear_spread_stays_within_the_budget(tiny_train, make_model):
         assert within_budget(getattr(adv, m), getattr(batch, m), threat.budget(m)).all()
     with pytest.raises(ConfigError, match="unknown spread 'cubic'"):
         spread_matrix(4, torch.tensor([1]), "cubic")
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 500), rho=st.sampled_from([0.125, 0.25, 0.5]), norm=st.sampled_from(["linf", "l2"]),
+       spread=st.sampled_from(["nearest", "linear"]))
+def test_resampled_crafting_draws_new_segments_every_step_and_stays_within_budget(seed, rho, norm, spread):
+    """Every step sees a fresh sample of the segments (the first from the clean clip, the others from the
+    current adversarial one) and the result is projected onto the budget."""
+    batch = _batch(seed=seed)
+    eps_v, eps_a = (8 / 255, 0.01) if norm == "linf" else (0.5, 0.05)
+    threat = ThreatModel(Budget(norm, eps_v), Budget(norm, eps_a, low=-1, high=1))
+    g, calls = generator(seed + 1), []
+
+    def step(short, start):
+        calls.append((short.frames, start is None))
+        x = short if start is None else start
+        return short.with_inputs(x.video + eps_v / 2 * torch.randn(x.video.shape, generator=g).sign(),
+                                 x.audio + eps_a / 2 * torch.randn(x.audio.shape, generator=g).sign())
+
+    drawn = generator(seed)
+    adv = craft_resampled(step, batch, 4, rho, threat, drawn, spread)
+    t_short = max(1, round(rho * batch.frames))
+    assert calls == [(t_short, True)] + [(t_short, False)] * 3
+    assert within_budget(adv.video, batch.video, threat.video).all()
+    assert within_budget(adv.audio, batch.audio, threat.audio).all()
+    replay = generator(seed)
+    samples = [tuple(sample_segments(batch.frames, rho, replay).tolist()) for _ in range(4)]
+    assert len(set(samples)) > 1 or t_short == batch.frames  # the same generator draws new segments each step
+
+
+def test_resampled_crafting_on_every_segment_is_the_plain_multi_step_attack(tiny_train, make_model):
+    """With rho = 1 and I-FGSM (no momentum), 3 single steps from the running point are the 3-step attack:
+    the one-step attack takes the 3-step attack's step size."""
+    method = create_method("avat", attack="ifgsm", rho=1.0, steps=3, resample=True)
+    model = make_model()
+    batch, labels = tiny_train.batch(torch.arange(4))
+    method.start_epoch(model, 0, 1)
+    stepped = craft_resampled(lambda b, s: method.craft_step(model, b, labels, 3, s), batch, 3, 1.0,
+                              method.threat, generator(0))
+    whole = method.craft(model, batch, labels, 3)
+    torch.testing.assert_close(stepped.video, whole.video, rtol=0, atol=1e-6)
+    torch.testing.assert_close(stepped.audio, whole.audio, rtol=0, atol=1e-6)
+    assert not torch.equal(whole.video, batch.video)
+    with pytest.raises(ConfigError, match="steps >= 1"):
+        craft_resampled(lambda b, s: b, batch, 0, 1.0, method.threat)

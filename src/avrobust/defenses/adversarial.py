@@ -9,6 +9,7 @@ resumed run crafts exactly what an uninterrupted one does.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -46,6 +47,7 @@ class AdversarialMethod(TrainingMethod):
         self.steps, self.unimodal_weight = int(steps), float(unimodal_weight)
         self.attack_name, self.attack_options = attack, dict(attack_options)
         self._attacks: dict[int, Attack] = {}
+        self._step_attacks: dict[int, Attack] = {}
         self.attack_for(self.steps)  # fail now on an unknown attack or option
         self._seed = 0
         self._cpu: torch.Generator = generator(0)
@@ -56,6 +58,16 @@ class AdversarialMethod(TrainingMethod):
         if steps not in self._attacks:
             self._attacks[steps] = create_attack(self.attack_name, self.threat, steps=steps, **self.attack_options)
         return self._attacks[steps]
+
+    def step_attack_for(self, steps: int) -> Attack:
+        """One step of the ``steps``-step crafting attack: the same attack with ``steps=1`` and the step
+        sizes of the ``steps``-step one fixed in its budgets (built once per step count)."""
+        if steps not in self._step_attacks:
+            full = self.attack_for(steps)
+            threat = replace(self.threat, video=replace(self.threat.video, step=full.step_size("video")),
+                             audio=replace(self.threat.audio, step=full.step_size("audio")))
+            self._step_attacks[steps] = create_attack(self.attack_name, threat, steps=1, **self.attack_options)
+        return self._step_attacks[steps]
 
     def start_epoch(self, model: nn.Module, epoch: int, epochs: int, seed: int = 0) -> dict[str, Any]:
         self._seed = seed
@@ -84,6 +96,12 @@ class AdversarialMethod(TrainingMethod):
         from ``init`` when given."""
         attack = self.attack_for(steps or self.steps)
         return attack(unwrap(model), batch, labels, generator=self.device_generator(batch.video.device), init=init)
+
+    def craft_step(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor, steps: int,
+                   start: AVBatch | None = None) -> AVBatch:
+        """One step of the ``steps``-step crafting attack from ``start`` (None: the attack's own start)."""
+        attack = self.step_attack_for(steps)
+        return attack(unwrap(model), batch, labels, generator=self.device_generator(batch.video.device), init=start)
 
     def options(self) -> dict[str, Any]:
         return {"threat": self.threat.describe(), "attack": self.attack_name, "steps": self.steps,

@@ -13,7 +13,7 @@ from avrobust.attacks.threat import ThreatModel
 from avrobust.defenses.adversarial import AdversarialMethod
 from avrobust.defenses.base import METHODS
 from avrobust.defenses.curriculum import Curriculum, Schedule
-from avrobust.defenses.sampling import check_rho, check_spread, craft_on_segments
+from avrobust.defenses.sampling import check_rho, check_spread, craft_on_segments, craft_resampled
 from avrobust.defenses.standard import supervised_loss
 from avrobust.defenses.trades import trades_objective
 from avrobust.errors import ConfigError
@@ -22,7 +22,8 @@ from avrobust.types import AVBatch, segment_masks
 
 
 #: The paper's configuration of the options whose default here may differ (``paper=true`` restores it).
-PAPER = {"rho": 0.25, "curriculum": True, "mask_end": 0.25, "spread": "nearest", "trades_beta": 0.0, "carry": False}
+PAPER = {"rho": 0.25, "curriculum": True, "mask_end": 0.25, "spread": "nearest", "trades_beta": 0.0, "carry": False,
+         "resample": False}
 #: Our defaults of the same options: the best configuration measured at <= 0.5 of PGD-AT's epoch time, 3 seeds
 #: (benchmarks/RESULTS.md, issue 18): the curriculum off (it cost 22 points of worst-case robust accuracy on
 #: ``synth``), the rest the paper's.
@@ -61,6 +62,9 @@ class AVAT(AdversarialMethod):
             epoch's attack goes further with the same steps; no random start). Holds one float16
             perturbation per training clip in memory, ``N (T C H W + L) 2`` bytes; a resumed run
             starts them at zero again.
+        resample: draw new segments at every attack step (:func:`~avrobust.defenses.sampling.craft_resampled`)
+            instead of crafting every step on one sample; the same cost, one gradient on ``rho`` of the
+            segments per step, but a momentum attack (TMA) loses its momentum between steps.
     """
 
     name = "avat"
@@ -71,13 +75,13 @@ class AVAT(AdversarialMethod):
                  dropout_schedule: str = "linear", dropout_start: float = 0.0, dropout_end: float = 0.2,
                  steps_schedule: str = "linear", steps_start: int = 1, steps: int = 10, stages: int = 3,
                  spread: str | None = None, trades_beta: float | None = None, carry: bool | None = None,
-                 paper: bool = False, attack: str = "tma", **attack_options: Any) -> None:
+                 resample: bool | None = None, paper: bool = False, attack: str = "tma", **attack_options: Any) -> None:
         if not isinstance(paper, bool):
             raise ConfigError("avat: paper must be true or false")
         given = {"rho": rho, "curriculum": curriculum, "mask_end": mask_end, "spread": spread,
-                 "trades_beta": trades_beta, "carry": carry}
+                 "trades_beta": trades_beta, "carry": carry, "resample": resample}
         chosen = {k: (v if v is not None else (PAPER if paper else DEFAULTS)[k]) for k, v in given.items()}
-        rho, curriculum, mask_end, spread, trades_beta, carry = chosen.values()
+        rho, curriculum, mask_end, spread, trades_beta, carry, resample = chosen.values()
         self.paper = paper
         if attack in ("tma", "tia") and "copies" not in attack_options:
             attack_options["copies"] = 1
@@ -86,9 +90,9 @@ class AVAT(AdversarialMethod):
         if not trades_beta >= 0:
             raise ConfigError(f"avat: trades_beta must be >= 0, got {trades_beta}")
         self.spread, self.trades_beta = check_spread(spread), float(trades_beta)
-        if not all(isinstance(v, bool) for v in (curriculum, mask_sync, carry)):
-            raise ConfigError("avat: curriculum, mask_sync and carry must be true or false")
-        self.carry = carry
+        if not all(isinstance(v, bool) for v in (curriculum, mask_sync, carry, resample)):
+            raise ConfigError("avat: curriculum, mask_sync, carry and resample must be true or false")
+        self.carry, self.resample = carry, resample
         self._carried: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # clip id -> (video, audio) perturbation
         self.curriculum = Curriculum(
             mask=Schedule(mask_schedule, mask_start, mask_end, stages),
@@ -111,8 +115,12 @@ class AVAT(AdversarialMethod):
                                            synchronous=self.state["mask_synchronous"], generator=self._cpu)
             batch = batch.mask_segments(drop_v.to(batch.video.device), drop_a.to(batch.video.device))
         steps = self.state["attack_steps"]
-        adv = craft_on_segments(lambda b, init=None: self.craft(model, b, labels, steps, init), batch, self.rho,
-                                self.threat, self._cpu, self.spread, init=self._carried_start(batch))
+        if self.resample:
+            adv = craft_resampled(lambda b, start: self.craft_step(model, b, labels, steps, start), batch, steps,
+                                  self.rho, self.threat, self._cpu, self.spread, init=self._carried_start(batch))
+        else:
+            adv = craft_on_segments(lambda b, init=None: self.craft(model, b, labels, steps, init), batch, self.rho,
+                                    self.threat, self._cpu, self.spread, init=self._carried_start(batch))
         self._keep(batch, adv)
         if self.trades_beta:
             return trades_objective(model, batch, adv, labels, self.trades_beta, self.unimodal_weight)
@@ -143,4 +151,4 @@ class AVAT(AdversarialMethod):
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "rho": self.rho, "curriculum": self.curriculum.describe(), "spread": self.spread,
-                "trades_beta": self.trades_beta, "carry": self.carry, "paper": self.paper}
+                "trades_beta": self.trades_beta, "carry": self.carry, "resample": self.resample, "paper": self.paper}

@@ -80,6 +80,30 @@ def spread_matrix(frames: int, sampled: torch.Tensor, spread: str = "nearest") -
     return weights
 
 
+def spread_delta(frames: int, sampled: torch.Tensor, delta_video: torch.Tensor, delta_audio: torch.Tensor,
+                 spread: str = "nearest") -> tuple[torch.Tensor, torch.Tensor]:
+    """Full-length perturbations from those of the sampled segments: ``delta_video`` ``[N, T', C, H, W]``
+    -> ``[N, T, C, H, W]``, ``delta_audio`` ``[N, T' S]`` -> ``[N, T S]``, by copy (``nearest``) or
+    interpolation (``linear``), see :func:`spread_matrix`. Not projected."""
+    n, t_short = delta_video.shape[:2]
+    delta_a = delta_audio.view(n, t_short, -1)
+    if check_spread(spread) == "nearest":  # a copy: indexing, no weighted sum
+        pos = nearest_sampled(frames, sampled).to(delta_video.device)
+        delta_v, delta_a = delta_video[:, pos], delta_a[:, pos]
+    else:
+        weights = spread_matrix(frames, sampled, spread)
+        delta_v = torch.einsum("ts,ns...->nt...", weights.to(delta_video), delta_video)
+        delta_a = torch.einsum("ts,nsl->ntl", weights.to(delta_a), delta_a)
+    return delta_v, delta_a.reshape(n, -1)
+
+
+def _perturbed(clean: AVBatch, video: torch.Tensor, audio: torch.Tensor, threat: ThreatModel) -> AVBatch:
+    """``clean`` with the attacked modalities set to ``video``/``audio`` projected onto the budget and range."""
+    video = project(video, clean.video, threat.video) if "video" in threat.modalities else clean.video
+    audio = project(audio, clean.audio, threat.audio) if "audio" in threat.modalities else clean.audio
+    return clean.with_inputs(video.detach(), audio.detach())
+
+
 def expand_perturbation(clean: AVBatch, short_clean: AVBatch, short_adv: AVBatch, sampled: torch.Tensor,
                         threat: ThreatModel, spread: str = "nearest") -> AVBatch:
     """Full-length adversarial clips from an attack on the sampled segments.
@@ -90,19 +114,9 @@ def expand_perturbation(clean: AVBatch, short_clean: AVBatch, short_adv: AVBatch
         threat: budgets; the expanded perturbation is projected onto them and the valid range.
         spread: ``nearest`` (copy) or ``linear`` (interpolate), see :func:`spread_matrix`.
     """
-    n, t_short = short_adv.size, short_adv.frames
-    delta_v, delta_a = short_adv.video - short_clean.video, (short_adv.audio - short_clean.audio).view(n, t_short, -1)
-    if check_spread(spread) == "nearest":  # a copy: indexing, no weighted sum
-        pos = nearest_sampled(clean.frames, sampled).to(clean.video.device)
-        delta_v, delta_a = delta_v[:, pos], delta_a[:, pos]
-    else:
-        weights = spread_matrix(clean.frames, sampled, spread)
-        delta_v = torch.einsum("ts,ns...->nt...", weights.to(delta_v), delta_v)
-        delta_a = torch.einsum("ts,nsl->ntl", weights.to(delta_a), delta_a)
-    delta_a = delta_a.reshape(n, -1)
-    video = project(clean.video + delta_v, clean.video, threat.video) if "video" in threat.modalities else clean.video
-    audio = project(clean.audio + delta_a, clean.audio, threat.audio) if "audio" in threat.modalities else clean.audio
-    return clean.with_inputs(video.detach(), audio.detach())
+    delta_v, delta_a = spread_delta(clean.frames, sampled, short_adv.video - short_clean.video,
+                                    short_adv.audio - short_clean.audio, spread)
+    return _perturbed(clean, clean.video + delta_v, clean.audio + delta_a, threat)
 
 
 def craft_on_segments(attack: Callable[..., AVBatch], batch: AVBatch, rho: float, threat: ThreatModel,
@@ -119,3 +133,36 @@ def craft_on_segments(attack: Callable[..., AVBatch], batch: AVBatch, rho: float
     else:
         adv = attack(short, init=init if full else init.select_segments(sampled))
     return adv if full else expand_perturbation(batch, short, adv, sampled, threat, spread)
+
+
+def craft_resampled(step: Callable[[AVBatch, AVBatch | None], AVBatch], batch: AVBatch, steps: int, rho: float,
+                    threat: ThreatModel, generator: torch.Generator | None = None, spread: str = "nearest",
+                    init: AVBatch | None = None) -> AVBatch:
+    """``steps`` attack steps, each on freshly sampled segments, instead of all of them on one sample.
+
+    Step k samples segments (as :func:`sample_segments`), cuts the clean clips and the current adversarial
+    ones to them and takes one step from there, ``step(short_clean, short_current)`` (a closure over model
+    and labels; ``short_current`` is None at the first step without ``init``, so the attack's own start
+    applies). The change on the sampled segments is spread to every segment (copy or interpolation, as
+    :func:`expand_perturbation`), added to the current perturbation and projected onto the budget and the
+    valid range. A step costs what it costs in :func:`craft_on_segments` (one gradient on ``rho`` of the
+    segments); a momentum attack loses its momentum between steps (its buffer belongs to other segments).
+    With ``rho = 1`` and a memoryless attack (I-FGSM) this is the ``steps``-step attack.
+    """
+    if steps < 1:
+        raise ConfigError(f"resampled crafting needs steps >= 1, got {steps}")
+    current = None if init is None else _perturbed(batch, init.video, init.audio, threat)
+    for _ in range(steps):
+        sampled = sample_segments(batch.frames, rho, generator)
+        full = len(sampled) == batch.frames
+        short = batch if full else batch.select_segments(sampled)
+        start = None if current is None else (current if full else current.select_segments(sampled))
+        new = step(short, start)
+        if full:
+            current = new
+            continue
+        base, now = (short, batch) if start is None else (start, current)
+        delta_v, delta_a = spread_delta(batch.frames, sampled, new.video - base.video, new.audio - base.audio,
+                                        spread)
+        current = _perturbed(batch, now.video + delta_v, now.audio + delta_a, threat)
+    return current

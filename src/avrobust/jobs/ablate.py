@@ -14,8 +14,9 @@ Configurations (all with the same attack steps ``K`` and budgets):
   other two off (no masking, no dropout, ``K`` steps throughout): which part costs or buys robustness.
 * ideas for avat (issue 18): ``no-mask`` (``both`` without the curriculum's masking), ``spread=linear``
   (a sampled segment's perturbation interpolated to its neighbours, not copied), ``avat+trades``
-  (avat's examples in the TRADES objective, beta 6) and ``carry`` (each clip's perturbation carried
-  across epochs as the next attack's start); and two for the diagnosis: ``tma-at`` (plain TMA adversarial
+  (avat's examples in the TRADES objective, beta 6), ``carry`` (each clip's perturbation carried
+  across epochs as the next attack's start), ``resample`` (new segments drawn at every attack step) and
+  ``sampling-resample`` (``sampling`` with that); and two for the diagnosis: ``tma-at`` (plain TMA adversarial
   training: every segment, no curriculum) and ``avat-pgd`` (``both`` crafting with PGD instead of TMA).
 * the baselines, each with its paper's defaults: ``trades`` (K steps), ``crmt-at`` (K steps), ``mixup``,
   ``fgsm-rs``, ``n-fgsm`` (one step each), ``free-at`` (``replays=K``, so it takes as many gradients per
@@ -80,6 +81,8 @@ def ablation_configs(steps: int) -> dict[str, str]:
                     "spread=linear": f"{PAPER_AVAT}rho=0.25,steps={steps},spread=linear",
                     "avat+trades": f"{PAPER_AVAT}rho=0.25,steps={steps},trades_beta=6",
                     "carry": f"{PAPER_AVAT}rho=0.25,steps={steps},carry=true",
+                    "resample": f"{PAPER_AVAT}rho=0.25,steps={steps},resample=true",
+                    "sampling-resample": f"{PAPER_AVAT}rho=0.25,curriculum=false,steps={steps},resample=true",
                     "tma-at": f"{PAPER_AVAT}rho=1,curriculum=false,steps={steps}",
                     "avat-pgd": f"{PAPER_AVAT}rho=0.25,steps={steps},attack=pgd"})
     configs.update({"trades": f"trades:steps={steps}", "crmt-at": f"crmt-at:steps={steps}", "mixup": "mixup",
