@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from avrobust.jobs.ablate import ablation_configs, pareto_front, run_ablation
+from avrobust.attacks.threat import ThreatModel
 from avrobust.errors import ConfigError
 
 
@@ -70,6 +71,12 @@ def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
     with pytest.raises(ConfigError, match="other settings"):
         run_ablation(out, data=tiny_spec, seeds=(0,), epochs=2, steps=1, n=6, attacks=["fgsm"], eval_steps=1,
                      variants=["pgd-at"], resume=True, batch_size=8)
+    code, stdout, err = run_cli("ablate-merge", out, "--out", tmp_path / "merged")  # the CLI of merge_ablations
+    assert code == 0, err
+    merged = json.loads((tmp_path / "merged" / "ablation.json").read_text())
+    assert "6 runs" in stdout and merged["rows"] == result["rows"]
+    code, _, err = run_cli("ablate-merge", out, "--out", tmp_path / "merged")
+    assert code == 2 and "already holds an ablation" in err
 
 
 def test_unknown_variant_is_refused(tmp_path, tiny_spec):
@@ -136,3 +143,43 @@ def test_the_cli_help_names_every_variant():
     help_text = inspect.signature(ablate).parameters["variants"].default.help
     named = {v.strip() for v in help_text.split(":", 1)[1].split("(default")[0].split(",")}
     assert named == set(ablation_configs(5))
+
+
+def _row(variant, seed, worst=0.5, seconds=10.0):
+    from avrobust.results import AblationRow
+    return AblationRow(variant=variant, method=variant, seed=seed, run_dir=f"runs/{variant}-s{seed}",
+                       train_seconds=seconds, seconds_per_epoch=seconds / 8, forward_segments=1, n=64,
+                       clean_accuracy=0.9, robust_accuracy={"fgsm": worst}, worst_case_robust_accuracy=worst, epochs=8)
+
+
+def test_merging_ablations_keeps_each_run_once_and_refuses_disagreement_or_other_settings(tmp_path):
+    from avrobust.jobs.ablate import merge_ablations, summarise_ablation
+    settings = {"data": "synth", "model": "alexnet-sum-vgg", "epochs": 8, "steps": 5, "n": 64, "attacks": ["fgsm"],
+                "eval_steps": 10, "threat": ThreatModel().describe(), "batch_size": 32}
+    a = summarise_ablation(settings, [_row("pgd-at", 0), _row("fgsm-rs", 0, 0.4)], ["pgd-at", "fgsm-rs"])
+    b = summarise_ablation(settings, [_row("pgd-at", 0), _row("pgd-at", 1, 0.7), _row("fgsm-rs@time", 1, 0.6)],
+                           ["pgd-at"])
+    a.write(tmp_path / "a" / "ablation.json")
+    b.write(tmp_path / "b.json")
+    merged = merge_ablations([tmp_path / "a", tmp_path / "b.json"], tmp_path / "m")
+    assert sorted((r["variant"], r["seed"]) for r in merged.rows) == \
+        [("fgsm-rs", 0), ("fgsm-rs@time", 1), ("pgd-at", 0), ("pgd-at", 1)]
+    assert list(merged.summary) == ["pgd-at", "fgsm-rs", "fgsm-rs@time"]
+    assert merged.summary["pgd-at"]["worst_case_robust_accuracy"]["mean"] == pytest.approx(0.6)
+    assert {p.name for p in (tmp_path / "m").iterdir()} >= {"ablation.json", "ablation.md", "ablation.png"}
+    with pytest.raises(ConfigError, match="already holds an ablation"):
+        merge_ablations([tmp_path / "a"], tmp_path / "m")
+    merge_ablations([tmp_path / "a"], tmp_path / "a")  # regenerating an ablation's own outputs in place
+    summarise_ablation(settings, [_row("pgd-at", 0, 0.1)], ["pgd-at"]).write(tmp_path / "c.json")
+    with pytest.raises(ConfigError, match="disagree on pgd-at, seed 0"):
+        merge_ablations([tmp_path / "a", tmp_path / "c.json"], tmp_path / "n")
+    summarise_ablation({**settings, "steps": 3}, [_row("pgd-at", 2)], ["pgd-at"]).write(tmp_path / "d.json")
+    with pytest.raises(ConfigError, match="different settings"):
+        merge_ablations([tmp_path / "a", tmp_path / "d.json"], tmp_path / "n")
+    (tmp_path / "e.json").write_text('{"kind": "training", "schema_version": 2}')
+    with pytest.raises(ConfigError, match="TrainingResult lacks field"):  # an incomplete file: one line
+        merge_ablations([tmp_path / "a", tmp_path / "e.json"], tmp_path / "n")
+    from avrobust.results import ZooResult
+    ZooResult(data="synth", epochs=1, seed=0, models=[], complete=True, train_seconds=1.0).write(tmp_path / "zoo.json")
+    with pytest.raises(ConfigError, match="zoo.json is not an ablation"):
+        merge_ablations([tmp_path / "b.json", tmp_path / "zoo.json"], tmp_path / "n")

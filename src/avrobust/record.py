@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -58,6 +58,11 @@ class Record(dict):
         if unknown:
             raise ConfigError(f"{cls.__name__} has no field(s) {', '.join(unknown)}; the file was written by "
                               "another avrobust version")
+        missing = [f.name for f in fields(cls) if f.name not in data
+                   and f.default is MISSING and f.default_factory is MISSING]
+        if missing:
+            raise ConfigError(f"{cls.__name__} lacks field(s) {', '.join(missing)}; the file is incomplete or was "
+                              "written by another avrobust version")
         return cls(**{k: _convert(hints[k], v) for k, v in data.items() if k in names})
 
 

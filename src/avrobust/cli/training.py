@@ -1,4 +1,4 @@
-"""Training commands: train, adv-train, train-zoo, ablate."""
+"""Training commands: train, adv-train, train-zoo, ablate, ablate-merge."""
 
 from __future__ import annotations
 
@@ -84,6 +84,22 @@ def ablate(
                           overwrite=overwrite, batch_size=batch_size, equal_time=equal_time)
     output.print(render_markdown(result), markup=False, highlight=False, soft_wrap=True)
     output.print(f"-> {out / 'ablation.json'}, {out / 'ablation.md'}, {out / 'ablation.png'}")
+
+
+@app.command("ablate-merge")
+def ablate_merge(
+    inputs: list[Path] = typer.Argument(..., help="Ablation directories or ablation.json files, run with the same "
+                                        "settings (e.g. seeds run side by side in copies of one directory)."),
+    out: Path = typer.Option(..., help="Directory for the merged ablation.json, ablation.md and ablation.png."),
+    overwrite: bool = typer.Option(False, help="Replace an ablation already in --out."),
+) -> None:
+    """Merge ablations into one (every variant and seed once) and redraw its table and plot; trains nothing.
+    With one input and --out the same directory, it regenerates that ablation's outputs."""
+    from avrobust.jobs.ablate import merge_ablations, render_markdown
+
+    result = merge_ablations(inputs, out, overwrite=overwrite)
+    output.print(render_markdown(result), markup=False, highlight=False, soft_wrap=True)
+    output.print(f"{len(result.rows)} runs -> {out / 'ablation.json'}, {out / 'ablation.md'}, {out / 'ablation.png'}")
 
 
 @app.command("train-zoo")

@@ -131,21 +131,57 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
     for i, (seed, label, n_epochs) in enumerate(todo):
         console.rule(f"ablation {i + 1}/{len(todo)}: {label}, seed {seed}")
         rows.append(_run(out, label, configs[label], seed, n_epochs, settings, threat))
-        _result(settings, rows, chosen).write(out / ABLATION_FILE)
+        summarise_ablation(settings, rows, chosen).write(out / ABLATION_FILE)
     if equal_time:
         timed = [(seed, label, _equal_time_epochs(rows, label, seed, epochs)) for seed in seeds for label in chosen
                  if label != "pgd-at" and (f"{label}@time", seed) not in done]
         for i, (seed, label, n_epochs) in enumerate(timed):
             console.rule(f"equal time {i + 1}/{len(timed)}: {label}, seed {seed}, {n_epochs} epochs")
             rows.append(_run(out, f"{label}@time", configs[label], seed, n_epochs, settings, threat))
-            _result(settings, rows, chosen).write(out / ABLATION_FILE)
-    finished = {r.variant for r in rows}  # a resumed ablation reports the variants of earlier calls too
-    order = [v for v in configs if v in finished or v in chosen]
-    result = _result(settings, rows, order + [f"{v}@time" for v in configs if f"{v}@time" in finished])
+            summarise_ablation(settings, rows, chosen).write(out / ABLATION_FILE)
+    finished = {r["variant"] for r in rows}  # a resumed ablation reports the variants of earlier calls too
+    return _write_outputs(out, settings, rows, [v for v in configs if v in finished or v in chosen])
+
+
+def _write_outputs(out: Path, settings: dict[str, Any], rows: list[AblationRow], order: list[str]) -> AblationResult:
+    """Write ``ablation.json``, ``ablation.md`` and ``ablation.png`` of ``rows`` into ``out``; the
+    ``X@time`` variants follow ``order``."""
+    timed = [f"{v}@time" for v in order if any(r["variant"] == f"{v}@time" for r in rows)]
+    result = summarise_ablation(settings, rows, order + timed)
     result.write(out / ABLATION_FILE)
     write_text(out / "ablation.md", render_markdown(result))
     ablation_plot(result, out / "ablation.png")
     return result
+
+
+def merge_ablations(inputs: Sequence[str | Path], out: str | Path, *, overwrite: bool = False) -> AblationResult:
+    """One ablation from several run with the same settings (e.g. seeds run side by side in copies of a
+    directory): every (variant, seed) row once, the first input's where two hold it (they must agree),
+    written to ``out`` as :func:`run_ablation` writes. Trains nothing; with a single input it regenerates
+    that ablation's table and plot."""
+    out = Path(out)
+    paths = [Path(p) / ABLATION_FILE if Path(p).is_dir() else Path(p) for p in inputs]
+    if not paths:
+        raise ConfigError("merge needs at least one ablation")
+    results = [read_result(p) for p in paths]
+    for path, result in zip(paths, results):
+        if not isinstance(result, AblationResult):
+            raise ConfigError(f"{path} is not an ablation (avrobust ablate writes ablation.json)")
+    settings = results[0]["settings"]
+    if any(r["settings"] != settings for r in results[1:]):
+        raise ConfigError("cannot merge ablations run with different settings")
+    claim_dir(out, ABLATION_FILE, "an ablation", overwrite=overwrite or any(Path(p) == out for p in inputs))
+    rows: dict[tuple[str, int], AblationRow] = {}
+    for result in results:
+        for row in result["rows"]:
+            key = (row["variant"], row["seed"])
+            if key in rows and rows[key] != row:
+                raise ConfigError(f"the ablations disagree on {key[0]}, seed {key[1]}: keep one of the two runs")
+            rows.setdefault(key, row)
+    configs = ablation_configs(settings["steps"])
+    variants = {v for v, _ in rows}
+    order = [v for v in configs if v in variants]
+    return _write_outputs(out, settings, list(rows.values()), order)
 
 
 def _run(out: Path, label: str, method: str, seed: int, epochs: int, settings: dict[str, Any],
@@ -172,7 +208,8 @@ def _equal_time_epochs(rows: Sequence[AblationRow], label: str, seed: int, epoch
     return max(1, round(epochs * spe["pgd-at"] / spe[label]))
 
 
-def _result(settings: dict[str, Any], rows: list[AblationRow], order: Sequence[str]) -> AblationResult:
+def summarise_ablation(settings: dict[str, Any], rows: list[AblationRow], order: Sequence[str]) -> AblationResult:
+    """The result of ``rows``: per variant in ``order``, mean +- std over seeds and the Pareto flag."""
     summary: dict[str, Any] = {}
     base = [r for r in rows if r["variant"] == "pgd-at"]
     base_epoch = {r["seed"]: r["seconds_per_epoch"] for r in base}
