@@ -63,8 +63,8 @@ def ablate(
     variants: str = typer.Option("", help="Comma-separated subset: pgd-at, sampling, curriculum, both, rho=0.125, "
                                  "rho=0.4, sampling-rho=0.4, sampling-rho=0.5, sched=constant, sched=cosine, "
                                  "sched=step, part=steps, part=mask, part=dropout, no-mask, spread=linear, "
-                                 "avat+trades, carry, resample, sampling-resample, tma-at, avat-pgd, trades, "
-                                 "crmt-at, mixup, fgsm-rs, n-fgsm, free-at, standard (default: all)."),
+                                 "avat+trades, carry, resample, sampling-resample, sampling-carry, tma-at, avat-pgd, "
+                                 "trades, crmt-at, mixup, fgsm-rs, n-fgsm, free-at, standard (default: all)."),
     equal_time: bool = typer.Option(False, help="Also train every variant for PGD-AT's wall-clock time (X@time: "
                                     "epochs scaled by its measured seconds per epoch)."),
     batch_size: int = typer.Option(32, min=1),

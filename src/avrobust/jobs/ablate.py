@@ -15,9 +15,9 @@ Configurations (all with the same attack steps ``K`` and budgets):
 * ideas for avat (issue 18): ``no-mask`` (``both`` without the curriculum's masking), ``spread=linear``
   (a sampled segment's perturbation interpolated to its neighbours, not copied), ``avat+trades``
   (avat's examples in the TRADES objective, beta 6), ``carry`` (each clip's perturbation carried
-  across epochs as the next attack's start), ``resample`` (new segments drawn at every attack step) and
-  ``sampling-resample`` (``sampling`` with that); and two for the diagnosis: ``tma-at`` (plain TMA adversarial
-  training: every segment, no curriculum) and ``avat-pgd`` (``both`` crafting with PGD instead of TMA).
+  across epochs as the next attack's start), ``resample`` (new segments drawn at every attack step),
+  ``sampling-resample`` and ``sampling-carry`` (``sampling`` with resampling, with carrying); and two
+  for the diagnosis: ``tma-at`` (plain TMA adversarial training: every segment, no curriculum) and ``avat-pgd`` (``both`` crafting with PGD instead of TMA).
 * the baselines, each with its paper's defaults: ``trades`` (K steps), ``crmt-at`` (K steps), ``mixup``,
   ``fgsm-rs``, ``n-fgsm`` (one step each), ``free-at`` (``replays=K``, so it takes as many gradients per
   batch as the others) and ``standard`` (no defence).
@@ -83,6 +83,7 @@ def ablation_configs(steps: int) -> dict[str, str]:
                     "carry": f"{PAPER_AVAT}rho=0.25,steps={steps},carry=true",
                     "resample": f"{PAPER_AVAT}rho=0.25,steps={steps},resample=true",
                     "sampling-resample": f"{PAPER_AVAT}rho=0.25,curriculum=false,steps={steps},resample=true",
+                    "sampling-carry": f"{PAPER_AVAT}rho=0.25,curriculum=false,steps={steps},carry=true",
                     "tma-at": f"{PAPER_AVAT}rho=1,curriculum=false,steps={steps}",
                     "avat-pgd": f"{PAPER_AVAT}rho=0.25,steps={steps},attack=pgd"})
     configs.update({"trades": f"trades:steps={steps}", "crmt-at": f"crmt-at:steps={steps}", "mixup": "mixup",
