@@ -17,7 +17,8 @@ Configurations (all with the same attack steps ``K`` and budgets):
   (avat's examples in the TRADES objective, beta 6), ``carry`` (each clip's perturbation carried
   across epochs as the next attack's start), ``resample`` (new segments drawn at every attack step),
   ``sampling-resample`` and ``sampling-carry`` (``sampling`` with resampling, with carrying); and two
-  for the diagnosis: ``tma-at`` (plain TMA adversarial training: every segment, no curriculum) and ``avat-pgd`` (``both`` crafting with PGD instead of TMA).
+  for the diagnosis: ``tma-at`` (plain TMA adversarial training: every segment, no curriculum) and
+  ``avat-pgd`` (``both`` crafting with PGD instead of TMA).
 * the baselines, each with its paper's defaults: ``trades`` (K steps), ``crmt-at`` (K steps), ``mixup``,
   ``fgsm-rs``, ``n-fgsm`` (one step each), ``free-at`` (``replays=K``, so it takes as many gradients per
   batch as the others) and ``standard`` (no defence).
