@@ -143,7 +143,8 @@ def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *,
     names go beside the points or, with ``legend`` (many close points), into a legend. ``front``: points
     joined by a dashed staircase (a Pareto front, sorted by x)."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.0, 3.8))
+    outside = legend and len(points) > 8  # a long legend goes beside the axes, where it hides no point
+    fig, ax = plt.subplots(figsize=(7.6 if outside else 5.0, 3.8))
     if front:
         ax.step([xscale * x for x, _ in front], [yscale * y for _, y in front], where="post", color="grey",
                 linestyle="--", linewidth=1, label="Pareto front")
@@ -154,14 +155,16 @@ def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *,
                     color=f"C{i % 10}", ms=5, capsize=3, label=name)
         if not legend:
             ax.annotate(name, (xscale * x, yscale * y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    if legend:
+    if outside:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), ncol=1 + len(points) // 14)
+    elif legend:
         ax.legend(fontsize=7, loc="best", ncol=2)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     if title:
-        ax.set_title(title, fontsize=10)
-    return save_figure(fig, path)
+        ax.set_title(title, fontsize=9, wrap=True)
+    return save_figure(fig, path, tight=not outside)
 
 
 def transfer_heatmaps(result: TransferResult, path: str | Path) -> Path:
