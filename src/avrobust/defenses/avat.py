@@ -64,7 +64,8 @@ class AVAT(AdversarialMethod):
             starts them at zero again.
         resample: draw new segments at every attack step (:func:`~avrobust.defenses.sampling.craft_resampled`)
             instead of crafting every step on one sample; the same cost, one gradient on ``rho`` of the
-            segments per step, but a momentum attack (TMA) loses its momentum between steps.
+            segments per step, but a momentum attack (TMA) loses its momentum between steps. Measured
+            (issue 18, 3 seeds): 8-9 points less robust on ``synth``, its perturbations a third smaller.
     """
 
     name = "avat"
