@@ -1,10 +1,10 @@
 """Tables of a defence comparison run with ``avrobust ablate --suite defence`` (issues 15 and 18); run by hand.
 
-Reads ``ABLATION_DIR/ablation.json`` (or an ablation JSON file given directly) and prints Markdown: per variant, mean +- std over seeds of the
-clean accuracy, the robust accuracy under every attack of the suite and the worst case per clip,
-seconds per epoch and the epoch time over PGD-AT's (same seed); then each variant's worst case and
-clean accuracy minus PGD-AT's, paired by seed (mean and the per-seed differences), which is what the
-issue's "within 1 point of PGD-AT" asks about. ``--against V`` pairs the differences against variant V
+Reads ``ABLATION_DIR/ablation.json`` (or an ablation JSON file given directly) and prints Markdown: per
+variant, mean +- std over seeds of the clean accuracy, the robust accuracy under every attack of the
+suite and the worst case per clip, seconds per epoch and the epoch time over PGD-AT's (same seed); then
+each variant's worst case and clean accuracy minus PGD-AT's, paired by seed (mean and the per-seed
+differences), which is what the issue's "within 1 point of PGD-AT" asks about. ``--against V`` pairs the differences against variant V
 instead (e.g. an idea for avat against the configuration it modifies).
 
     python benchmarks/defence_study.py /tmp/s18/digits

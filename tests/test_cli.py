@@ -164,8 +164,9 @@ def test_adv_train_errors_are_one_line(run_cli, tmp_path, tiny_spec, args, messa
 
 
 def test_reversed_schedule_warns_and_trains(run_cli, tmp_path, tiny_spec):
-    code, _, err = run_cli("adv-train", "--method", "avat:paper=true,steps=1,mask_start=0.5,mask_end=0", "--data", tiny_spec,
-                           "--model", "AsV", "--out", tmp_path / "r", "--epochs", "1", "--batch-size", "8")
+    code, _, err = run_cli("adv-train", "--method", "avat:paper=true,steps=1,mask_start=0.5,mask_end=0",
+                           "--data", tiny_spec, "--model", "AsV", "--out", tmp_path / "r", "--epochs", "1",
+                           "--batch-size", "8")
     assert code == 0 and "warning:" in err and "mask schedule goes from 0.5 down to 0" in err
 
 

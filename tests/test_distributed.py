@@ -81,8 +81,8 @@ def test_two_process_training_matches_one_process(tmp_path):
 
 def test_two_process_adversarial_training_runs_and_counts_every_clip(tmp_path):
     out = tmp_path / "avat"
-    avrobust("adv-train", "--method", "avat:paper=true,steps=2", "--data", TINY, "--model", "AsV", "--out", out, "--epochs", "2",
-             "--batch-size", "8", procs=2)
+    avrobust("adv-train", "--method", "avat:paper=true,steps=2", "--data", TINY, "--model", "AsV", "--out", out,
+             "--epochs", "2", "--batch-size", "8", procs=2)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["epochs"] == 2 and [c["attack_steps"] for c in summary["curriculum"]] == [1, 2]
     # 24 clips per epoch: one training pass each, plus the crafting passes on the sampled segments

@@ -65,7 +65,8 @@ def golden_results() -> dict[str, Any]:
     train_set, val_set, test_set = (_double(load_dataset(SPEC, s)) for s in ("train", "val", "test"))
     with tempfile.TemporaryDirectory() as tmp:
         plain, plain_summary = _model("alexnet-sum-vgg", 0, train_set, val_set, Path(tmp) / "a", "standard")
-        other, avat_summary = _model("alexnet-concat-vgg", 1, train_set, val_set, Path(tmp) / "b", "avat:paper=true,steps=2")
+        other, avat_summary = _model("alexnet-concat-vgg", 1, train_set, val_set, Path(tmp) / "b",
+                                     "avat:paper=true,steps=2")
     attacks = build_attacks(["fgsm,pgd,tma"], THREAT, steps=2)
     evaluation = {**evaluate_model(plain, train_set), **robust_evaluation(plain, train_set, attacks, batch_size=5)}
     members = [Member("AsV", plain, ("a",), {}), Member("AcV", other, ("b",), {})]

@@ -108,7 +108,8 @@ def test_sampled_crafting_costs_rho_of_the_segments(tmp_path, tiny_spec):
 
 
 def test_avat_logs_curriculum_values_per_epoch_and_sets_dropout(tmp_path, tiny_spec):
-    summary = _run(tiny_spec, tmp_path / "r", "avat:paper=true,steps=3,dropout_end=0.3,mask_end=0.5,mask_schedule=step,stages=2",
+    summary = _run(tiny_spec, tmp_path / "r",
+                   "avat:paper=true,steps=3,dropout_end=0.3,mask_end=0.5,mask_schedule=step,stages=2",
                    epochs=3)
     cur = summary["curriculum"]
     assert [c["attack_steps"] for c in cur] == [1, 2, 3]

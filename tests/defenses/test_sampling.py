@@ -122,10 +122,13 @@ def test_resampled_crafting_draws_new_segments_every_step_and_stays_within_budge
     batch = _batch(seed=seed)
     eps_v, eps_a = (8 / 255, 0.01) if norm == "linf" else (0.5, 0.05)
     threat = ThreatModel(Budget(norm, eps_v), Budget(norm, eps_a, low=-1, high=1))
-    g, calls = generator(seed + 1), []
+    g, calls, seen = generator(seed + 1), [], []
 
     def step(short, start):
         calls.append((short.frames, start is None))
+        # which clean frames the step was given: each short frame is exactly one of the batch's frames
+        match = (short.video[0, :, None] == batch.video[0, None]).flatten(2).all(-1)
+        seen.append(tuple(match.int().argmax(1).tolist()))
         x = short if start is None else start
         return short.with_inputs(x.video + eps_v / 2 * torch.randn(x.video.shape, generator=g).sign(),
                                  x.audio + eps_a / 2 * torch.randn(x.audio.shape, generator=g).sign())
@@ -138,7 +141,8 @@ def test_resampled_crafting_draws_new_segments_every_step_and_stays_within_budge
     assert within_budget(adv.audio, batch.audio, threat.audio).all()
     replay = generator(seed)
     samples = [tuple(sample_segments(batch.frames, rho, replay).tolist()) for _ in range(4)]
-    assert len(set(samples)) > 1 or t_short == batch.frames  # the same generator draws new segments each step
+    assert seen == samples  # step k crafted on the k-th draw of the generator, not on one sample reused
+    assert len(set(samples)) > 1 or t_short == batch.frames
 
 
 def test_resampled_crafting_on_every_segment_is_the_plain_multi_step_attack(tiny_train, make_model):

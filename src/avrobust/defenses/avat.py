@@ -116,12 +116,13 @@ class AVAT(AdversarialMethod):
                                            synchronous=self.state["mask_synchronous"], generator=self._cpu)
             batch = batch.mask_segments(drop_v.to(batch.video.device), drop_a.to(batch.video.device))
         steps = self.state["attack_steps"]
+        start = self._carried_start(batch)
         if self.resample:
-            adv = craft_resampled(lambda b, start: self.craft_step(model, b, labels, steps, start), batch, steps,
-                                  self.rho, self.threat, self._cpu, self.spread, init=self._carried_start(batch))
+            adv = craft_resampled(lambda b, s: self.craft_step(model, b, labels, steps, s), batch, steps, self.rho,
+                                  self.threat, self._cpu, self.spread, init=start)
         else:
             adv = craft_on_segments(lambda b, init=None: self.craft(model, b, labels, steps, init), batch, self.rho,
-                                    self.threat, self._cpu, self.spread, init=self._carried_start(batch))
+                                    self.threat, self._cpu, self.spread, init=start)
         self._keep(batch, adv)
         if self.trades_beta:
             return trades_objective(model, batch, adv, labels, self.trades_beta, self.unimodal_weight)

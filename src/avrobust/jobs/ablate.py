@@ -172,7 +172,8 @@ def merge_ablations(inputs: Sequence[str | Path], out: str | Path, *, overwrite:
     settings = results[0]["settings"]
     if any(r["settings"] != settings for r in results[1:]):
         raise ConfigError("cannot merge ablations run with different settings")
-    claim_dir(out, ABLATION_FILE, "an ablation", overwrite=overwrite or any(Path(p) == out for p in inputs))
+    in_place = any(p.resolve() == (out / ABLATION_FILE).resolve() for p in paths)  # redrawing its own outputs
+    claim_dir(out, ABLATION_FILE, "an ablation", overwrite=overwrite or in_place)
     rows: dict[tuple[str, int], AblationRow] = {}
     for result in results:
         for row in result["rows"]:
