@@ -16,7 +16,7 @@ from avrobust.data import load_dataset
 from avrobust.seeding import seed_everything
 from avrobust.models import create_model
 from avrobust.models import encoders
-from avrobust.defenses import TrainConfig, train
+from avrobust.defences import TrainConfig, train
 variant = sys.argv[1]
 if variant == "bn":  # batch norm after every conv
     orig = encoders.VisualAlexNet.__init__

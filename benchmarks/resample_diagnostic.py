@@ -12,8 +12,8 @@ import sys
 import torch
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import load_dataset
-from avrobust.defenses import create_method
-from avrobust.defenses.sampling import craft_on_segments, craft_resampled
+from avrobust.defences import create_method
+from avrobust.defences.sampling import craft_on_segments, craft_resampled
 from avrobust.seeding import generator
 
 run = sys.argv[1]

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from avrobust.data import AVDataset, load_dataset
-from avrobust.defenses import TrainConfig, train
+from avrobust.defences import TrainConfig, train
 from avrobust.models import AVClassifier, create_model
 from avrobust.runtime import tune_allocator
 from avrobust.seeding import seed_everything

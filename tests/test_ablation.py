@@ -23,7 +23,7 @@ def test_configurations_cover_the_issue():
 
 @pytest.mark.parametrize("part", ["steps", "mask", "dropout"])
 def test_curriculum_part_variants_schedule_only_that_part(part):
-    from avrobust.defenses import create_method
+    from avrobust.defences import create_method
     from avrobust.specs import parse_spec
     name, options = parse_spec(ablation_configs(5)[f"part={part}"])
     method = create_method(name, **options)
@@ -116,7 +116,7 @@ def test_the_pareto_front_is_exactly_the_undominated_points(points):
 
 
 def test_every_configuration_is_a_valid_method_spec():
-    from avrobust.defenses import create_method
+    from avrobust.defences import create_method
 
     configs = ablation_configs(3)
     assert {"no-mask", "spread=linear", "avat+trades", "crmt-at", "mixup", "standard"} <= set(configs)
@@ -127,7 +127,8 @@ def test_every_configuration_is_a_valid_method_spec():
 
 
 def test_a_suite_ablation_evaluates_with_the_suite_and_says_so(tmp_path, tiny_spec):
-    from avrobust.evaluation.defence import DEFENCE_SUITE
+    from avrobust.evaluation.suites import suite_attacks
+    DEFENCE_SUITE = suite_attacks("defence")
 
     result = run_ablation(tmp_path / "abl", data=tiny_spec, seeds=(0,), epochs=1, steps=1, n=2, attacks=[],
                           eval_steps=1, variants=["standard"], batch_size=8, suite="defence")

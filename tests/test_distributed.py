@@ -197,7 +197,7 @@ def test_an_interrupted_evaluation_continues_where_it_stopped(trained, tmp_path,
                                 progress_file=state)
     assert counted["n"] == 3  # batches 3, 4, 5 only
     assert not state.exists()
-    for label in full["attacks"]:
-        assert resumed["attacks"][label]["robust_flags"] == full["attacks"][label]["robust_flags"]
-        assert resumed["attacks"][label]["psnr_db"] == pytest.approx(full["attacks"][label]["psnr_db"])
-    assert resumed["worst_case_robust_accuracy"] == full["worst_case_robust_accuracy"]
+    assert torch.equal(resumed.clean, full.clean)
+    for label in full.attacks:
+        assert torch.equal(resumed.attacks[label].robust_flags, full.attacks[label].robust_flags)
+        assert resumed.attacks[label].psnr_db == pytest.approx(full.attacks[label].psnr_db)

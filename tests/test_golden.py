@@ -22,10 +22,10 @@ import torch
 
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.data import AVDataset, load_dataset
-from avrobust.defenses import TrainConfig, create_method, train
-from avrobust.evaluation import evaluate_model
-from avrobust.evaluation.robust import robust_evaluation
+from avrobust.defences import TrainConfig, create_method, train
+from avrobust.evaluation import EvaluationPlan, evaluate_classifier
 from avrobust.evaluation.transfer import Member, transfer_matrix
+from avrobust.io import json_text
 from avrobust.models import create_model
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
@@ -67,8 +67,7 @@ def golden_results() -> dict[str, Any]:
         plain, plain_summary = _model("alexnet-sum-vgg", 0, train_set, val_set, Path(tmp) / "a", "standard")
         other, avat_summary = _model("alexnet-concat-vgg", 1, train_set, val_set, Path(tmp) / "b",
                                      "avat:paper=true,steps=2")
-    attacks = build_attacks(["fgsm,pgd,tma"], THREAT, steps=2)
-    evaluation = {**evaluate_model(plain, train_set), **robust_evaluation(plain, train_set, attacks, batch_size=5)}
+    evaluation = evaluate_classifier(plain, train_set, EvaluationPlan(("fgsm,pgd,tma",), THREAT, steps=2), batch_size=5)
     members = [Member("AsV", plain, ("a",), {}), Member("AcV", other, ("b",), {})]
     transfer = transfer_matrix(members, members, train_set, build_attacks(["fgsm,mifgsm"], THREAT, steps=2),
                                batch_size=5)
@@ -101,11 +100,11 @@ def assert_same(got: Any, want: Any, where: str = "") -> None:
 
 
 def test_results_equal_the_saved_golden_json() -> None:
-    results = json.loads(json.dumps(normalise(golden_results())))
+    results = json.loads(json_text(normalise(golden_results())))
     for name, got in results.items():
         assert_same(got, normalise(json.loads((GOLDEN / f"{name}.json").read_text())), name)
 
 
 if __name__ == "__main__" and "--write" in sys.argv:
-    for name, data in normalise(golden_results()).items():
+    for name, data in json.loads(json_text(normalise(golden_results()))).items():
         (GOLDEN / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

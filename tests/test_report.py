@@ -78,11 +78,11 @@ def test_every_table_also_as_csv_and_latex(report: dict) -> None:
 
 
 def test_sweep_curve_with_error_bars_over_seeds(results: Path, tmp_path: Path, monkeypatch) -> None:
-    import avrobust.plotting as plotting
+    import avrobust.results.evaluation as kind
 
     drawn = []
-    original = plotting.line_plot
-    monkeypatch.setattr(plotting, "line_plot", lambda *a, **k: drawn.append((a, k)) or original(*a, **k))
+    original = kind.line_plot
+    monkeypatch.setattr(kind, "line_plot", lambda *a, **k: drawn.append((a, k)) or original(*a, **k))
     build_report([results], tmp_path / "r", examples=0)
     sweep = [(a, k) for a, k in drawn if k.get("xlabel") == "attack steps"]
     assert len(sweep) == 1

@@ -17,7 +17,6 @@ Example::
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -28,13 +27,15 @@ from torch import nn
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import AVDataset, load_dataset
-from avrobust.defenses import METHODS, TrainConfig, create_method, prepare_run_dir, train
+from avrobust.defences import METHODS, TrainConfig, create_method, prepare_run_dir, train
 from avrobust.errors import ConfigError, InputError
+from avrobust.evaluation import EvaluationPlan, evaluate_classifier
 from avrobust.evaluation.transfer import Member, transfer_matrix
 from avrobust.jobs.common import first_clips
-from avrobust.jobs.evaluate import evaluate_classifier
 from avrobust.jobs.transfer import TRANSFER_ATTACKS
 from avrobust.models.adapter import WrappedModel
+from avrobust.models.interface import AVModel
+from avrobust.options import parameters
 from avrobust.results import EvaluationResult, TrainingResult, TransferResult
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
@@ -57,11 +58,11 @@ def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd
         steps, restarts, seed: defaults for every attack that takes them.
         split: the split of a dataset spec; limit: the first ``limit`` clips only.
     """
+    plan = EvaluationPlan(tuple(attacks), threat, steps, restarts, seed)
     net = classifier(model)
     dataset = as_dataset(data, split, model=net, video_layout=video_layout)
-    attack_list = build_attacks(list(attacks), threat, steps=steps, restarts=restarts, seed=seed)
-    return evaluate_classifier(net, dataset, attack_list, batch_size=batch_size,
-                               indices=first_clips(dataset, limit), show_progress=show_progress)
+    return evaluate_classifier(net, dataset, plan, batch_size=batch_size, indices=first_clips(dataset, limit),
+                               show_progress=show_progress)
 
 
 def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, ModelLike] | Sequence[ModelLike],
@@ -96,37 +97,34 @@ def adversarial_training(model: ModelLike, data: DataLike, out: str | Path, *, m
 
     A wrapped model without unimodal heads trains on the fused logits only (``unimodal_weight=0``
     unless the method spec sets it): its ablation-defined p_a, p_v are for measuring, not for training.
-    ``train_options``: :class:`~avrobust.defenses.TrainConfig` fields (``batch_size``, ``lr``...).
+    ``train_options``: :class:`~avrobust.defences.TrainConfig` fields (``batch_size``, ``lr``...).
     """
     net = classifier(model)
     name, options = parse_spec(method)
     factory = METHODS.get(name)
-    if isinstance(net, WrappedModel) and name.startswith("crmt"):
-        raise ConfigError(f"{name} re-weights avrobust's own fusion layer; a wrapped model cannot use it: "
-                          "choose pgd-at, trades, avat, mixup or standard")
-    if factory.adversarial:
-        options = {"threat": threat, **options}
-    elif threat is not None:
-        raise ConfigError(f"{name!r} crafts no adversarial examples; drop threat or choose an adversarial method")
-    accepted = {p for c in factory.__mro__ if "__init__" in vars(c) for p in inspect.signature(c.__init__).parameters}
-    if getattr(net, "unimodal_definition", None) and "unimodal_weight" in accepted:
+    if isinstance(net, WrappedModel) and factory.native_only:
+        raise ConfigError(f"{METHODS.canonical(name)} changes avrobust's own fusion layer; a wrapped model cannot use "
+                          f"it: choose one of {', '.join(n for n in METHODS if not METHODS.get(n).native_only)}")
+    if net.unimodal_definition and "unimodal_weight" in parameters(factory)[0]:
         options.setdefault("unimodal_weight", 0.0)
+    trainer_method = create_method(name, threat, **options)
+    config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     train_set = as_dataset(data, "train", model=net, video_layout=video_layout)
     val_set = as_dataset(val_data, "val", model=net, video_layout=video_layout) if val_data is not None else \
         load_dataset(data, "val") if isinstance(data, str) else None
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     seed_everything(seed)
     model_name = net.config.model_class if isinstance(net, WrappedModel) else ""
-    return train(net, train_set, val_set, TrainConfig(epochs=epochs, seed=seed, **train_options), run_dir,
-                 method=create_method(name, **options), meta={"model_name": model_name}, resume=resume,
-                 show_progress=show_progress)
+    return train(net, train_set, val_set, config, run_dir, method=trainer_method, meta={"model_name": model_name},
+                 resume=resume, show_progress=show_progress)
 
 
-def classifier(model: ModelLike) -> nn.Module:
-    """An avrobust classifier from a classifier, a wrapped model or a run directory."""
+def classifier(model: ModelLike) -> AVModel:
+    """An avrobust classifier (:class:`~avrobust.models.interface.AVModel`) from a classifier, a wrapped
+    model or a run directory."""
     if isinstance(model, (str, Path)):
         return load_checkpoint(model).model
-    if isinstance(model, nn.Module) and hasattr(model, "check_batch") and hasattr(model, "config"):
+    if isinstance(model, AVModel):
         return model
     raise ConfigError(f"a {type(model).__name__} is not an avrobust classifier; wrap it first: "
                       "avrobust.wrap(model, num_classes=K, sample_rate=HZ, ...) (see README, 'Use your own model')")

@@ -43,9 +43,22 @@ def _umask() -> int:
     return mask
 
 
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """``data`` as JSON; tensors (per-clip flags) as lists, bools as 0/1."""
+    return json.dumps(data, indent=indent, sort_keys=False, default=_tensor_list)
+
+
+def _tensor_list(obj: Any) -> Any:
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return (obj.to(torch.int8) if obj.dtype == torch.bool else obj).tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
 def write_json(path: str | Path, data: Any) -> Path:
-    """Atomically write ``data`` as indented JSON; returns the path."""
-    return write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """Atomically write ``data`` as indented JSON (see :func:`json_text`); returns the path."""
+    return write_text(path, json_text(data) + "\n")
 
 
 def write_text(path: str | Path, text: str) -> Path:

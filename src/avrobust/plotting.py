@@ -1,7 +1,7 @@
 """Plots (matplotlib, Agg backend; PNG files written atomically).
 
-The primitives (heatmaps, lines, bars, scatter) take plain data; ``transfer_heatmaps`` and
-``ablation_plot`` draw a typed result. Every function writes one PNG and returns its path.
+The primitives (heatmaps, lines, bars, scatter) take plain data; each result kind draws its own
+figures with them (:mod:`avrobust.results`). Every function writes one PNG and returns its path.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from avrobust.io import atomic_write_bytes
-from avrobust.results import AblationResult, TransferResult
 
 
 def pyplot() -> Any:
@@ -165,33 +164,3 @@ def scatter_plot(points: Mapping[str, tuple[float, float]], path: str | Path, *,
     if title:
         ax.set_title(title, fontsize=9, wrap=True)
     return save_figure(fig, path, tight=not outside)
-
-
-def transfer_heatmaps(result: TransferResult, path: str | Path) -> Path:
-    """One ASR heatmap (surrogate x victim) per attack of a transfer matrix; white-box cells outlined."""
-    surrogates, victims = list(result.surrogates), list(result.victims)
-    panels = {}
-    for attack in result.attacks:
-        grid = [[0.0] * len(victims) for _ in surrogates]
-        marks = []
-        for r in result.matrix:
-            if r.attack == attack:
-                i, j = surrogates.index(r.surrogate), victims.index(r.victim)
-                grid[i][j] = r.attack_success_rate
-                if r.white_box:
-                    marks.append((i, j))
-        panels[attack] = (grid, marks)
-    return heatmap_grid(panels, surrogates, victims, path, title=f"transfer ASR on {result.data} ({result.n} clips)")
-
-
-def ablation_plot(result: AblationResult, path: str | Path) -> Path:
-    """Worst-case robust accuracy (%) against total training seconds, one point per variant (mean ± std),
-    and the Pareto front (the variants marked ``pareto`` in the summary) as a dashed staircase."""
-    summary = result.summary
-    points = {k: (e["train_seconds"]["mean"], e["worst_case_robust_accuracy"]["mean"]) for k, e in summary.items()}
-    errors = {k: (e["train_seconds"]["std"] or 0.0, e["worst_case_robust_accuracy"]["std"] or 0.0)
-              for k, e in summary.items()}
-    front = sorted((points[k] for k, e in summary.items() if e.get("pareto")), key=lambda p: p[0])
-    return scatter_plot(points, path, errors=errors, xscale=1.0, legend=True, xlabel="training time (s)",
-                        ylabel="worst-case robust accuracy (%)", front=front,
-                        title="defences: robust accuracy against training time (mean ± std over seeds)")

@@ -1,8 +1,10 @@
 """A typed record: a dataclass whose fields are also its dict items.
 
-JSON-ready as is and read like a plain dict (``result["attacks"]``), as HuggingFace's ``ModelOutput``
-is; :meth:`Record.from_dict` rebuilds nested records from the type hints. Records that name a
-``kind`` carry ``kind`` and ``schema_version`` first (see :mod:`avrobust.results`).
+Read like a plain dict (``result["attacks"]``), as HuggingFace's ``ModelOutput`` is, and JSON-ready
+as is except for per-clip flags (:data:`Flags`), which stay tensors until the file is written
+(:func:`avrobust.io.write_json` writes them as 0/1 lists). :meth:`Record.from_dict` rebuilds nested
+records and flags from the type hints. Records that name a ``kind`` carry ``kind`` and
+``schema_version`` first (see :mod:`avrobust.results`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ import types
 import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
+
+import torch
 
 from avrobust.errors import ConfigError
 from avrobust.io import write_json
 
 SCHEMA_VERSION = 2
 R = TypeVar("R", bound="Record")
+#: per-clip bool flags ``[n]``: a tensor in memory, a list of 0/1 in the file
+Flags = Annotated[torch.Tensor, torch.bool]
 
 
 class Record(dict):
@@ -52,7 +58,7 @@ class Record(dict):
     @classmethod
     def from_dict(cls: type[R], data: dict[str, Any]) -> R:
         """Rebuild from parsed JSON; unknown keys are an error naming them."""
-        hints = typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls, include_extras=True)
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names - {"kind", "schema_version"})
         if unknown:
@@ -75,6 +81,8 @@ def _convert(hint: Any, value: Any) -> Any:
     if value is None:
         return None
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated and args[0] is torch.Tensor:
+        return torch.tensor(value, dtype=args[1]) if not isinstance(value, torch.Tensor) else value
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         return _convert(inner[0], value) if len(inner) == 1 else value

@@ -1,5 +1,6 @@
-"""Every table avrobust shows, built once from the typed results and rendered for the terminal
-(:mod:`avrobust.cli`), Markdown and HTML (:mod:`avrobust.report`).
+"""Tables rendered for the terminal (:mod:`avrobust.cli`), Markdown, HTML, CSV and LaTeX
+(:mod:`avrobust.report`), and how numbers are written in them; each result kind builds its own tables
+(:mod:`avrobust.results`).
 
 Accuracies and rates of one evaluation are fractions (0.873); transfer and ablation tables, which
 compare many runs, are percentages with the std over pairs or seeds.
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from avrobust.results import AblationResult, EvaluationResult, TransferResult, ZooResult
 
 
 @dataclass
@@ -113,81 +113,6 @@ def eps_text(eps: float, modality: str) -> str:
 def budget_text(budget: Mapping[str, Any]) -> str:
     """``linf 8/255 / linf 0.01 (-40 dBFS)`` for an attack's ``budget`` entry."""
     return " / ".join(f"{budget[m]['norm']} {eps_text(budget[m]['eps'], m)}" for m in ("video", "audio"))
-
-
-# ---- tables of the results ------------------------------------------------------------------------------
-def clean_table(results: Mapping[str, EvaluationResult], title: str = "") -> Table:
-    """One row per evaluated model: clips, clean, audio-only (p_a) and visual-only (p_v) accuracy."""
-    where = {f"{r.data} ({r.split})" for r in results.values()}
-    return Table(["model", "n", "clean accuracy", "audio-only accuracy", "visual-only accuracy"],
-                 [[name, str(r.n), frac(r.clean_accuracy), frac(r.audio_only_accuracy), frac(r.visual_only_accuracy)]
-                  for name, r in results.items()], title or f"on {', '.join(sorted(where))}", {1, 2, 3, 4})
-
-
-def attack_table(attacks: Mapping[str, Mapping[str, Any]], worst: float | None = None, title: str = "") -> Table:
-    """One row per attack (an evaluation's ``attacks``): attacked modalities, budgets as written (8/255;
-    audio with its dBFS and the measured SNR), steps, robust accuracy, ASR, perceptibility and seconds."""
-    def audio(r: Mapping[str, Any]) -> str:
-        b = r["budget"]["audio"]
-        snr = r.get("snr_db") if "audio" in r["modalities"] else None
-        return f"{b['norm']} {eps_text(b['eps'], 'audio')}" + ("" if snr is None else f", SNR {snr:.1f} dB")
-
-    rows = [[label, "+".join(r["modalities"]), f"{r['budget']['video']['norm']} {eps_text(r['budget']['video']['eps'], 'video')}",
-             audio(r), str(r["steps"]), frac(r["robust_accuracy"]), frac(r["attack_success_rate"]),
-             frac(r.get("psnr_db"), 1), frac(r.get("ssim")), frac(r.get("segmental_snr_db"), 1),
-             frac(r.get("seconds"), 1)] for label, r in attacks.items()]
-    return Table(["attack", "attacked", "video budget", "audio budget (measured SNR)", "steps", "robust acc", "ASR",
-                  "PSNR dB", "SSIM", "segSNR dB", "seconds"], rows,
-                 title or f"attacks (worst-case robust accuracy {frac(worst)})", set(range(4, 11)))
-
-
-def transfer_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str = "") -> Table:
-    """Per attack of a transfer ``summary``: black-box ASR (mean ± std over pairs), pairs, white-box ASR,
-    victims' robust accuracy (%)."""
-    rows = [[a, pct(s["black_box_asr"], s["black_box_asr_std"]), str(s["black_box_pairs"]), pct(s["white_box_asr"]),
-             pct(s["black_box_robust_accuracy"])] for a, s in summary.items()]
-    return Table(["attack", "black-box ASR %", "pairs", "white-box ASR %", "victims' robust acc %"], rows, title,
-                 {1, 2, 3, 4})
-
-
-def transfer_matrix_table(result: TransferResult, attack: str) -> Table:
-    """ASR % of one attack, surrogates as rows and victims as columns; white-box cells in [brackets]."""
-    victims = list(result.victims)
-    cells = {(r.surrogate, r.victim): r for r in result.matrix if r.attack == attack}
-    rows = [[s] + [f"[{pct(cells[s, v].attack_success_rate)}]" if cells[s, v].white_box
-                   else pct(cells[s, v].attack_success_rate) for v in victims] for s in result.surrogates]
-    return Table(["surrogate", *victims], rows, f"{attack}: ASR % (rows: surrogate, columns: victim)",
-                 set(range(1, len(victims) + 1)))
-
-
-ABLATION_HEADER = ["variant", "method", "seeds", "clean %", "worst-case robust %", "s / epoch", "epoch time / pgd-at",
-                   "train s", "Pareto front"]
-
-
-def ablation_table(result: AblationResult, title: str = "") -> Table:
-    """One row per variant (percent; mean ± std over seeds)."""
-    rows = []
-    for label, e in result.summary.items():
-        method = next(r.method for r in result.rows if r.variant == label)
-        rows.append([label, f"`{method}`", str(len(e["seeds"])), mean_std_cell(e["clean_accuracy"]),
-                     mean_std_cell(e["worst_case_robust_accuracy"]), mean_std_cell(e["seconds_per_epoch"], 1, 2),
-                     mean_std_cell(e["epoch_time_over_pgd_at"], 1, 3), mean_std_cell(e["train_seconds"], 1, 0),
-                     "yes" if e.get("pareto") else ""])
-    return Table(ABLATION_HEADER, rows, title, {2, 3, 4, 5, 6, 7})
-
-
-def ablation_settings(s: Mapping[str, Any]) -> str:
-    """One line: epochs, attack steps, evaluation clips and attacks of an ablation."""
-    attacks = ", ".join([*([f"the {s['suite']} suite"] if s.get("suite") else []), *s["attacks"]])
-    return (f"{s['epochs']} epochs, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
-            f"{attacks} ({s['eval_steps']} steps where an attack sets none), worst case per clip. "
-            "Mean ± std over seeds.")
-
-
-def zoo_table(zoo: ZooResult, title: str = "") -> Table:
-    rows = [[e.model, e.alias, str(e.seed), frac(e.val["clean_accuracy"]), frac(e.val["audio_only_accuracy"]),
-             frac(e.val["visual_only_accuracy"]), f"{e.train_seconds:.0f}"] for e in zoo.models]
-    return Table(["model", "alias", "seed", "val acc", "audio", "visual", "train s"], rows, title, {2, 3, 4, 5, 6})
 
 
 def markdown_tables(tables: Sequence[Table], level: int = 0) -> str:

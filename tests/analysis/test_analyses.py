@@ -13,7 +13,7 @@ from avrobust.analysis import ANALYSES, Study, run_analysis
 from avrobust.attacks import ThreatModel, create_attack
 from avrobust.data import load_dataset
 from avrobust.errors import ConfigError
-from avrobust.evaluation import evaluate_model
+from avrobust.evaluation import evaluate_classifier
 from avrobust.evaluation.transfer import load_members
 
 VALUES = {"masking": [0.0, 0.5], "temporal-masking": [0.5], "iterations": [1, 2], "eps": [0.5, 2.0]}
@@ -45,7 +45,7 @@ def test_letters_are_aliases() -> None:
 def test_masking_at_ratio_zero_is_clean_accuracy(study: Study, tmp_path: Path) -> None:
     r = run_analysis("masking", study, tmp_path, values=[0.0, 1.0])["results"]
     for member in (study.surrogate, *study.victims):
-        clean = evaluate_model(member.model, study.dataset, indices=study.indices)["clean_accuracy"]
+        clean = evaluate_classifier(member.model, study.dataset, indices=study.indices)["clean_accuracy"]
         assert r["per_model"][member.label]["synchronous"][0] == pytest.approx(clean)
         assert r["per_model"][member.label]["asynchronous"][0] == pytest.approx(clean)
 

@@ -77,7 +77,7 @@ def test_white_box_diagonal_equals_robust_evaluation(trained: dict) -> None:
     idx = torch.arange(64)
     attack = build_attacks(["ifgsm"], steps=3)
     tm = transfer_matrix(member, member, trained["test"], attack, indices=idx)
-    robust = robust_evaluation(member[0].model, trained["test"], attack, indices=idx)["attacks"]["ifgsm"]
+    robust = robust_evaluation(member[0].model, trained["test"], attack, indices=idx).attacks["ifgsm"]
     (row,) = tm["matrix"]
     assert row["white_box"]
     correct = round(row["clean_accuracy"] * 64)

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from avrobust.data import load_dataset
-from avrobust.defenses import TrainConfig, train
+from avrobust.defences import TrainConfig, train
 from avrobust.errors import ConfigError
-from avrobust.evaluation import evaluate_model
+from avrobust.evaluation import evaluate_classifier
 from avrobust.models import create_model, list_models
 from avrobust.seeding import seed_everything
 
@@ -26,7 +26,7 @@ def test_unimodal_informative_but_not_sufficient(trained):
     (0.724, 0.016), visual-only 0.55-0.77 (0.663, 0.068), fused minus the better modality 0.15-0.25
     (0.212, 0.032). Each bound below lies at least 3 sd from the mean.
     """
-    result = evaluate_model(trained["model"], trained["test"])
+    result = evaluate_classifier(trained["model"], trained["test"])
     assert result["n"] == 400
     assert 0.45 <= result["audio_only_accuracy"] <= 0.9, result
     assert 0.45 <= result["visual_only_accuracy"] <= 0.9, result

@@ -3,14 +3,20 @@
 import json
 
 import pytest
+import torch
 
-from avrobust.jobs import evaluate_checkpoint
-from avrobust.evaluation.defence import DEFENCE_SUITE, masking_checks
-from avrobust.jobs import train_model
+from avrobust.evaluation.masking import masking_checks
+from avrobust.evaluation.suites import suite_attacks
+from avrobust.io import json_text
+from avrobust.jobs import evaluate_checkpoint, train_model
+from avrobust.results import AttackResult
+
+DEFENCE_SUITE = suite_attacks("defence")
 
 
 def _entry(attack, steps, acc, transfer=False):
-    return {"attack": attack, "steps": steps, "robust_accuracy": acc, **({"transfer": True} if transfer else {})}
+    return AttackResult(attack=attack, steps=steps, robust_accuracy=acc, transfer=transfer, attack_success_rate=0.0,
+                        budget={}, modalities=["video", "audio"], restarts=1, loss="ce", options={})
 
 
 def test_consistent_results_raise_no_warning():
@@ -51,10 +57,10 @@ def test_suite_with_surrogate_covers_every_attack_and_takes_the_worst_case(runs)
     assert result["attacks"]["pgd:steps=50,restarts=3"]["steps"] == 50  # the spec wins over --steps
     worst = result["worst_case_robust_accuracy"]
     assert worst <= min(r["robust_accuracy"] for r in result["attacks"].values())
-    flags = [r["robust_flags"] for r in result["attacks"].values()]
-    assert worst == sum(all(f[i] for f in flags) for i in range(result["n"])) / result["n"]
+    flags = torch.stack([r["robust_flags"] for r in result["attacks"].values()])
+    assert worst == int(flags.all(0).sum()) / result["n"]
     assert isinstance(result["warnings"], list) and set(result["zero_gradient_share"]) == {"video", "audio"}
-    json.dumps(result)
+    assert json.loads(json_text(result))["attacks"][labels[0]]["robust_flags"] == flags[0].int().tolist()
 
 
 def test_evaluate_suite_cli(run_cli, runs, tmp_path):
@@ -63,4 +69,4 @@ def test_evaluate_suite_cli(run_cli, runs, tmp_path):
     assert code == 0, err
     assert "pgd:steps=50,restarts=3" in json.loads((tmp_path / "e.json").read_text())["attacks"]
     code, _, err = run_cli("evaluate", "--checkpoint", runs / "avat", "--suite", "everything")
-    assert code == 2 and "unknown suite 'everything'; valid choices: defence" in err
+    assert code == 2 and "unknown attack suite 'everything'; valid choices: defence" in err

@@ -4,7 +4,7 @@ import torch
 from avrobust.cost import CostMeter
 from avrobust.data import load_dataset
 from avrobust.errors import CheckpointError
-from avrobust.evaluation import ModelOutputError, evaluate_model
+from avrobust.evaluation import ModelOutputError, evaluate_classifier
 from avrobust.jobs import evaluate_checkpoint
 from avrobust.evaluation.metrics import Counts
 from avrobust.results import SCHEMA_VERSION
@@ -13,7 +13,7 @@ from avrobust.results import SCHEMA_VERSION
 def test_evaluate_model_restores_mode_and_reports_schema(make_model, tiny_train):
     model = make_model()
     model.train()
-    result = evaluate_model(model, tiny_train)
+    result = evaluate_classifier(model, tiny_train)
     assert model.training
     assert result["schema_version"] == SCHEMA_VERSION and result["n"] == 24 and result["attacks"] == {}
     for key in ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy"):
@@ -38,7 +38,7 @@ def test_nan_model_output_is_a_clear_error(make_model, tiny_train):
     with torch.no_grad():
         model.fusion.audio_head.bias.fill_(float("nan"))
     with pytest.raises(ModelOutputError, match="NaN/inf"):
-        evaluate_model(model, tiny_train)
+        evaluate_classifier(model, tiny_train)
 
 
 def test_nan_input_is_a_clear_error(make_model, tiny_train):
@@ -47,7 +47,7 @@ def test_nan_input_is_a_clear_error(make_model, tiny_train):
     from avrobust.errors import InputError
 
     with pytest.raises(InputError, match="NaN"):
-        evaluate_model(make_model(), bad)
+        evaluate_classifier(make_model(), bad)
 
 
 def test_evaluate_checkpoint_defaults_to_training_data_and_checks_classes(trained):

@@ -83,7 +83,7 @@ def test_wrapped_results_identical_to_native(trained):
     for key in ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy", "worst_case_robust_accuracy"):
         assert ours[key] == theirs[key], key
     for label in ("pgd", "tma"):
-        assert ours["attacks"][label]["robust_flags"] == theirs["attacks"][label]["robust_flags"]
+        assert torch.equal(ours["attacks"][label]["robust_flags"], theirs["attacks"][label]["robust_flags"])
     assert theirs["unimodal"] is None  # the model's own heads
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 
 from avrobust.analysis.study import Study
+from avrobust.plotting import line_plot
+from avrobust.results.analysis import register_analysis
 from avrobust.stats import mean_std
 from avrobust.types import segment_masks
 
@@ -21,6 +23,13 @@ DEFAULT_RATIOS = (0.0, 0.125, 0.25, 0.5, 0.75)
 MODES = ("synchronous", "asynchronous")
 
 
+def plot(result: dict[str, Any], path: str) -> None:
+    r = result["results"]
+    line_plot(r["ratios"], r["accuracy"], path, xlabel="masked segment ratio rho", ylabel="accuracy %",
+              title=f"accuracy under temporal masking (mean of {len(r['per_model'])} models)")
+
+
+@register_analysis("masking", aliases=("a",), plot=plot, values="ratios")
 @torch.no_grad()
 def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, Any]:
     """Fused accuracy of the surrogate and every victim for each ratio and mode.
@@ -50,11 +59,3 @@ def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, An
     acc = {mode: [c[0] for c in cells[mode]] for mode in MODES}
     std = {mode: [c[1] for c in cells[mode]] for mode in MODES}
     return {"ratios": ratios, "accuracy": acc, "accuracy_std": std, "per_model": per_model}
-
-
-def plot(result: dict[str, Any], path: str) -> None:
-    from avrobust.plotting import line_plot
-
-    r = result["results"]
-    line_plot(r["ratios"], r["accuracy"], path, xlabel="masked segment ratio rho", ylabel="accuracy %",
-              title=f"accuracy under temporal masking (mean of {len(r['per_model'])} models)")

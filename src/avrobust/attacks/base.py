@@ -8,7 +8,6 @@ attack's ``seed`` or a ``generator`` passed to the call; no global state is touc
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,27 +18,19 @@ from avrobust.attacks.losses import get_loss
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start, select
 from avrobust.errors import ConfigError, InputError
 from avrobust.models.classifier import AVOutput, eval_mode
+from avrobust.options import parameters
 from avrobust.registry import Registry
 from avrobust.specs import parse_spec
 from avrobust.types import AVBatch
 
-ATTACKS: Registry[Attack] = Registry("attack")
-
-
-def register_attack(name: str, *, aliases: tuple[str, ...] = ()):  # noqa: ANN201 - decorator
-    """Class decorator registering an :class:`Attack` subclass under ``name``."""
-
-    def deco(cls: type[Attack]) -> type[Attack]:
-        cls.name = name
-        ATTACKS.register(name, aliases=aliases)(cls)
-        return cls
-
-    return deco
+ATTACKS: Registry[Attack] = Registry("attack", attribute="name")
+#: class decorator registering an :class:`Attack` subclass: ``@register_attack("pgd")`` sets its ``name``
+register_attack = ATTACKS.register
 
 
 def create_attack(name: str, threat: ThreatModel | None = None, **options: Any) -> Attack:
-    """Build registered attack ``name`` (or alias) with a threat model and its options."""
-    return ATTACKS.create(name, threat=threat, **options)
+    """Build registered attack ``name`` (or alias) with a threat model and its typed options."""
+    return ATTACKS.create(name, given={"threat": threat}, **options)
 
 
 def parse_attack_specs(values: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -64,9 +55,7 @@ def build_attacks(values: Sequence[str], threat: ThreatModel | None = None, **de
     and the spec does not set them."""
     attacks = []
     for label, name, options in parse_attack_specs(values):
-        factory = ATTACKS.get(name)
-        params = inspect.signature(factory.__init__).parameters
-        accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        params, accepts_any = parameters(ATTACKS.get(name))
         merged = {k: v for k, v in defaults.items() if v is not None and (k in params or accepts_any)}
         attack = create_attack(name, threat, **{**merged, **options})
         attack.label = label

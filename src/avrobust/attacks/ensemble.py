@@ -15,6 +15,7 @@ from torch import nn
 
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import AVOutput, LazyOutput
+from avrobust.models.interface import AVModel
 from avrobust.types import AVBatch
 
 
@@ -22,7 +23,7 @@ class Ensemble(nn.Module):
     """Average of several classifiers (:class:`~avrobust.models.AVClassifier` or wrapped models; same
     classes and sample rate)."""
 
-    def __init__(self, models: Sequence[nn.Module]) -> None:
+    def __init__(self, models: Sequence[AVModel]) -> None:
         super().__init__()
         if not models:
             raise ConfigError("an ensemble needs at least one model")
@@ -57,3 +58,9 @@ class Ensemble(nn.Module):
     def check_batch(self, batch: AVBatch) -> None:
         for m in self.members:
             m.check_batch(batch)
+
+    @property
+    def unimodal_definition(self) -> str | None:
+        """None when every member's p_a, p_v are its own heads, else how the members define theirs."""
+        defined = list(dict.fromkeys(m.unimodal_definition for m in self.members if m.unimodal_definition))
+        return f"the mean over the members, whose own are by {'; '.join(defined)}" if defined else None

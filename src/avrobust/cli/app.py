@@ -16,7 +16,6 @@ app = typer.Typer(
     help="Adversarial robustness of audio-visual classifiers (ICLR 2025, Zhang et al.).\n\n"
     "Video is [N,T,3,H,W] in [0,1]; audio is a mono waveform [N,L] in [-1,1]; budgets use those units.",
 )
-MODEL_HELP = "Zoo model name or alias (see 'avrobust models')."
 N_HELP = "Use the first N clips only (under torchrun write --limit: torchrun takes --n as its own)."
 
 

@@ -1,5 +1,5 @@
-"""Commands that list, build data, report and demo: models, datasets, attacks, methods, data, prepare,
-report, demo."""
+"""Commands that list, build data, report and demo: models, datasets, attacks, methods, analyses, data,
+prepare, report, demo."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from pathlib import Path
 
 import typer
 
+from avrobust.cli import help as texts
 from avrobust.cli.app import app, show
 from avrobust.cli.options import DATA_HELP
 from avrobust.console import console, output
 
 
 @app.command()
-def models(pattern: str = typer.Argument("*", help="Wildcard on names or aliases, e.g. 'resnet-*' or 'R*'.")) -> None:
+def models(pattern: str = typer.Argument("*", help="Wildcard on names or aliases, e.g. 'resnet-*' or 'R*'; "
+                                         + texts.MODEL)) -> None:
     """List the model zoo: the paper's 8 visual x fusion x audio configurations."""
     from avrobust.jobs.catalog import zoo_catalog
 
@@ -46,6 +48,14 @@ def methods() -> None:
 
 
 @app.command()
+def analyses() -> None:
+    """List the Section 3 analyses ('avrobust analyze NAME')."""
+    from avrobust.jobs.catalog import analysis_catalog
+
+    show(analysis_catalog())
+
+
+@app.command()
 def data(spec: str = typer.Argument(..., help=DATA_HELP),
          out: Path = typer.Option(..., help="Directory for train/val/test .safetensors files."),
          overwrite: bool = typer.Option(False, help="Replace existing split files.")) -> None:
@@ -58,9 +68,7 @@ def data(spec: str = typer.Argument(..., help=DATA_HELP),
 
 @app.command()
 def prepare(
-    data: str = typer.Option(..., help="A real dataset spec: kinetics-sounds:root=DIR,annotations=CSV, "
-                             "music:root=DIR,annotations=JSON or folder:root=DIR (decoding options: frames, size, "
-                             "sample_rate, seconds)."),
+    data: str = typer.Option(..., help=texts.PREPARE),
     out: Path = typer.Option(..., help="Cache directory (manifest.json and shards); pass it later as cache=OUT."),
     workers: int = typer.Option(1, min=1, help="Decoding threads (FFmpeg decodes without the GIL)."),
     strict: bool = typer.Option(False, help="Stop at the first bad file instead of skipping it."),
@@ -78,7 +86,7 @@ def prepare(
 
 @app.command()
 def report(
-    paths: list[Path] = typer.Argument(..., help="Result JSON files or directories holding them (run dirs, demo, analyses)."),
+    paths: list[Path] = typer.Argument(..., help=texts.REPORT_PATHS),
     out: Path = typer.Option(Path("report"), help="Directory for report.html, report.md, figures/ and tables/ "
                              "(every table as CSV and LaTeX)."),
     title: str = typer.Option("avrobust report", help="The report's title."),

@@ -12,9 +12,10 @@ from typing import Any, Optional
 
 import typer
 
+from avrobust.cli import help as texts
 from avrobust.errors import ConfigError
 
-DATA_HELP = "Dataset spec NAME or NAME:key=value,... (see 'avrobust datasets')."
+DATA_HELP = texts.DATA
 
 
 def _number(text: Optional[str], flag: str) -> Optional[float]:
@@ -33,16 +34,16 @@ def _number(text: Optional[str], flag: str) -> Optional[float]:
 THREAT_OPTIONS: dict[str, tuple[Any, Any]] = {
     "eps_video": (Optional[str], typer.Option(None, help="Video budget in [0,1] units, e.g. 8/255 (default 8/255).")),
     "eps_audio": (Optional[str], typer.Option(None, help="Audio budget in waveform units (default 0.01).")),
-    "norm_video": (Optional[str], typer.Option(None, help="linf (default) or l2.")),
-    "norm_audio": (Optional[str], typer.Option(None, help="linf (default) or l2.")),
+    "norm_video": (Optional[str], typer.Option(None, help=texts.NORM)),
+    "norm_audio": (Optional[str], typer.Option(None, help=texts.NORM)),
     "step_video": (Optional[str], typer.Option(None, help="Video step size (default: each attack's rule).")),
     "step_audio": (Optional[str], typer.Option(None, help="Audio step size (default: each attack's rule).")),
-    "modalities": (str, typer.Option("video,audio", help="Attacked modalities: video, audio or video,audio.")),
+    "modalities": (str, typer.Option("video,audio", help=texts.MODALITY)),
 }
 
 RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "data": (str, typer.Option("synth", help=DATA_HELP)),
-    "model": (str, typer.Option(..., help="Zoo model name or alias (see 'avrobust models').")),
+    "model": (str, typer.Option(..., help=texts.MODEL)),
     "out": (Path, typer.Option(..., help="Run directory (checkpoint, summary.json).")),
     "epochs": (int, typer.Option(12, min=1)),
     "seed": (int, typer.Option(0, help="Seeds initialisation, shuffling and (adversarial methods) random starts and "
@@ -61,8 +62,8 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "batch_size": (int, typer.Option(32, min=1)),
     "lr": (float, typer.Option(3e-3, help="Peak learning rate.")),
     "weight_decay": (float, typer.Option(1e-4)),
-    "optimizer": (str, typer.Option("adamw", help="adamw or sgd.")),
-    "schedule": (str, typer.Option("cosine", help="Learning-rate schedule: cosine or constant.")),
+    "optimizer": (str, typer.Option("adamw", help=texts.OPTIMIZER)),
+    "schedule": (str, typer.Option("cosine", help=texts.SCHEDULE)),
     "deterministic": (bool, typer.Option(False, help="Deterministic algorithms only (with --seed: repeatable bit "
                                                "for bit).")),
     "checkpoint_every": (int, typer.Option(0, min=0, help="Also checkpoint every N updates within an epoch "

@@ -7,9 +7,11 @@ from typing import Any, Optional
 
 import typer
 
+from avrobust.cli import help as texts
 from avrobust.cli.app import N_HELP, app, show
 from avrobust.cli.options import DATA_HELP, threat_options
 from avrobust.console import console, output
+from avrobust.jobs.transfer import TRANSFER_ATTACKS
 
 
 @app.command()
@@ -17,17 +19,15 @@ from avrobust.console import console, output
 def evaluate(
     checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
-    split: str = typer.Option("test", help="train, val or test."),
+    split: str = typer.Option("test", help=texts.SPLIT),
     batch_size: int = typer.Option(128, min=1),
-    attack: list[str] = typer.Option([], "--attack", help="Attacks: 'fgsm,pgd' or a spec 'pgd:steps=50,restarts=3' "
-                                     "(repeat the flag for several specs; see 'avrobust attacks')."),
+    attack: list[str] = typer.Option([], "--attack", help=texts.ATTACKS_HELP),
     steps: Optional[int] = typer.Option(None, help="Iterations for every iterative attack (default: each attack's)."),
     restarts: Optional[int] = typer.Option(None, help="Restarts for attacks that take them."),
     seed: int = typer.Option(0, help="Seeds the attacks' random starts."),
     n: Optional[int] = typer.Option(None, "--n", "--limit", help=N_HELP),
     deterministic: bool = typer.Option(False, help="Deterministic algorithms only."),
-    suite: Optional[str] = typer.Option(None, help="'defence': FGSM, PGD-10, PGD-50 x3 restarts, APGD-CE/DLR, MI-FGSM, "
-                                        "TIA, MMA, TMA on the model itself, plus gradient-masking checks."),
+    suite: Optional[str] = typer.Option(None, help=texts.SUITE),
     surrogate: Optional[Path] = typer.Option(None, help="Run directory of an undefended model: TMA crafted on it "
                                              "is transferred and enters the worst case."),
     json: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here (progress is saved "
@@ -39,7 +39,7 @@ def evaluate(
     """Evaluate a checkpoint: clean, audio-only, visual-only and robust accuracy under attacks."""
     from avrobust.jobs import evaluate_checkpoint
     from avrobust.seeding import use_deterministic
-    from avrobust.tables import attack_table, clean_table
+    from avrobust.results.evaluation import attack_table, clean_table
 
     if deterministic:
         use_deterministic()
@@ -61,13 +61,12 @@ def transfer(
     surrogates: list[Path] = typer.Option(..., "--surrogates", "--surrogate",
                                           help="Run directory or zoo directory (all its runs); repeat the flag for more."),
     victims: list[Path] = typer.Option([], "--victims", "--victim", help="Like --surrogates (default: the surrogates)."),
-    attack: list[str] = typer.Option(["fgsm,ifgsm,mifgsm,nifgsm,mig,pam,tia,mma,tma"], "--attack",
-                                     help="Attacks: names 'a,b' or one spec per flag."),
+    attack: list[str] = typer.Option([TRANSFER_ATTACKS], "--attack", help=texts.ATTACKS_HELP),
     json: Path = typer.Option(Path("transfer.json"), "--json",
                               help="Results; the Markdown table and heatmap go beside it (.md, .png)."),
     ensemble: bool = typer.Option(False, help="Attack the surrogates as one ensemble (averaged logits)."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the first surrogate's."),
-    split: str = typer.Option("test", help="train, val or test."),
+    split: str = typer.Option("test", help=texts.SPLIT),
     n: Optional[int] = typer.Option(None, "--n", "--limit", help=N_HELP),
     steps: Optional[int] = typer.Option(10, help="Iterations for every iterative attack."),
     seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
@@ -80,7 +79,7 @@ def transfer(
     from avrobust.jobs import run_transfer
     from avrobust.jobs.transfer import outputs
     from avrobust.seeding import use_deterministic
-    from avrobust.tables import transfer_summary_table
+    from avrobust.results.transfer import transfer_summary_table
 
     if deterministic:
         use_deterministic()
@@ -94,19 +93,18 @@ def transfer(
 @app.command()
 @threat_options
 def analyze(
-    kind: str = typer.Argument(..., help="masking (a), modality (b), temporal-masking (c), alignment (d), "
-                               "iterations (e) or eps (f)."),
+    kind: str = typer.Argument(..., help=texts.ANALYSIS),
     model: Path = typer.Option(..., "--model", help="Surrogate run directory (attacked white-box)."),
     victims: list[Path] = typer.Option([], "--victims", "--victim",
                                        help="Black-box victims: run or zoo directories (repeat the flag)."),
     out: Path = typer.Option(Path("analysis"), help="Directory for KIND.json and KIND.png."),
-    values: Optional[str] = typer.Option(None, help="The swept list, comma-separated: ratios (a, c), "
-                                         "steps (e) or budget scales (f)."),
-    attack: list[str] = typer.Option([], "--attack", help="Attacks for b, d, e, f (default: the paper's set)."),
+    values: Optional[str] = typer.Option(None, help=texts.VALUES),
+    attack: list[str] = typer.Option([], "--attack", help="Attacks of the analyses that take them (default: the "
+                                     "paper's set). " + texts.ATTACKS_HELP),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the model's."),
-    split: str = typer.Option("test", help="train, val or test."),
+    split: str = typer.Option("test", help=texts.SPLIT),
     n: Optional[int] = typer.Option(200, "--n", help="Use the first N clips."),
-    steps: int = typer.Option(10, min=1, help="Iterations (all but e)."),
+    steps: int = typer.Option(10, min=1, help="Iterations (of every analysis but the one that sweeps them)."),
     seed: int = typer.Option(0, help="Seeds attacks and masks."),
     batch_size: int = typer.Option(64, min=1),
     overwrite: bool = typer.Option(False, help="Replace existing result files."),
@@ -127,11 +125,11 @@ def analyze(
 @threat_options
 def export(
     checkpoint: Path = typer.Option(..., help="Run directory of the attacked model."),
-    attack: str = typer.Option("pgd", "--attack", help="One attack name or spec, e.g. tma:lambda1=2."),
+    attack: str = typer.Option("pgd", "--attack", help=texts.ATTACK),
     n: int = typer.Option(4, "--n", min=1, help="Export the first N clips."),
     out: Path = typer.Option(Path("examples"), help="Directory for the MP4, WAV and PNG files and index.json."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the model's."),
-    split: str = typer.Option("test", help="train, val or test."),
+    split: str = typer.Option("test", help=texts.SPLIT),
     steps: Optional[int] = typer.Option(None, help="Iterations (default: the attack's)."),
     seed: int = typer.Option(0, help="Seeds the attack."),
     amplify: float = typer.Option(10.0, help="Gain of the perturbation panel."),

@@ -7,8 +7,10 @@ from typing import Any, Optional
 
 import typer
 
-from avrobust.cli.app import MODEL_HELP, app, show
+from avrobust.cli import help as texts
+from avrobust.cli.app import app, show
 from avrobust.cli.options import DATA_HELP, run_options, threat_options, train_options
+from avrobust.jobs.ablate import DEFAULT_ATTACKS, ablation_configs
 from avrobust.console import output
 
 
@@ -27,8 +29,8 @@ def _train(method: str, threat: Any, run: dict[str, Any], train_options: dict[st
 @app.command("train")
 @train_options
 @run_options
-def train_cmd(method: str = typer.Option("standard", help="Training method spec, e.g. standard:unimodal_weight=0.5 "
-                                         "(see 'avrobust methods'; adversarial ones are easier with 'adv-train')."),
+def train_cmd(method: str = typer.Option("standard", help=texts.METHOD + " Adversarial ones are easier with "
+                                         "'adv-train'."),
               run: Any = None, train_options: Any = None) -> None:
     """Train a zoo model; checkpoints every epoch, writes OUT/summary.json."""
     _train(method, None, run, train_options)
@@ -38,8 +40,7 @@ def train_cmd(method: str = typer.Option("standard", help="Training method spec,
 @threat_options
 @train_options
 @run_options
-def adv_train(method: str = typer.Option("avat", help="Method spec: avat (ours), pgd-at, trades, crmt-at, mixup, "
-                                         "standard; options as avat:rho=0.4,mask_schedule=cosine (see 'avrobust methods')."),
+def adv_train(method: str = typer.Option("avat", help=texts.METHOD + " avat is the paper's (ours)."),
               run: Any = None, train_options: Any = None, threat: Any = None) -> None:
     """Adversarial training under explicit budgets; the summary has the cost and per-epoch curriculum values."""
     _train(method, threat, run, train_options)
@@ -50,21 +51,18 @@ def adv_train(method: str = typer.Option("avat", help="Method spec: avat (ours),
 def ablate(
     out: Path = typer.Option(..., help="Directory: runs/, ablation.json, ablation.md, ablation.png."),
     data: str = typer.Option("synth:clips_per_class=40", help=DATA_HELP),
-    model: str = typer.Option("alexnet-sum-vgg", help=MODEL_HELP),
+    model: str = typer.Option("alexnet-sum-vgg", help=texts.MODEL),
     seeds: list[int] = typer.Option([0, 1, 2], "--seeds", help="Seeds (repeat the flag or list them: --seeds 0 1 2)."),
     epochs: int = typer.Option(8, min=1),
     steps: int = typer.Option(5, min=1, help="Attack steps of every configuration (the curriculum ramps up to it)."),
     n: int = typer.Option(200, "--n", min=1, help="Test clips evaluated."),
-    attack: Optional[str] = typer.Option(None, help="Attacks of the evaluation (worst case over them; default "
-                                         "fgsm,pgd,apgd-ce,tma, or none beyond --suite)."),
-    suite: Optional[str] = typer.Option(None, help="Evaluate with a named attack suite (defence: the white-box "
-                                        "defence suite of 'evaluate --suite defence'), then --attack."),
+    attack: Optional[str] = typer.Option(None, help=f"Attacks of the evaluation (worst case over them; default "
+                                         f"{','.join(DEFAULT_ATTACKS)}, or none beyond --suite); registered: "
+                                         f"{texts.ATTACK_NAMES}."),
+    suite: Optional[str] = typer.Option(None, help=texts.SUITE),
     eval_steps: int = typer.Option(10, min=1, help="Steps of the evaluation attacks."),
-    variants: str = typer.Option("", help="Comma-separated subset: pgd-at, sampling, curriculum, both, rho=0.125, "
-                                 "rho=0.4, sampling-rho=0.4, sampling-rho=0.5, sched=constant, sched=cosine, "
-                                 "sched=step, part=steps, part=mask, part=dropout, no-mask, spread=linear, "
-                                 "avat+trades, carry, resample, sampling-resample, sampling-carry, tma-at, avat-pgd, "
-                                 "trades, crmt-at, mixup, fgsm-rs, n-fgsm, free-at, standard (default: all)."),
+    variants: str = typer.Option("", help=f"Comma-separated subset of the variants: {', '.join(ablation_configs(1))} "
+                                 "(default: all)."),
     equal_time: bool = typer.Option(False, help="Also train every variant for PGD-AT's wall-clock time (X@time: "
                                     "epochs scaled by its measured seconds per epoch)."),
     batch_size: int = typer.Option(32, min=1),
@@ -75,7 +73,7 @@ def ablate(
     """Defence ablation and comparison in one command: PGD-AT vs sampling vs curriculum vs both, rho, schedulers,
     the baselines (TRADES, FGSM-RS, N-FGSM, free-AT), at equal epochs and (--equal-time) equal wall-clock time."""
     from avrobust.jobs import run_ablation
-    from avrobust.jobs.ablate import DEFAULT_ATTACKS, render_markdown
+    from avrobust.jobs.ablate import render_markdown
 
     result = run_ablation(out, data=data, model=model, seeds=seeds, epochs=epochs, steps=steps, n=n,
                           attacks=([a for a in attack.split(",") if a] if attack is not None
@@ -106,7 +104,8 @@ def ablate_merge(
 def train_zoo_cmd(
     data: str = typer.Option("synth", help=DATA_HELP),
     out: Path = typer.Option(..., help="Zoo directory: one run directory per model plus zoo.json."),
-    models: str = typer.Option("*", help="Wildcard on zoo names or aliases (default: all 8)."),
+    models: str = typer.Option("*", help="Wildcard on zoo names or aliases (default '*': the paper's 8); "
+                               + texts.MODEL),
     epochs: int = typer.Option(12, min=1),
     seed: int = typer.Option(0, help="Base seed: the i-th model trains with seed + i."),
     width: Optional[int] = typer.Option(None, min=1, help="Encoder width (default 8)."),
@@ -115,7 +114,7 @@ def train_zoo_cmd(
 ) -> None:
     """Train the model zoo for transfer studies (all 8 models on synth: about 8 min on 2 CPU cores)."""
     from avrobust.jobs import train_zoo
-    from avrobust.tables import zoo_table
+    from avrobust.results.zoo import zoo_table
 
     zoo = train_zoo(data, out, pattern=models, epochs=epochs, seed=seed, width=width, overwrite=overwrite, resume=resume)
     show(zoo_table(zoo, f"zoo in {out} ({zoo.train_seconds:.0f} s of training)"))

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -74,11 +72,10 @@ class DigitsConfig(AlignedTiming):
 
 
 
-def cache_path(config: DigitsConfig, split: str) -> Path:
-    """Where a split is cached: a hash of the recipe version and every option."""
-    key = hashlib.sha256(json.dumps({"version": VERSION, **asdict(config)}, sort_keys=True).encode()).hexdigest()[:16]
-    root = Path(os.environ.get("AVROBUST_CACHE") or Path.home() / ".cache" / "avrobust")
-    return root / "digits" / f"{key}-{split}.safetensors"
+def cache_key(config: DigitsConfig) -> str:
+    """What names a build in the cache: a hash of the recipe version and every option."""
+    return hashlib.sha256(json.dumps({"version": VERSION, **asdict(config)}, sort_keys=True).encode()).hexdigest()[:16]
+
 
 
 def pools(config: DigitsConfig, labels: np.ndarray, voices: list[str]) -> dict[str, tuple[list[np.ndarray], list[str]]]:

@@ -1,13 +1,20 @@
-"""Training: the one loop (``trainer``, run state in ``runstate``) and one module per registered
-method: ``standard``, ``mixup``, ``pgd_at``, ``trades``, ``crmt`` (crmt-at), the fast baselines ``fast``
-(fgsm-rs, n-fgsm) and ``free`` (free-at), and ours, ``avat``
-(efficient crafting in ``sampling``, the curriculum in ``curriculum``)."""
+"""Deprecated spelling of :mod:`avrobust.defences` (avrobust writes "defence" throughout): importing
+``avrobust.defenses`` or any ``avrobust.defenses.<module>`` warns and gives the same objects. This
+package goes in the next release."""
 
-from avrobust.defenses import avat, crmt, fast, free, mixup, pgd_at, standard, trades  # noqa: F401  (registration)
-from avrobust.defenses.base import METHODS, TrainingMethod, create_method
-from avrobust.defenses.curriculum import Curriculum, Schedule
-from avrobust.defenses.runstate import TrainState, prepare_run_dir
-from avrobust.defenses.trainer import TrainConfig, train
+from __future__ import annotations
 
-__all__ = ["METHODS", "Curriculum", "Schedule", "TrainingMethod", "TrainConfig", "TrainState", "create_method",
-           "prepare_run_dir", "train"]
+import importlib
+import pkgutil
+import sys
+import warnings
+
+import avrobust.defences as _new
+from avrobust.defences import *  # noqa: F401,F403  (the public names of the new package)
+
+warnings.warn("avrobust.defenses is deprecated: import avrobust.defences instead", DeprecationWarning, stacklevel=2)
+
+for _info in pkgutil.iter_modules(_new.__path__):
+    sys.modules[f"{__name__}.{_info.name}"] = importlib.import_module(f"avrobust.defences.{_info.name}")
+
+__all__ = list(_new.__all__)

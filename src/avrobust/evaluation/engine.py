@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from avrobust.attacks.base import Attack
 from avrobust.attacks.temporal_modality import modality_agreement
@@ -39,6 +38,7 @@ from avrobust.evaluation.metrics import check_finite
 from avrobust.evaluation.perceptibility import PerceptibilityMeter, max_norm
 from avrobust.io import write_json
 from avrobust.models.classifier import eval_mode
+from avrobust.models.interface import AVModel, model_device
 from avrobust.types import AVBatch
 
 
@@ -97,14 +97,14 @@ def check_budget(attack: Attack, clean: AVBatch, adv: AVBatch) -> None:
 
 
 @torch.no_grad()
-def _classify(model: nn.Module, batch: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _classify(model: AVModel, batch: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes and cross-modal cosine, both ``[N]``."""
     out = model(batch.video, batch.audio)
     check_finite(out, where)
     return out.logits.argmax(1), modality_agreement(out)
 
 
-def attack_and_score(source: nn.Module, victims: Mapping[str, nn.Module], dataset: AVDataset,
+def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: AVDataset,
                      attacks: Sequence[Attack], *, indices: torch.Tensor | None = None, batch_size: int = 64,
                      only_correct: bool = False, progress_file: str | Path | None = None,
                      show_progress: bool = False, description: str = "attack") -> Scores:
@@ -119,7 +119,7 @@ def attack_and_score(source: nn.Module, victims: Mapping[str, nn.Module], datase
         raise ConfigError("attack labels must be unique within one evaluation")
     idx = torch.arange(len(dataset)) if indices is None else indices
     n, ctx = len(idx), context()
-    device = next(source.parameters()).device
+    device = model_device(source)
     state = _fresh_state(victims, attacks, n)
     path = Path(progress_file) if progress_file is not None and not ctx.enabled else None
     key = None if path is None else {
@@ -150,7 +150,7 @@ def attack_and_score(source: nn.Module, victims: Mapping[str, nn.Module], datase
     return Scores(n, state["clean"], state["outcomes"])
 
 
-def _score_batch(source: nn.Module, victims: Mapping[str, nn.Module], attacks: Sequence[Attack], batch: AVBatch,
+def _score_batch(source: AVModel, victims: Mapping[str, AVModel], attacks: Sequence[Attack], batch: AVBatch,
                  labels: torch.Tensor, sl: slice, end: int, only_correct: bool, state: dict[str, Any]) -> None:
     right = {v: _classify(model, batch, " on clean clips")[0] == labels for v, model in victims.items()}
     for v, ok in right.items():
@@ -177,7 +177,7 @@ def _score_batch(source: nn.Module, victims: Mapping[str, nn.Module], attacks: S
             outcome.cosine[v] += float(cosine.sum())
 
 
-def _fresh_state(victims: Mapping[str, nn.Module], attacks: Sequence[Attack], n: int) -> dict[str, Any]:
+def _fresh_state(victims: Mapping[str, AVModel], attacks: Sequence[Attack], n: int) -> dict[str, Any]:
     return {"clean": {v: torch.zeros(n, dtype=torch.bool) for v in victims},
             "outcomes": {a.label: Outcome(a, {v: torch.zeros(n, dtype=torch.bool) for v in victims},
                                           {v: 0.0 for v in victims},

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
 
 import torch
-from torch import nn
 
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.robust import robust_evaluation
+from avrobust.models.interface import AVModel
+from avrobust.results import SweepCurve, SweepResult
 
 SWEEPS = ("eps", "steps")
 USAGE = "--sweep takes eps=V1,V2,... (video eps such as 2/255; the audio eps scales alike) or steps=N1,N2,..."
@@ -41,29 +41,28 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
     return name, values
 
 
-def run_sweep(model: nn.Module, dataset: AVDataset, attacks: Sequence[str], sweep: str, *,
+def run_sweep(model: AVModel, dataset: AVDataset, attacks: Sequence[str], sweep: str, *,
               threat: ThreatModel | None = None, steps: int | None = None, restarts: int | None = None, seed: int = 0,
-              indices: torch.Tensor | None = None, batch_size: int = 64, show_progress: bool = False) -> dict[str, Any]:
-    """``{"parameter", "values", "video_eps", "audio_eps", "steps", "attacks": {label: {"robust_accuracy": [...],
-    "attack_success_rate": [...]}}}``, one entry per value."""
+              indices: torch.Tensor | None = None, batch_size: int = 64, show_progress: bool = False) -> SweepResult:
+    """The white-box cascade of ``attacks`` once per value of ``sweep``: each attack's robust accuracy and
+    ASR per value, with the budgets and steps used."""
     name, values = parse_sweep(sweep)
     if not attacks:
         raise ConfigError("--sweep needs attacks to sweep; add --attack")
     base = threat or ThreatModel()
     if name == "eps" and base.video.eps <= 0:
         raise ConfigError("an eps sweep scales the video budget, which is 0 here; give --eps-video")
-    out: dict[str, Any] = {"parameter": name, "values": values, "video_eps": [], "audio_eps": [], "steps": [],
-                           "attacks": {}}
+    out = SweepResult(parameter=name, values=values)
     for v in values:
         t = base.scaled(v / base.video.eps) if name == "eps" else base
         built = build_attacks(attacks, t, steps=int(v) if name == "steps" else steps, restarts=restarts, seed=seed)
-        robust = robust_evaluation(model, dataset, built, batch_size=batch_size, indices=indices,
-                                   show_progress=show_progress)
-        out["video_eps"].append(t.video.eps)
-        out["audio_eps"].append(t.audio.eps)
-        out["steps"].append({a.label: a.steps for a in built})
-        for label, r in robust["attacks"].items():
-            entry = out["attacks"].setdefault(label, {"robust_accuracy": [], "attack_success_rate": []})
-            entry["robust_accuracy"].append(r.robust_accuracy)
-            entry["attack_success_rate"].append(r.attack_success_rate)
+        cascade = robust_evaluation(model, dataset, built, batch_size=batch_size, indices=indices,
+                                    show_progress=show_progress)
+        out.video_eps.append(t.video.eps)
+        out.audio_eps.append(t.audio.eps)
+        out.steps.append({a.label: a.steps for a in built})
+        for label, r in cascade.attacks.items():
+            curve = out.attacks.setdefault(label, SweepCurve())
+            curve.robust_accuracy.append(r.robust_accuracy)
+            curve.attack_success_rate.append(r.attack_success_rate)
     return out

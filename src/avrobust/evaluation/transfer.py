@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from avrobust.attacks.base import Attack
 from avrobust.attacks.ensemble import Ensemble
@@ -28,6 +27,7 @@ from avrobust.checkpoint import check_classes, load_checkpoint
 from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.engine import Outcome, attack_and_score
+from avrobust.models.interface import AVModel
 from avrobust.models.zoo import ZOO
 from avrobust.results import TransferResult, TransferRow, TransferSummary
 from avrobust.stats import mean_std
@@ -45,7 +45,7 @@ class Member:
     """
 
     label: str
-    model: nn.Module
+    model: AVModel
     sources: tuple[str, ...]
     meta: dict[str, Any]
 
@@ -161,9 +161,9 @@ def transfer_matrix(
         seconds=round(time.perf_counter() - start, 3))
 
 
-def _unimodal(model: nn.Module) -> dict[str, str]:
+def _unimodal(model: AVModel) -> dict[str, str]:
     """``{"unimodal": definition}`` for a model whose p_a, p_v are not its own heads (see avrobust.wrap)."""
-    definition = getattr(model, "unimodal_definition", None)
+    definition = model.unimodal_definition
     return {"unimodal": definition} if definition else {}
 
 

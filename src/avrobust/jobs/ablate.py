@@ -46,10 +46,9 @@ from avrobust.errors import ConfigError
 from avrobust.io import claim_dir, write_text
 from avrobust.jobs.evaluate import evaluate_checkpoint
 from avrobust.jobs.train import train_model
-from avrobust.plotting import ablation_plot
 from avrobust.results import AblationResult, AblationRow, read_result
+from avrobust.results.ablation import ablation_plot, ablation_settings, ablation_table
 from avrobust.stats import mean_std
-from avrobust.tables import ablation_settings, ablation_table
 
 ABLATION_FILE = "ablation.json"
 RHOS = (0.125, 0.4)

@@ -1,21 +1,32 @@
-"""What can be chosen: the zoo, datasets, attacks and training methods, as tables (``avrobust models``,
-``datasets``, ``attacks``, ``methods``)."""
+"""What can be chosen, as tables generated from the registries: the zoo, datasets, attacks, training
+methods, analyses, attack suites and result kinds (``avrobust models``, ``datasets``, ``attacks``,
+``methods``...), and the one-line lists the command line's help texts show."""
 
 from __future__ import annotations
 
-import inspect
+from typing import Any
 
+from avrobust.analysis import ANALYSES
 from avrobust.attacks import ATTACKS, list_attacks
 from avrobust.data import DATASETS
-from avrobust.data.digits import DigitsConfig
-from avrobust.data.synthetic import SynthConfig
-from avrobust.defenses import METHODS
+from avrobust.data.recipe import option_fields
+from avrobust.defences import METHODS
+from avrobust.evaluation.suites import SUITES
 from avrobust.models import ZOO, create_model, list_models
+from avrobust.options import parameters
+from avrobust.results import RESULT_KINDS
 from avrobust.tables import Table
 
 
-def _first_line(obj: object) -> str:
+def first_line(obj: object) -> str:
+    """The first line of an object's docstring."""
     return (obj.__doc__ or "").strip().splitlines()[0] if obj.__doc__ else ""
+
+
+def _defaults(factory: Any, skip: tuple[str, ...] = ("threat",)) -> str:
+    params, _ = parameters(factory)
+    return ", ".join(f"{k}={p.default}" for k, (p, _) in params.items()
+                     if k not in skip and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def zoo_catalog(pattern: str = "*") -> Table:
@@ -32,32 +43,34 @@ def zoo_catalog(pattern: str = "*") -> Table:
 
 def dataset_catalog() -> Table:
     """Registered datasets and their spec options (defaults; required ones bare)."""
-    rows = []
-    for name in DATASETS:
-        if name in ("synth", "digits"):
-            fields = (SynthConfig if name == "synth" else DigitsConfig).__dataclass_fields__
-            opts = ", ".join(f"{k}={v.default}" for k, v in fields.items())
-        else:
-            params = inspect.signature(DATASETS.get(name)).parameters
-            opts = ", ".join(k if p.default is inspect.Parameter.empty else f"{k}={p.default}"
-                             for k, p in params.items() if k != "split")
-        rows.append([name, opts])
-    return Table(["name", "options (default)"], rows, "datasets (spec: NAME:key=value,...)")
+    rows = [[name, ", ".join(DATASETS.aliases_of(name)),
+             ", ".join(k if d is ... else f"{k}={d}" for k, d in option_fields(DATASETS.get(name))),
+             first_line(DATASETS.get(name))] for name in DATASETS]
+    return Table(["name", "aliases", "options (default)", "description"], rows, "datasets (spec: NAME:key=value,...)")
 
 
 def attack_catalog() -> Table:
-    rows = [[name, ", ".join(ATTACKS.aliases_of(name)), _first_line(ATTACKS.get(name))] for name in list_attacks()]
+    rows = [[name, ", ".join(ATTACKS.aliases_of(name)), first_line(ATTACKS.get(name))] for name in list_attacks()]
     return Table(["name", "aliases", "description"], rows, "attacks (use --attack NAME or NAME:key=value,...)")
 
 
 def method_catalog() -> Table:
-    rows = []
-    for name in METHODS:
-        factory = METHODS.get(name)
-        params = inspect.signature(factory.__init__).parameters
-        opts = ", ".join(f"{k}={p.default}" for k, p in params.items()
-                         if k not in ("self", "threat") and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-        rows.append([name, ", ".join(METHODS.aliases_of(name)), "yes" if factory.adversarial else "no", opts,
-                     _first_line(factory)])
+    rows = [[name, ", ".join(METHODS.aliases_of(name)), "yes" if METHODS.get(name).adversarial else "no",
+             _defaults(METHODS.get(name)), first_line(METHODS.get(name))] for name in METHODS]
     return Table(["name", "aliases", "adversarial", "options (default)", "description"], rows,
                  "training methods ('train' or 'adv-train' --method NAME:key=value,...)")
+
+
+def analysis_catalog() -> Table:
+    rows = [[name, ", ".join(ANALYSES.aliases_of(name)), ANALYSES.get(name).values or "-",  # type: ignore[attr-defined]
+             ANALYSES.get(name).description] for name in ANALYSES]  # type: ignore[attr-defined]
+    return Table(["name", "aliases", "--values sweeps", "description"], rows, "analyses ('avrobust analyze NAME')")
+
+
+def choices(registry: Any) -> str:
+    """Every name of a registry with its aliases, for a help text."""
+    return registry.choices()
+
+
+REGISTRIES = {"attacks": ATTACKS, "models": ZOO, "methods": METHODS, "datasets": DATASETS, "analyses": ANALYSES,
+              "suites": SUITES, "result kinds": RESULT_KINDS}

@@ -22,7 +22,9 @@ from avrobust.console import console, output
 from avrobust.io import claim_dir, write_json, write_text
 from avrobust.jobs.evaluate import evaluate_checkpoint
 from avrobust.jobs.train import train_model
-from avrobust.tables import Table, attack_table, frac, transfer_summary_table
+from avrobust.results.evaluation import attack_table
+from avrobust.results.transfer import transfer_summary_table
+from avrobust.tables import Table, frac
 
 DEMO_DATA = "synth"
 QUICK_DATA = "synth:classes=4,clips_per_class=8,eval_clips_per_class=4,frames=4,size=24,seconds=0.5"

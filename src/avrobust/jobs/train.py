@@ -9,8 +9,8 @@ from avrobust.attacks.threat import ThreatModel
 from avrobust.checkpoint import CHECKPOINT_FILE, read_meta
 from avrobust.console import console
 from avrobust.data import load_dataset
-from avrobust.defenses import METHODS, TrainConfig, create_method, prepare_run_dir, train
-from avrobust.defenses.runstate import SUMMARY_FILE
+from avrobust.defences import TrainConfig, create_method, prepare_run_dir, train
+from avrobust.defences.runstate import SUMMARY_FILE
 from avrobust.distributed import default_device
 from avrobust.errors import ConfigError
 from avrobust.io import claim_dir
@@ -54,12 +54,7 @@ def train_model(
     """
     name = ZOO.canonical(model)
     method_name, method_options = parse_spec(method)
-    if METHODS.get(method_name).adversarial:
-        method_options = {"threat": threat, **method_options}
-    elif threat is not None and threat != ThreatModel():
-        raise ConfigError(f"{method_name!r} crafts no adversarial examples, so budget options do not apply; "
-                          "drop them or choose an adversarial method (see 'avrobust methods')")
-    trainer_method = create_method(method_name, **method_options)
+    trainer_method = create_method(method_name, threat, **method_options)
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     train_set = load_dataset(data, "train")
     val_set = load_dataset(data, "val")

@@ -9,9 +9,9 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.evaluation.transfer import load_members, transfer_matrix
 from avrobust.io import claim_files, write_text
 from avrobust.jobs.common import first_clips, run_data
-from avrobust.plotting import transfer_heatmaps
 from avrobust.results import TransferResult
-from avrobust.tables import budget_text, markdown_tables, transfer_matrix_table, transfer_summary_table
+from avrobust.results.transfer import transfer_heatmaps, transfer_matrix_table, transfer_summary_table
+from avrobust.tables import budget_text, markdown_tables
 
 TRANSFER_ATTACKS = "fgsm,ifgsm,mifgsm,nifgsm,mig,pam,tia,mma,tma"
 

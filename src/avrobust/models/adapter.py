@@ -34,6 +34,7 @@ from torch import nn
 
 from avrobust.errors import AvrobustError, ConfigError, InputError
 from avrobust.models.classifier import LazyOutput, eval_mode
+from avrobust.models.interface import check_input, model_device
 from avrobust.models.outputs import FEATURE_LAYOUTS, features_ntd, first_tensor, select_logits
 from avrobust.types import AVBatch
 
@@ -158,10 +159,8 @@ class WrappedModel(nn.Module):
     def check_batch(self, batch: AVBatch) -> None:
         """Raise a one-line error if ``batch`` does not fit: sample rate, then one clip through the model
         (its layout, front end and outputs, with the argument to fix named)."""
-        if batch.sample_rate != self.config.sample_rate:
-            raise InputError(f"the data's audio is at {batch.sample_rate} Hz but the model was wrapped with "
-                             f"sample_rate={self.config.sample_rate}; use matching data or rewrap")
-        device = next(self.parameters()).device
+        check_input(self.config, batch, "use matching data or wrap it with that sample_rate")
+        device = model_device(self)
         one = batch.index(slice(0, 1)).to(device)
         try:
             with eval_mode(self), torch.no_grad():

@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from avrobust.errors import ConfigError, InputError
+from avrobust.errors import ConfigError
 from avrobust.models.encoders import AUDIO_ENCODERS, VISUAL_ENCODERS
 from avrobust.models.frontend import LogMel
 from avrobust.models.fusion import FUSIONS
+from avrobust.models.interface import check_input
 from avrobust.types import AVBatch
 
 
@@ -160,13 +161,12 @@ class AVClassifier(nn.Module):
 
     def check_batch(self, batch: AVBatch) -> None:
         """Raise ``InputError`` if ``batch`` does not fit this model (sample rate, channels)."""
-        if batch.sample_rate != self.config.sample_rate:
-            raise InputError(
-                f"the data's audio is at {batch.sample_rate} Hz but the model expects "
-                f"{self.config.sample_rate} Hz; use matching data or retrain"
-            )
-        if batch.video.shape[2] != 3:
-            raise InputError(f"video must have 3 (RGB) channels, got {batch.video.shape[2]}")
+        check_input(self.config, batch)
+
+    @property
+    def unimodal_definition(self) -> str | None:
+        """None: p_a and p_v are the model's own unimodal heads."""
+        return None
 
 
 @contextmanager

@@ -4,10 +4,11 @@ It reads, from the given files and directories (searched two levels deep), every
 (:func:`avrobust.results.read_result` recognises its ``kind``). The report opens with a summary
 (:mod:`avrobust.report.summary`: every model's clean and worst-case robust accuracy and strongest
 attack, the transfer summary, the defence comparison) and a table of contents, then follows the story
-(:data:`~avrobust.report.render.GROUPS`): data (:mod:`avrobust.report.data`, with a picture of a few
-clips of each evaluated dataset), models (training curves), white box (attack tables,
-robust accuracy against eps or steps from ``evaluate --sweep``, adversarial examples to see and hear,
-:mod:`avrobust.report.examples`), transfer (summary and heatmaps), analyses, defences.
+(:data:`avrobust.results.GROUPS`): data (:mod:`avrobust.report.data`, with a picture of a few clips of
+each evaluated dataset), models (training curves), white box (attack tables, robust accuracy against
+eps or steps from ``evaluate --sweep``, adversarial examples to see and hear,
+:mod:`avrobust.report.examples`), transfer (summary and heatmaps), analyses, defences. Each result kind
+renders its own sections (:mod:`avrobust.results`); the report knows none of them by name.
 ``report.md`` refers to ``figures/`` beside it; ``report.html`` embeds every figure and WAV as a data
 URI and references nothing outside itself but the table files; every table is also written to
 ``tables/`` as CSV and as a LaTeX booktabs ``tabular``.
@@ -17,23 +18,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import avrobust.analysis  # noqa: F401  (registers the analyses whose figures the analysis kind draws)
+from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.io import claim_dir, write_text
-from avrobust.report.examples import examples_section
-from avrobust.report.render import GROUPS, Section, render_html, render_markdown, write_tables
-from avrobust.report.sections import BUILDERS, sweep_figure
 from avrobust.report.data import data_section
-from avrobust.report.summary import summary_section, training_of, training_runs
-from avrobust.results import EvaluationResult, Record, parse_result
+from avrobust.report.examples import examples_section
+from avrobust.report.render import render_html, render_markdown, write_tables
+from avrobust.report.summary import by_kind, summary_section
+from avrobust.results import ExampleRequest, Result, Section, parse_result
 
-ORDER = ("training", "evaluation", "transfer", "analysis", "ablation")
+
+@dataclass
+class Context:
+    """What the kinds' renderers get (:class:`avrobust.results.ReportContext`): where figures go, every
+    result found, and adversarial examples on request (``examples`` per model; splits loaded once)."""
+
+    figures: Path
+    found: Sequence[tuple[Path, Result]]
+    per_model: int = 2
+    datasets: dict[tuple[str, str], AVDataset] = field(default_factory=dict)
+
+    def examples(self, request: ExampleRequest) -> Section | None:
+        return examples_section(request, self.figures, self.per_model, datasets=self.datasets)
 
 
-def find_results(paths: Sequence[str | Path]) -> list[tuple[Path, Record]]:
-    """``(path, result)`` for every result file under ``paths`` (files, or directories two levels deep)."""
+def find_results(paths: Sequence[str | Path]) -> list[tuple[Path, Result]]:
+    """``(path, result)`` for every reported result file under ``paths`` (files, or directories two
+    levels deep)."""
     files: list[Path] = []
     for raw in paths:
         p = Path(raw)
@@ -42,13 +58,11 @@ def find_results(paths: Sequence[str | Path]) -> list[tuple[Path, Record]]:
         files += [p] if p.is_file() else sorted([*p.glob("*.json"), *p.glob("*/*.json")])
     found = []
     for f in dict.fromkeys(files):
-        if f.name == "checkpoint.json":  # the checkpoint's metadata copy repeats summary.json
-            continue
         try:
             result = parse_result(json.loads(f.read_text()))
         except (OSError, ValueError):
             continue
-        if result is not None and result.kind in BUILDERS:
+        if result is not None and result.reported:
             found.append((f, result))
     if not found:
         raise ConfigError("no avrobust results found there; run evaluate --json, transfer, analyze or train first")
@@ -64,27 +78,11 @@ def build_report(paths: Sequence[str | Path], out: str | Path, *, title: str = "
     found = find_results(paths)
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    runs = training_runs(found)
-    datasets: dict[tuple[str, str], Any] = {}  # splits loaded once, shared by the data pictures and examples
-    sections = [summary_section(found, runs), data_section(found, figures, datasets)]
-    sweeps: dict[tuple[Any, ...], list[tuple[Section, EvaluationResult]]] = {}
-    for path, result in sorted(found, key=lambda x: (ORDER.index(x[1].kind), str(x[0]))):
-        sec = BUILDERS[result.kind](path, result, figures)
-        sections.append(sec)
-        if isinstance(result, EvaluationResult):
-            run = training_of(result, runs)
-            if run is not None and run.method != "standard":
-                sec.group = "Defences"
-            if result.sweep:
-                key = (result.model, result.data, result.sweep["parameter"], tuple(result.sweep["values"]))
-                sweeps.setdefault(key, []).append((sec, result))
-            extra = examples_section(path, result, figures, examples, datasets=datasets)
-            if extra is not None:
-                extra.group = sec.group
-                sections.append(extra)
-    for k, group in enumerate(sweeps.values()):
-        group[0][0].figures.append(sweep_figure([r for _, r in group], figures / f"sweep-{k}.png"))
-    sections.sort(key=lambda s: GROUPS.index(s.group))  # stable: within a group, the order above
+    ctx = Context(figures, found, examples)
+    sections = [summary_section(found, ctx), data_section(found, figures, ctx.datasets)]
+    for kind, items in by_kind(found):
+        sections += kind.sections(items, ctx)
+    sections.sort(key=lambda s: s.rank)  # stable: within a group, the kinds' order
     tables = write_tables(sections, out / "tables")
     write_text(out / "report.md", render_markdown(title, sections, out))
     write_text(out / "report.html", render_html(title, sections, out))
@@ -93,4 +91,4 @@ def build_report(paths: Sequence[str | Path], out: str | Path, *, title: str = "
             "tables": [str(t) for t in tables]}
 
 
-__all__ = ["Section", "build_report", "find_results"]
+__all__ = ["Context", "Section", "build_report", "find_results"]

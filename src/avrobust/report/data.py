@@ -12,8 +12,7 @@ import torch
 from avrobust.data import AVDataset, load_dataset
 from avrobust.errors import AvrobustError
 from avrobust.models.frontend import LogMel
-from avrobust.record import Record
-from avrobust.report.render import Section
+from avrobust.results import Result, Section
 from avrobust.tables import Table
 
 #: clips drawn per dataset, and at most this many datasets drawn
@@ -54,14 +53,13 @@ def clips_panel(path: str | Path, dataset: AVDataset, indices: Sequence[int]) ->
     return save_figure(fig, path)
 
 
-def data_section(found: Sequence[tuple[Path, Record]], figures: Path,
+def data_section(found: Sequence[tuple[Path, Result]], figures: Path,
                  datasets: dict[tuple[str, str], AVDataset]) -> Section:
     """Which data each result comes from, with a picture of the first clips of every evaluated split."""
     seen: dict[tuple[str, str], list[str]] = {}
     for p, r in found:
-        spec = r.get("data") or r.get("data_spec") or (r.get("settings") or {}).get("data") or ""
-        split = r.get("split") or ("train/val" if r.kind == "training" else "test")
-        seen.setdefault((spec or "(given in memory)", split), []).append(p.name if r.kind != "training" else p.parent.name)
+        spec, split = r.data_source() or ("", "test")
+        seen.setdefault((spec or "(given in memory)", split), []).append(r.source_label(p))
     rows = [[f"`{spec}`", split, ", ".join(sorted(set(files)))] for (spec, split), files in seen.items()]
     sec = Section("Data", ["Dataset specs rebuild the data exactly (`avrobust datasets` lists them)."],
                   [Table(["data", "split", "results"], rows)], group="Data")

@@ -1,6 +1,6 @@
 """Report rendering: Markdown with figures beside it, and one self-contained HTML file (figures and
 audio as data URIs), both opening with the summary and a table of contents, sections grouped by the
-story they tell (:data:`GROUPS`)."""
+story they tell (:data:`avrobust.results.GROUPS`)."""
 
 from __future__ import annotations
 
@@ -8,35 +8,12 @@ import base64
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from avrobust.tables import Table
+from avrobust.results.base import Section
 
-#: the order of a report: what the data is, which models, how robust white box, what transfers,
-#: the analyses, the defences
-GROUPS = ("Summary", "Data", "Models", "White box", "Transfer", "Analyses", "Defences")
 #: the most audio embedded in one HTML report (bytes, before base64); the rest is linked, with a note
 AUDIO_CAP = 8 * 2**20
-
-
-@dataclass
-class Section:
-    """One report section: a title, paragraphs, tables (with their CSV and LaTeX files once written),
-    figure paths and playable audio ``(caption, wav path)``."""
-
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    figures: list[Path] = field(default_factory=list)
-    group: str = "Models"
-    audio: list[tuple[str, Path]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # paragraphs after the tables and figures
-    table_files: list[tuple[Path, Path]] = field(default_factory=list)
-
-    @property
-    def anchor(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")
 
 
 def write_tables(sections: Sequence[Section], folder: Path) -> list[Path]:

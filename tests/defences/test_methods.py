@@ -8,8 +8,8 @@ from torch import nn
 
 from avrobust.attacks.threat import ThreatModel, within_budget
 from avrobust.data import load_dataset
-from avrobust.defenses import METHODS, TrainConfig, create_method, train
-from avrobust.defenses.crmt import certified_bound, margin_loss, orthogonality_penalty
+from avrobust.defences import METHODS, TrainConfig, create_method, train
+from avrobust.defences.crmt import certified_bound, margin_loss, orthogonality_penalty
 from avrobust.errors import ConfigError
 from avrobust.jobs import train_model
 from avrobust.models import create_model
@@ -61,13 +61,13 @@ def test_crafting_runs_in_eval_mode_and_leaves_batch_norm_statistics_alone(tiny_
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     if name == "trades":
-        from avrobust.defenses.trades import _TradesKL
+        from avrobust.defences.trades import _TradesKL
         with torch.no_grad():
             clean_logits = model.eval()(batch.video, batch.audio).logits
         model.train()
         _TradesKL(m.threat, clean_logits, steps=2)(model, batch, labels)
     elif name == "avat":
-        from avrobust.defenses.sampling import craft_on_segments
+        from avrobust.defences.sampling import craft_on_segments
         craft_on_segments(lambda b: m.craft(model, b, labels, 2), batch, m.rho, m.threat, m._cpu)
     else:
         m.craft(model, batch, labels)
@@ -153,7 +153,7 @@ def test_resumed_avat_run_equals_uninterrupted(tmp_path, tiny_spec):
 
 
 def test_trades_examples_stay_within_budget(tiny_train, make_model):
-    from avrobust.defenses.trades import _TradesKL
+    from avrobust.defences.trades import _TradesKL
     model = make_model()
     batch, labels = tiny_train.batch(slice(0, 6))
     threat = ThreatModel()
@@ -286,7 +286,7 @@ def test_avat_carry_starts_each_clip_where_its_last_perturbation_ended(tmp_path,
 
 
 def test_avat_paper_option_restores_the_papers_configuration_and_explicit_options_win():
-    from avrobust.defenses.avat import DEFAULTS, PAPER
+    from avrobust.defences.avat import DEFAULTS, PAPER
     paper = create_method("avat", paper=True)
     keys = ("rho", "spread", "trades_beta", "carry", "resample")
     assert {k: paper.options()[k] for k in keys} == {k: PAPER[k] for k in keys}
@@ -297,5 +297,5 @@ def test_avat_paper_option_restores_the_papers_configuration_and_explicit_option
     assert ours.rho == DEFAULTS["rho"] and ours.options()["paper"] is False
     mixed = create_method("avat", paper=True, mask_end=0.0, carry=True)
     assert mixed.curriculum.at(7, 8)["mask_ratio"] == 0.0 and mixed.carry
-    with pytest.raises(ConfigError, match="paper must be true or false"):
+    with pytest.raises(ConfigError, match="option paper wants true or false"):
         create_method("avat", paper="yes")

@@ -21,14 +21,14 @@ import torch
 from torch import nn
 
 from avrobust.attacks.threat import ThreatModel, ascent_step, project
-from avrobust.defenses.adversarial import AdversarialMethod
-from avrobust.defenses.base import METHODS
-from avrobust.defenses.standard import supervised_loss
+from avrobust.defences.adversarial import AdversarialMethod
+from avrobust.defences.base import register_method
+from avrobust.defences.standard import supervised_loss
 from avrobust.errors import ConfigError
 from avrobust.types import AVBatch
 
 
-@METHODS.register("free-at", aliases=("free",))
+@register_method("free-at", aliases=("free",))
 class FreeAT(AdversarialMethod):
     """Shafahi et al. (NeurIPS 2019): ``replays`` updates per minibatch, the perturbation carried over.
 
@@ -37,8 +37,6 @@ class FreeAT(AdversarialMethod):
         step: the perturbation's step, in eps (default 1.0: the paper's FGSM step of eps).
         unimodal_weight: weight of the unimodal cross-entropy terms, as in ``standard``.
     """
-
-    name = "free-at"
 
     def __init__(self, threat: ThreatModel | None = None, *, replays: int = 8, step: float = 1.0,
                  unimodal_weight: float = 1.0) -> None:

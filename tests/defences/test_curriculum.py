@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avrobust.defenses.curriculum import Curriculum, Schedule
+from avrobust.defences.curriculum import Curriculum, Schedule
 from avrobust.errors import ConfigError
 
 

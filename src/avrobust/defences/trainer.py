@@ -1,6 +1,6 @@
 """The one training loop: optimiser, LR schedule, seeding, progress, checkpoints, resume, cost.
 
-Every method (standard, mixup, pgd-at, trades, crmt-at, avat) plugs in through :class:`TrainingMethod`.
+Every registered method plugs in through :class:`TrainingMethod`.
 A run directory holds ``checkpoint.safetensors`` (written atomically after every epoch, with the
 model, optimiser, LR schedule, epoch, cost counters and the torch, CUDA, numpy and python RNG
 states), ``checkpoint.json`` and ``summary.json``. The curriculum and every method's generators are
@@ -24,11 +24,11 @@ from avrobust.checkpoint import read_meta
 from avrobust.console import console, progress
 from avrobust.cost import CostMeter
 from avrobust.data import AVDataset
-from avrobust.defenses.base import TrainingMethod, create_method
-from avrobust.defenses.runstate import SUMMARY_FILE, Schedule, TrainState, restore_state, run_summary, save_state
+from avrobust.defences.base import TrainingMethod, create_method
+from avrobust.defences.runstate import SUMMARY_FILE, Schedule, TrainState, restore_state, run_summary, save_state
 from avrobust.distributed import all_reduce_max, all_reduce_sum, context, gather_objects, wrap
 from avrobust.errors import ConfigError
-from avrobust.evaluation.runner import clean_counts
+from avrobust.evaluation.clean import clean_counts
 from avrobust.io import write_json
 from avrobust.models.classifier import AVClassifier
 from avrobust.results import TrainingResult
@@ -163,9 +163,9 @@ def _validation(model: AVClassifier, val_set: AVDataset, config: TrainConfig, me
         from avrobust.evaluation.robust import robust_evaluation
 
         attack = create_attack("pgd", getattr(method, "threat", None), steps=10)
-        result = robust_evaluation(model, val_set, [attack], batch_size=config.eval_batch_size,
-                                   indices=torch.arange(min(config.robust_val, len(val_set))))
-        record["val_pgd_robust_accuracy"] = result["worst_case_robust_accuracy"]
+        cascade = robust_evaluation(model, val_set, [attack], batch_size=config.eval_batch_size,
+                                    indices=torch.arange(min(config.robust_val, len(val_set))))
+        record["val_pgd_robust_accuracy"] = cascade.attacks[attack.label].robust_accuracy
     return record
 
 

@@ -28,8 +28,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from avrobust.attacks.threat import ThreatModel
-from avrobust.defenses.adversarial import AdversarialMethod
-from avrobust.defenses.base import METHODS
+from avrobust.defences.adversarial import AdversarialMethod
+from avrobust.defences.base import register_method
 from avrobust.distributed import unwrap
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import AVOutput, eval_mode
@@ -71,7 +71,7 @@ def certified_bound(a: tuple[torch.Tensor, torch.Tensor], z: tuple[torch.Tensor,
     return numer / denom.sqrt().clamp_min(1e-12)
 
 
-@METHODS.register("crmt-at", aliases=("crmt",))
+@register_method("crmt-at", aliases=("crmt",))
 class CRMTAT(AdversarialMethod):
     """CRMT with adversarial training (see the module docstring).
 
@@ -85,7 +85,7 @@ class CRMTAT(AdversarialMethod):
         unimodal_weight: extra unimodal cross-entropy (default 0: the original has none).
     """
 
-    name = "crmt-at"
+    native_only = True  # stage 2 re-weights the zoo's fusion layer
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 5, margin_weight: float = 1.0,
                  orth_weight: float = 1.0, reweight_steps: int = 200, reweight_lr: float = 0.01,

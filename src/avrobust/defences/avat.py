@@ -1,6 +1,6 @@
 """AVAT, the paper's audio-visual adversarial training (PAPER.md): TMA examples crafted on sampled
-segments (:mod:`~avrobust.defenses.sampling`) under an adversarial curriculum
-(:mod:`~avrobust.defenses.curriculum`)."""
+segments (:mod:`~avrobust.defences.sampling`) under an adversarial curriculum
+(:mod:`~avrobust.defences.curriculum`)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 from avrobust.attacks.threat import ThreatModel
-from avrobust.defenses.adversarial import AdversarialMethod
-from avrobust.defenses.base import METHODS
-from avrobust.defenses.curriculum import Curriculum, Schedule
-from avrobust.defenses.sampling import check_rho, check_spread, craft_on_segments, craft_resampled
-from avrobust.defenses.standard import supervised_loss
-from avrobust.defenses.trades import trades_objective
+from avrobust.defences.adversarial import AdversarialMethod
+from avrobust.defences.base import register_method
+from avrobust.defences.curriculum import Curriculum, Schedule
+from avrobust.defences.sampling import check_rho, check_spread, craft_on_segments, craft_resampled
+from avrobust.defences.standard import supervised_loss
+from avrobust.defences.trades import trades_objective
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import set_dropout
 from avrobust.types import AVBatch, segment_masks
@@ -30,12 +30,12 @@ PAPER = {"rho": 0.25, "curriculum": True, "mask_end": 0.25, "spread": "nearest",
 DEFAULTS = {**PAPER, "curriculum": False}
 
 
-@METHODS.register("avat")
+@register_method("avat")
 class AVAT(AdversarialMethod):
     """Ours (PAPER.md): TMA-crafted examples, efficient crafting on sampled segments, curriculum.
 
     Per batch: mask ``mask_ratio`` of the aligned segments (curriculum, data level), craft with TMA
-    on ``rho`` of the segments and expand (see :mod:`~avrobust.defenses.sampling`), train on the
+    on ``rho`` of the segments and expand (see :mod:`~avrobust.defences.sampling`), train on the
     full adversarial clip. Per epoch the curriculum sets the mask ratio, the model's dropout and
     the attack steps. With ``rho = 1`` and ``curriculum = false`` this is plain TMA adversarial
     training (``pgd-at:attack=tma,copies=1``).
@@ -62,13 +62,11 @@ class AVAT(AdversarialMethod):
             epoch's attack goes further with the same steps; no random start). Holds one float16
             perturbation per training clip in memory, ``N (T C H W + L) 2`` bytes; a resumed run
             starts them at zero again.
-        resample: draw new segments at every attack step (:func:`~avrobust.defenses.sampling.craft_resampled`)
+        resample: draw new segments at every attack step (:func:`~avrobust.defences.sampling.craft_resampled`)
             instead of crafting every step on one sample; the same cost, one gradient on ``rho`` of the
             segments per step, but a momentum attack (TMA) loses its momentum between steps. Measured
             (issue 18, 3 seeds): 8-9 points less robust on ``synth``, its perturbations a third smaller.
     """
-
-    name = "avat"
 
     def __init__(self, threat: ThreatModel | None = None, *, rho: float | None = None, curriculum: bool | None = None,
                  mask_schedule: str = "linear", mask_start: float = 0.0, mask_end: float | None = None,

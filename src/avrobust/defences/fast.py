@@ -23,9 +23,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from avrobust.attacks.threat import ThreatModel, ascent_step, project, random_start
-from avrobust.defenses.adversarial import AdversarialMethod
-from avrobust.defenses.base import METHODS
-from avrobust.defenses.standard import supervised_loss
+from avrobust.defences.adversarial import AdversarialMethod
+from avrobust.defences.base import register_method
+from avrobust.defences.standard import supervised_loss
 from avrobust.distributed import unwrap
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import eval_mode
@@ -79,20 +79,18 @@ class _SingleStep(AdversarialMethod):
                 "unimodal_weight": self.unimodal_weight}
 
 
-@METHODS.register("fgsm-rs", aliases=("fast-at",))
+@register_method("fgsm-rs", aliases=("fast-at",))
 class FGSMRS(_SingleStep):
     """Wong et al. (ICLR 2020): uniform start in the eps-ball, one step of 1.25 eps, projected.
 
     Args: noise (start radius, in eps; 1.0), step (in eps; 1.25), unimodal_weight (1.0)."""
 
-    name = "fgsm-rs"
 
 
-@METHODS.register("n-fgsm")
+@register_method("n-fgsm")
 class NFGSM(_SingleStep):
     """de Jorge et al. (NeurIPS 2022): noise of 2 eps, one step of eps, no projection onto the ball.
 
     Args: noise (in eps; 2.0), step (in eps; 1.0), unimodal_weight (1.0)."""
 
-    name = "n-fgsm"
     noise_default, step_default, clip = 2.0, 1.0, False

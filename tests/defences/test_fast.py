@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from avrobust.attacks.threat import ThreatModel, within_budget
-from avrobust.defenses import create_method
-from avrobust.defenses.fast import single_step
+from avrobust.defences import create_method
+from avrobust.defences.fast import single_step
 from avrobust.jobs import train_model
 from avrobust.models.classifier import eval_mode
 from avrobust.seeding import generator

@@ -11,9 +11,9 @@ from torch.nn import functional as F
 
 from avrobust.attacks.base import IterativeAttack
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, project
-from avrobust.defenses.adversarial import AdversarialMethod
-from avrobust.defenses.base import METHODS
-from avrobust.defenses.standard import supervised_loss
+from avrobust.defences.adversarial import AdversarialMethod
+from avrobust.defences.base import register_method
+from avrobust.defences.standard import supervised_loss
 from avrobust.distributed import unwrap
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import AVOutput, eval_mode
@@ -54,7 +54,7 @@ def trades_objective(model: nn.Module, batch: AVBatch, adv: AVBatch, labels: tor
     return supervised_loss(out, labels, unimodal_weight) + beta * robust
 
 
-@METHODS.register("trades")
+@register_method("trades")
 class TRADES(AdversarialMethod):
     """Zhang et al. (ICML 2019): ``CE(f(x), y) + beta * KL(f(x) || f(x'))``, ``x'`` maximising the KL.
 
@@ -65,8 +65,6 @@ class TRADES(AdversarialMethod):
         beta: trade-off (default 6.0, the paper's CIFAR-10 value); steps: inner PGD steps (10).
         The unimodal cross-entropy terms (``unimodal_weight``) are on the clean clip.
     """
-
-    name = "trades"
 
     def __init__(self, threat: ThreatModel | None = None, *, beta: float = 6.0, steps: int = 10,
                  unimodal_weight: float = 1.0) -> None:

@@ -14,17 +14,21 @@ from typing import Any
 import torch
 from torch import nn
 
+from avrobust.attacks.threat import ThreatModel
+from avrobust.errors import ConfigError
 from avrobust.registry import Registry
 from avrobust.types import AVBatch
 
-METHODS: Registry[TrainingMethod] = Registry("training method")
+METHODS: Registry[TrainingMethod] = Registry("training method", attribute="name")
+register_method = METHODS.register
 
 
 class TrainingMethod:
     """Base class: subclasses set ``name`` and implement :meth:`loss`."""
 
-    name = ""
+    name = ""  # set by the registry: @register_method("name")
     adversarial = False  # True: takes a ``threat`` and crafts examples in the loop
+    native_only = False  # True: needs avrobust's own classifier (it changes the zoo's fusion layer)
     replays = 1  # weight updates per batch: the trainer calls loss, backward and step this many times
     clip_ids: torch.Tensor | None = None  # the batch's dataset indices [N], set by the trainer before loss
 
@@ -67,6 +71,14 @@ def restore_generator(state: list[int] | None, device: torch.device | str = "cpu
     return g
 
 
-def create_method(name: str, **options: Any) -> TrainingMethod:
-    """Build a registered training method."""
+def create_method(name: str, threat: Any = None, **options: Any) -> TrainingMethod:
+    """Build registered training method ``name`` with its typed options; ``threat`` (a
+    :class:`~avrobust.attacks.ThreatModel`, or None for the defaults) goes to adversarial methods; other
+    methods refuse budgets other than the defaults."""
+    factory = METHODS.get(name)
+    if getattr(factory, "adversarial", False):
+        return METHODS.create(name, given={"threat": threat}, **options)
+    if threat is not None and threat != ThreatModel():
+        raise ConfigError(f"{METHODS.canonical(name)!r} crafts no adversarial examples, so budgets do not apply; "
+                          "drop them or choose an adversarial method (see 'avrobust methods')")
     return METHODS.create(name, **options)

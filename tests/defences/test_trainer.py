@@ -6,7 +6,7 @@ from safetensors.torch import save_file
 
 from avrobust.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from avrobust.data import load_dataset
-from avrobust.defenses import TrainConfig, create_method, prepare_run_dir, train
+from avrobust.defences import TrainConfig, create_method, prepare_run_dir, train
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.models import create_model
 from avrobust.seeding import seed_everything

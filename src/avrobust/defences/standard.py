@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avrobust.defenses.base import METHODS, TrainingMethod
+from avrobust.defences.base import register_method, TrainingMethod
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import AVOutput
 from avrobust.types import AVBatch
@@ -26,7 +26,7 @@ def supervised_loss(out: AVOutput, labels: torch.Tensor, unimodal_weight: float,
     return loss
 
 
-@METHODS.register("standard")
+@register_method("standard")
 class Standard(TrainingMethod):
     """Cross-entropy on clean clips.
 
@@ -40,8 +40,6 @@ class Standard(TrainingMethod):
         unimodal_weight: weight of the unimodal terms, >= 0 (default 1.0).
         label_smoothing: in [0, 1).
     """
-
-    name = "standard"
 
     def __init__(self, unimodal_weight: float = 1.0, label_smoothing: float = 0.0) -> None:
         if not unimodal_weight >= 0:

@@ -10,22 +10,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from avrobust.defenses.base import METHODS, TrainingMethod, generator_state, restore_generator
-from avrobust.defenses.standard import supervised_loss
+from avrobust.defences.base import register_method, TrainingMethod, generator_state, restore_generator
+from avrobust.defences.standard import supervised_loss
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator
 from avrobust.types import AVBatch
 
 
-@METHODS.register("mixup")
+@register_method("mixup")
 class Mixup(TrainingMethod):
     """Mixup of whole clips, video and audio with the same pair and weight.
 
     Args:
         alpha: Beta(alpha, alpha) parameter, > 0 (default 1.0); unimodal_weight: as ``standard``.
     """
-
-    name = "mixup"
 
     def __init__(self, alpha: float = 1.0, unimodal_weight: float = 1.0) -> None:
         if not alpha > 0:

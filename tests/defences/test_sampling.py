@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 
 from avrobust.attacks.threat import Budget, ThreatModel, within_budget
 from avrobust.attacks import create_attack
-from avrobust.defenses import create_method
-from avrobust.defenses.sampling import (check_rho, craft_on_segments, craft_resampled, expand_perturbation,
+from avrobust.defences import create_method
+from avrobust.defences.sampling import (check_rho, craft_on_segments, craft_resampled, expand_perturbation,
                                         nearest_sampled, sample_segments, spread_matrix)
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator

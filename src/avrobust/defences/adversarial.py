@@ -17,7 +17,7 @@ from torch import nn
 
 from avrobust.attacks.base import Attack, create_attack
 from avrobust.attacks.threat import ThreatModel
-from avrobust.defenses.base import TrainingMethod, generator_state, restore_generator
+from avrobust.defences.base import TrainingMethod, generator_state, restore_generator
 from avrobust.distributed import unwrap
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator

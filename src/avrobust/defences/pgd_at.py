@@ -6,18 +6,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from avrobust.defenses.adversarial import AdversarialMethod
-from avrobust.defenses.base import METHODS
-from avrobust.defenses.standard import supervised_loss
+from avrobust.defences.adversarial import AdversarialMethod
+from avrobust.defences.base import register_method
+from avrobust.defences.standard import supervised_loss
 from avrobust.types import AVBatch
 
 
-@METHODS.register("pgd-at", aliases=("madry",))
+@register_method("pgd-at", aliases=("madry",))
 class PGDAT(AdversarialMethod):
     """Madry et al. (ICLR 2018): train on the attack's examples only (default PGD, 10 steps,
     random start, step 2.5 eps / steps)."""
-
-    name = "pgd-at"
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
         adv = self.craft(model, batch, labels)

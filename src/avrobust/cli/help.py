@@ -1,0 +1,46 @@
+"""Help texts generated from the registries and the modules' own lists, so every choice a command's
+``--help`` names is one that is registered (``tests/test_cli_help.py`` checks every command)."""
+
+from __future__ import annotations
+
+from avrobust.analysis import ANALYSES
+from avrobust.attacks import ATTACKS
+from avrobust.attacks.threat import NORMS
+from avrobust.data import DATASETS, SPLITS
+from avrobust.defences import METHODS
+from avrobust.defences.trainer import OPTIMIZERS, SCHEDULES
+from avrobust.evaluation.suites import SUITES
+from avrobust.models import ZOO
+from avrobust.results import RESULT_KINDS
+from avrobust.types import MODALITIES
+
+
+def listing(names: object) -> str:
+    """``a, b or c``."""
+    items = list(names)  # type: ignore[call-overload]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+DATA = (f"Dataset spec NAME or NAME:key=value,...; NAME is one of {DATASETS.choices()} (their options: "
+        "'avrobust datasets').")
+MODEL = f"Zoo model name or alias: {ZOO.choices()} (see 'avrobust models')."
+ATTACK_NAMES = ATTACKS.choices()
+ATTACKS_HELP = (f"Attacks: names 'fgsm,pgd' or one spec per flag 'pgd:steps=50,restarts=3' (repeat the flag); "
+                f"registered: {ATTACKS.choices()} (options: 'avrobust attacks').")
+ATTACK = f"One attack name or spec, e.g. tma:lambda1=2; registered: {ATTACKS.choices()}."
+METHOD = (f"Training method spec NAME or NAME:key=value,...; NAME is one of {METHODS.choices()}; adversarial: "
+          f"{listing(n for n in METHODS if METHODS.get(n).adversarial)} (options: 'avrobust methods').")
+SUITE = (f"A named attack suite run before --attack, with the gradient-masking checks: {SUITES.choices()} "
+         f"({'; '.join(f'{n}: ' + (SUITES.get(n).__doc__ or '').strip() for n in SUITES)}).")
+ANALYSIS = f"The analysis: {ANALYSES.choices()} (see 'avrobust analyses')."
+VALUES = ("The swept list, comma-separated: " + "; ".join(f"{ANALYSES.get(n).values} for {n}"  # type: ignore[attr-defined]
+                                                          for n in ANALYSES if ANALYSES.get(n).values) + ".")  # type: ignore[attr-defined]
+SPLIT = f"{listing(SPLITS)}."
+OPTIMIZER = f"{listing(OPTIMIZERS)}."
+SCHEDULE = f"Learning-rate schedule: {listing(SCHEDULES)}."
+NORM = f"{listing(NORMS)} (default linf)."
+MODALITY = f"Attacked modalities: {listing(MODALITIES)} or {','.join(MODALITIES)}."
+REPORT_PATHS = (f"Result JSON files or directories holding them (run dirs, demo, analyses); kinds: "
+                f"{listing(n for n in RESULT_KINDS if RESULT_KINDS.get(n).reported)}.")
+PREPARE = (f"A video dataset spec: {listing(n for n in DATASETS if DATASETS.get(n).decoded)} with root=DIR and its "
+           "annotations (see 'avrobust datasets'); decoding options frames, size, sample_rate, seconds.")

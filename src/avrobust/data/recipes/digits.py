@@ -1,0 +1,23 @@
+"""``digits``: real handwritten digits seen and spoken (:mod:`avrobust.data.digits`), built once per
+option set and split into the cache (speech synthesis takes seconds)."""
+
+from __future__ import annotations
+
+from avrobust.data import digits
+from avrobust.data.datasets import AVDataset
+from avrobust.data.recipe import Recipe, register_dataset
+
+
+@register_dataset("digits")
+class Digits(Recipe):
+    """Real handwritten digit scans and the spoken words, writers and voices disjoint across splits."""
+
+    Options = digits.DigitsConfig
+
+    def cache_key(self, options: digits.DigitsConfig) -> str:
+        return digits.cache_key(options)
+
+    def build(self, options: digits.DigitsConfig, split: str) -> AVDataset:
+        t = digits.generate(options, split)
+        return AVDataset(t["video"], t["audio"], t["labels"], list(digits.WORDS), options.fps, options.sample_rate,
+                         split=split, extras={k: t[k] for k in ("video_missing", "audio_missing")})

@@ -1,0 +1,42 @@
+"""Clean evaluation: fused, audio-only (the audio head p_a alone, or the ablation a wrapped model
+defines) and visual-only (p_v) accuracy of a model on a dataset split, as exact counts (summed over
+processes under torchrun)."""
+
+from __future__ import annotations
+
+import torch
+
+from avrobust.console import progress
+from avrobust.data import AVDataset
+from avrobust.distributed import all_reduce_sum, context
+from avrobust.evaluation.metrics import Counts, check_finite
+from avrobust.models.classifier import eval_mode
+from avrobust.models.interface import AVModel, model_device
+
+
+@torch.no_grad()
+def clean_counts(
+    model: AVModel, dataset: AVDataset, batch_size: int = 128, *, show_progress: bool = False,
+    indices: torch.Tensor | None = None,
+) -> Counts:
+    """Count correct fused / audio-only / visual-only predictions (model in eval mode, restored).
+
+    Under torchrun each process counts its share of the batches and the counts are summed exactly.
+    """
+    counts = Counts()
+    device = model_device(model)
+    ctx = context()
+    with eval_mode(model):
+        chunks = dataset.batch_indices(batch_size, indices=indices)
+        for i, chunk in enumerate(progress(chunks, total=len(chunks), description="evaluate", enabled=show_progress)):
+            if not ctx.mine(i):
+                continue
+            batch, labels = dataset.batch(chunk)
+            if i == ctx.rank:  # this process's first batch
+                model.check_batch(batch)
+            batch.validate()
+            batch = batch.to(device)
+            output = model(batch.video, batch.audio)
+            check_finite(output, f" on batch {i}")
+            counts.update(output, labels.to(device))
+    return Counts.from_tensor(all_reduce_sum(counts.as_tensor())) if ctx.enabled else counts
