@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 # Every package pinned to the version CI tests; `make lock` refreshes it.
 CONSTRAINTS ?= constraints.txt
+# Test processes (pytest-xdist); each runs torch on one thread, so 2 fills this project's 2 cores.
+WORKERS ?= 2
 
-.PHONY: install demo test lock clean
+.PHONY: install demo test test-fast lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +31,11 @@ demo: install
 	$(VENV)/bin/avrobust demo --out runs/demo --overwrite
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(WORKERS)
+
+# The edit loop: every test that trains nothing (tests that train carry @pytest.mark.slow).
+test-fast: install
+	$(PY) -m pytest -q -n $(WORKERS) -m "not slow"
 
 # Re-resolve every dependency at its newest allowed version in a fresh venv and pin the result.
 lock:

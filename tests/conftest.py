@@ -1,4 +1,8 @@
-"""Shared fixtures: tiny datasets and models built on the CPU in seconds.
+"""Shared fixtures: tiny datasets and models built on the CPU in seconds, and the test tiers.
+
+Tiers: ``make test-fast`` runs ``-m "not slow"``, every test that trains nothing; a test that trains a
+model (itself, through a fixture, or through a command) carries ``@pytest.mark.slow``, and the
+guard below fails an unmarked test the moment it starts an epoch, so the fast tier stays fast.
 
 ``AVROBUST_TEST_SEED=K`` (default 0) shifts every seed of the shared fixtures (the data of
 ``tiny_spec`` and ``trained``, the models of ``make_model``, ``trained`` and ``tiny_zoo``) by ``K``.
@@ -21,9 +25,35 @@ from avrobust.models import AVClassifier, create_model
 from avrobust.runtime import tune_allocator
 from avrobust.seeding import seed_everything
 
-tune_allocator()  # as the CLI does: about a fifth faster on glibc (benchmarks/RESULTS.md)
+tune_allocator()  # as the CLI does: faster on glibc (benchmarks/RESULTS.md)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one torch thread per test process: the processes share the cores
+    torch.set_num_threads(1)
 
 FIXTURE_SEED = int(os.environ.get("AVROBUST_TEST_SEED", "0"))
+_SLOW = {"now": False}  # whether the test being set up or run is marked slow
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _SLOW["now"] = item.get_closest_marker("slow") is not None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def training_only_in_slow_tests() -> Iterator[None]:
+    """The fast tier trains nothing: an epoch started by a test not marked slow (or by a fixture it
+    uses) fails it with a line that says so."""
+    from avrobust.defences import trainer
+
+    epoch = trainer._Loop.epoch
+
+    def guarded(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        if not _SLOW["now"]:
+            raise RuntimeError("this test trains a model: mark it @pytest.mark.slow (the fast tier trains nothing)")
+        return epoch(self, *args, **kwargs)
+
+    trainer._Loop.epoch = guarded
+    yield
+    trainer._Loop.epoch = epoch
 
 
 def shifted(spec: str) -> str:
@@ -69,6 +99,17 @@ def make_model() -> Callable[..., AVClassifier]:
         return create_model(name, num_classes, 8000, **overrides)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def untrained() -> dict:
+    """An alexnet-sum-vgg with its seeded initial weights (eval mode) and the test split of the default
+    ``synth``: for what holds for any model (budgets, ranges, modes, determinism), in the fast tier.
+    Returns ``model`` and ``test`` as :func:`trained` does."""
+    test_set = load_dataset(SYNTH, "test")
+    seed_everything(FIXTURE_SEED)
+    model = create_model("alexnet-sum-vgg", test_set.num_classes, test_set.sample_rate)
+    return {"model": model.eval(), "test": test_set}
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ def test_curriculum_part_variants_schedule_only_that_part(part):
     assert last["attack_steps"] == 5 and first["mask_ratio"] == 0 and first["dropout"] == 0
 
 
+@pytest.mark.slow
 def test_ablation_runs_writes_outputs_and_resumes(tmp_path, tiny_spec, run_cli):
     out = tmp_path / "abl"
     code, stdout, err = run_cli("ablate", "--out", out, "--data", tiny_spec, "--seeds", "0", "1", "--epochs", "1",
@@ -84,6 +85,7 @@ def test_unknown_variant_is_refused(tmp_path, tiny_spec):
         run_ablation(tmp_path, data=tiny_spec, variants=["rho=0.9"])
 
 
+@pytest.mark.slow
 def test_equal_time_gives_each_method_pgd_at_training_time_and_marks_the_pareto_front(tmp_path, tiny_spec):
     result = run_ablation(tmp_path / "abl", data=tiny_spec, seeds=(0,), epochs=2, steps=3, n=6, attacks=["fgsm"],
                           eval_steps=1, variants=["pgd-at", "fgsm-rs"], batch_size=8, equal_time=True)
@@ -126,6 +128,7 @@ def test_every_configuration_is_a_valid_method_spec():
         create_method(name, **options)  # raises on an unknown method or option
 
 
+@pytest.mark.slow
 def test_a_suite_ablation_evaluates_with_the_suite_and_says_so(tmp_path, tiny_spec):
     from avrobust.evaluation.suites import suite_attacks
     DEFENCE_SUITE = suite_attacks("defence")

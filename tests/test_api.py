@@ -51,6 +51,7 @@ def test_transfer_from_a_native_to_a_wrapped_model(tiny_spec, make_model):
     assert "unimodal" not in result["victims"]["itself"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["trades:steps=1", "avat:steps=1"])
 def test_adversarial_training_of_a_wrapped_model(tiny_spec, tmp_path, method):
     net = logits_only(4, visual_features="video", audio_features="audio", audio_feature_layout="NDT")

@@ -85,3 +85,77 @@ def test_the_import_graph_has_no_cycles() -> None:
     for module in sorted(GRAPH):
         if module not in state:
             visit(module, [module])
+
+
+# ---- the plug-in shape ------------------------------------------------------------------------------------
+def _registries() -> dict[str, tuple[set[str], tuple[str, ...]]]:
+    """Per registry: every name and alias, and the packages where its entries may be named (their own modules)."""
+    from avrobust.analysis import ANALYSES
+    from avrobust.attacks import ATTACKS
+    from avrobust.data import DATASETS
+    from avrobust.defences import METHODS
+    from avrobust.results import RESULT_KINDS
+
+    def names(reg) -> set[str]:  # noqa: ANN001
+        return set(reg.names()) | set(reg.names(aliases=True))
+
+    return {"result kind": (names(RESULT_KINDS), ("avrobust.results",)),
+            "dataset": (names(DATASETS), ("avrobust.data.recipes",)),
+            "attack": (names(ATTACKS), ("avrobust.attacks",)),
+            "training method": (names(METHODS), ("avrobust.defences",)),
+            "analysis": (names(ANALYSES) - {"eps"}, ("avrobust.analysis",))}  # "eps" is also a budget's field
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+
+
+def test_no_kind_or_dataset_is_special_cased_and_no_list_of_names_is_written_by_hand() -> None:
+    """Outside a plug-in's own package nothing compares a value with a registered kind's or dataset's name,
+    and no literal or text lists three or more registered kinds, datasets, methods or analyses (lists are
+    generated from the registries; attacks are exempt: a default selection of attacks is a choice, and
+    tests/test_cli_help.py checks that help texts name every registered attack)."""
+    import re
+
+    wrong = []
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        docs = _docstrings(tree)
+        for what, (names, home) in _registries().items():
+            if module.startswith(home):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Compare) and what in ("result kind", "dataset"):
+                    consts = [c.value for c in (node.left, *node.comparators)
+                              if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+                    consts += [e.value for c in node.comparators if isinstance(c, (ast.Tuple, ast.List, ast.Set))
+                               for e in c.elts if isinstance(e, ast.Constant)]
+                    wrong += [f"{module}: compares with the {what} {c!r}" for c in consts if c in names]
+                elif isinstance(node, (ast.Tuple, ast.List, ast.Set)) and what != "attack":  # attacks: defaults
+                    listed = {e.value for e in node.elts if isinstance(e, ast.Constant) and e.value in names}
+                    if len(listed) >= 3:
+                        wrong.append(f"{module}: a literal lists the {what}s {sorted(listed)}")
+                elif isinstance(node, ast.Dict):
+                    keyed = {k.value for k in node.keys if isinstance(k, ast.Constant) and k.value in names}
+                    if len(keyed) >= 2 and what in ("result kind", "dataset"):
+                        wrong.append(f"{module}: a dict keyed by the {what}s {sorted(keyed)}")
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs \
+                        and what != "attack":  # a default selection of attacks is a choice, not a list of choices
+                    words = {w for w in names if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", node.value)}
+                    if len(words) >= 3 and len(node.value) < 400:
+                        wrong.append(f"{module}: the text {node.value[:50]!r}... lists the {what}s {sorted(words)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_kind_and_dataset_module_registers_itself() -> None:
+    """A plug-in is its module: each module of the kinds' and datasets' packages registers one entry
+    (their shared bases aside), so adding one is that module and its test."""
+    from avrobust.data import DATASETS
+    from avrobust.results import RESULT_KINDS
+
+    owners = {RESULT_KINDS.get(k).__module__ for k in RESULT_KINDS} | {DATASETS.get(d).__module__ for d in DATASETS}
+    bases = {"avrobust.results", "avrobust.results.base", "avrobust.data.recipes", "avrobust.data.recipes.video"}
+    plugins = {m for m in MODULES if m.startswith(("avrobust.results.", "avrobust.data.recipes.")) or m in bases}
+    assert plugins - bases == owners

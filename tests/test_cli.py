@@ -19,6 +19,7 @@ def test_datasets_lists_synth_options(run_cli):
     assert code == 0 and "synth" in out and "clips_per_class" in out
 
 
+@pytest.mark.slow
 def test_train_then_evaluate(run_cli, tmp_path, tiny_spec):
     run = tmp_path / "run"
     code, out, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "1", "--out", run,
@@ -76,6 +77,7 @@ def test_data_command_saves_splits(run_cli, tmp_path, tiny_spec):
     assert code == 2 and "--overwrite" in err
 
 
+@pytest.mark.slow
 def test_quick_demo_writes_summary(run_cli, tmp_path):
     code, out, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
     assert code == 0, err
@@ -103,6 +105,7 @@ def test_quick_demo_writes_summary(run_cli, tmp_path):
     assert code == 2 and "--overwrite" in err
 
 
+@pytest.mark.slow
 def test_evaluate_with_attacks_writes_the_schema(run_cli, tmp_path, trained):
     out = tmp_path / "e.json"
     code, stdout, err = run_cli("evaluate", "--checkpoint", trained["run_dir"], "--attack", "fgsm,pgd",
@@ -133,11 +136,13 @@ def test_attacks_command_lists_the_registry(run_cli):
      (["--attack", "pgd", "--modalities", "sound"], "unknown modality sound"),
      (["--attack", "pgd:steps=0"], "steps must be an integer >= 1")],
 )
+@pytest.mark.slow
 def test_attack_errors_are_one_line(run_cli, trained, args, message):
     code, _, err = run_cli("evaluate", "--checkpoint", trained["run_dir"], "--n", "4", *args)
     assert code == 2 and message in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_adv_train_writes_the_run_summary_with_cost_and_curriculum(run_cli, tmp_path, tiny_spec):
     code, out, err = run_cli("adv-train", "--method", "avat:paper=true,steps=2", "--data", tiny_spec, "--model", "AsV",
                              "--out", tmp_path / "r", "--epochs", "2", "--batch-size", "8", "--eps-video", "4/255",
@@ -163,6 +168,7 @@ def test_adv_train_errors_are_one_line(run_cli, tmp_path, tiny_spec, args, messa
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_reversed_schedule_warns_and_trains(run_cli, tmp_path, tiny_spec):
     code, _, err = run_cli("adv-train", "--method", "avat:paper=true,steps=1,mask_start=0.5,mask_end=0",
                            "--data", tiny_spec, "--model", "AsV", "--out", tmp_path / "r", "--epochs", "1",

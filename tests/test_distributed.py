@@ -19,6 +19,8 @@ from avrobust.errors import CheckpointError
 from avrobust.models import create_model
 from avrobust.seeding import seed_everything
 
+pytestmark = pytest.mark.slow  # every test here trains or starts processes that do
+
 TINY = "synth:classes=4,clips_per_class=6,eval_clips_per_class=3,frames=4,size=16,seconds=0.5"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 

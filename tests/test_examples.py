@@ -24,6 +24,7 @@ def load(name: str):
 
 @pytest.mark.parametrize(("name", "unimodal"), [("late_fusion", ABLATION), ("crmt_resnet18", None),
                                                 ("zoo_model", None)])
+@pytest.mark.slow
 def test_example_trains_and_evaluates_pgd_and_tma(name, unimodal, tmp_path):
     result = load(name).main(DATA, str(tmp_path / name), 1, 16)
     assert result.kind == "evaluation" and result["n"] == 16 and result["unimodal"] == unimodal

@@ -20,6 +20,7 @@ def exported(trained: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     return out, export_examples(trained["run_dir"], out, attack="ifgsm", n=2, steps=2)
 
 
+@pytest.mark.slow
 def test_mp4_has_every_frame_and_the_adversarial_audio(exported: tuple[Path, dict], trained: dict) -> None:
     out, index = exported
     clip = trained["test"].batch(slice(0, 1))[0]
@@ -36,6 +37,7 @@ def test_mp4_has_every_frame_and_the_adversarial_audio(exported: tuple[Path, dic
     assert index["fps"] == pytest.approx(clip.fps)
 
 
+@pytest.mark.slow
 def test_wavs_hold_the_waveforms(exported: tuple[Path, dict], trained: dict) -> None:
     out, _ = exported
     clean = trained["test"].batch(slice(0, 1))[0].audio[0].numpy()
@@ -49,6 +51,7 @@ def test_wavs_hold_the_waveforms(exported: tuple[Path, dict], trained: dict) -> 
     assert 0 < np.abs(adv - clean).max() <= 0.01 + 1e-4  # the default audio budget
 
 
+@pytest.mark.slow
 def test_index_and_spectrograms(exported: tuple[Path, dict]) -> None:
     out, index = exported
     saved = json.loads((out / "index.json").read_text())
@@ -59,6 +62,7 @@ def test_index_and_spectrograms(exported: tuple[Path, dict]) -> None:
     assert (out / "clip_001_logmel.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_export_refuses_to_overwrite_and_bad_requests(exported: tuple[Path, dict], trained: dict, run_cli) -> None:
     out, _ = exported
     with pytest.raises(ConfigError, match="--overwrite"):

@@ -11,6 +11,8 @@ Regenerate (only when a change of results is intended, and say so in the commit)
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import math
 import sys
@@ -99,6 +101,7 @@ def assert_same(got: Any, want: Any, where: str = "") -> None:
         assert got == want, f"{where}: {got!r} != {want!r}"
 
 
+@pytest.mark.slow
 def test_results_equal_the_saved_golden_json() -> None:
     results = json.loads(json_text(normalise(golden_results())))
     for name, got in results.items():

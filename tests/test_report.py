@@ -39,6 +39,7 @@ def report(results: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return build_report([results], tmp_path_factory.mktemp("report") / "r")
 
 
+@pytest.mark.slow
 def test_report_opens_with_the_summary_then_follows_the_story(report: dict) -> None:
     assert [s.split(":")[0] for s in report["sections"]] == [
         "Summary", "Data", "Training", "Evaluation", "Adversarial examples", "Evaluation", "Adversarial examples"]
@@ -55,12 +56,14 @@ def test_report_opens_with_the_summary_then_follows_the_story(report: dict) -> N
     assert "-training.png)" in training
 
 
+@pytest.mark.slow
 def test_budgets_as_written_with_the_measured_snr(report: dict) -> None:
     md = Path(report["markdown"]).read_text()
     assert re.search(r"\| fgsm \| video\+audio \| linf 8/255 \| linf 0\.01 \(-40 dBFS\), SNR \d+\.\d dB \|", md)
     assert "0.03137" not in md
 
 
+@pytest.mark.slow
 def test_every_table_also_as_csv_and_latex(report: dict) -> None:
     tables = [Path(t) for t in report["tables"]]
     assert len(tables) == 2 * 4  # summary, data and two attack tables, each as CSV and LaTeX
@@ -77,6 +80,7 @@ def test_every_table_also_as_csv_and_latex(report: dict) -> None:
     assert [r[0] for r in rows[1:]] == ["fgsm", "ifgsm"]
 
 
+@pytest.mark.slow
 def test_sweep_curve_with_error_bars_over_seeds(results: Path, tmp_path: Path, monkeypatch) -> None:
     import avrobust.results.evaluation as kind
 
@@ -93,6 +97,7 @@ def test_sweep_curve_with_error_bars_over_seeds(results: Path, tmp_path: Path, m
     assert series["ifgsm"] == pytest.approx(means)
 
 
+@pytest.mark.slow
 def test_examples_can_be_seen_and_heard_in_one_self_contained_file(report: dict) -> None:
     page = Path(report["report"]).read_text()
     images = re.findall(r"<img alt='[^']*' src='([^']+)'", page)
@@ -109,6 +114,7 @@ def test_examples_can_be_seen_and_heard_in_one_self_contained_file(report: dict)
     assert re.search(r"Clip 1: label \S+: clean prediction \S+, adversarial \S+ \(PSNR [\d.]+ dB, SNR [\d.]+ dB\)", page)
 
 
+@pytest.mark.slow
 def test_the_data_section_shows_a_few_clips_of_each_evaluated_split(report: dict, results: Path, tmp_path: Path) -> None:
     md = Path(report["markdown"]).read_text()
     data = md[md.index("## Data\n"):md.index("## Models")]
@@ -123,12 +129,14 @@ def test_the_data_section_shows_a_few_clips_of_each_evaluated_split(report: dict
     assert "`folder:root=/nonexistent/clips` (test) cannot be loaded here, so it is not drawn:" in md
 
 
+@pytest.mark.slow
 def test_audio_beyond_the_cap_is_linked_with_a_note(results: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(render_module, "AUDIO_CAP", 20_000)
     page = Path(build_report([results], tmp_path / "r")["report"]).read_text()
     assert page.count("<audio") == 1 and "size cap of" in page
 
 
+@pytest.mark.slow
 def test_report_refuses_overwrite_and_empty_input(results: Path, tmp_path: Path) -> None:
     build_report([results], tmp_path, examples=0)
     with pytest.raises(ConfigError, match="--overwrite"):

@@ -85,8 +85,9 @@ def bind(factory: Callable[..., Any], options: Mapping[str, Any], what: str, *,
     if missing:
         raise ConfigError(f"{what} needs {', '.join(f'{n}=...' for n in missing)}")
     out = {}
-    for key, value in options.items():
-        hint = params[key][1] if key in params else Any
+    position = {name: i for i, name in enumerate(params)}
+    for key in sorted(options, key=lambda k: position.get(k, len(position))):  # errors in the signature's order
+        value, hint = options[key], params[key][1] if key in params else Any
         try:
             out[key] = coerce(value, hint)
         except _Mismatch:

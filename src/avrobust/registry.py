@@ -116,7 +116,3 @@ def import_submodules(package: str) -> None:
     for info in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"{package}.{info.name}")
 
-
-def check_kwargs(factory: Callable[..., Any], kwargs: dict[str, Any], what: str) -> None:
-    """Raise ``ConfigError`` if ``kwargs`` has keys or values that ``factory`` does not accept."""
-    bind(factory, kwargs, what)

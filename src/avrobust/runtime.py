@@ -2,8 +2,8 @@
 
 glibc returns large freed blocks to the operating system (``munmap``) and maps them again on the
 next allocation, so every forward and backward pass of a model pays page faults for its activation
-buffers. Keeping them in the heap made PGD-10, TMA and training steps about 20 % faster on this
-project's CPU machine (benchmarks/RESULTS.md), as PyTorch's CPU tuning guide suggests for glibc. The
+buffers. Keeping them in the heap makes attacks and training steps faster (benchmarks/RESULTS.md has
+the figures), as PyTorch's CPU tuning guide suggests for glibc. The
 price: memory freed by a pass stays with the process (for reuse) instead of going back to the
 system. The CLI calls :func:`tune_allocator` at start; ``AVROBUST_ALLOCATOR=default`` turns it off.
 """

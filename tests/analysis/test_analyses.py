@@ -27,6 +27,7 @@ def study(tiny_zoo: dict, tiny_spec: str) -> Study:
     return Study(surrogate, [victim], load_dataset(tiny_spec, "test"), torch.arange(8), ThreatModel(), steps=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ANALYSES.names())
 def test_every_analysis_writes_json_and_png(kind: str, study: Study, tmp_path: Path) -> None:
     result = run_analysis(kind, study, tmp_path, values=VALUES.get(kind), attacks=ATTACKS.get(kind))
@@ -42,6 +43,7 @@ def test_letters_are_aliases() -> None:
         "masking", "modality", "temporal-masking", "alignment", "iterations", "eps"]
 
 
+@pytest.mark.slow
 def test_masking_at_ratio_zero_is_clean_accuracy(study: Study, tmp_path: Path) -> None:
     r = run_analysis("masking", study, tmp_path, values=[0.0, 1.0])["results"]
     for member in (study.surrogate, *study.victims):
@@ -50,6 +52,7 @@ def test_masking_at_ratio_zero_is_clean_accuracy(study: Study, tmp_path: Path) -
         assert r["per_model"][member.label]["asynchronous"][0] == pytest.approx(clean)
 
 
+@pytest.mark.slow
 def test_masking_everything_leaves_one_answer_per_model(study: Study, tmp_path: Path) -> None:
     """With every segment dropped all clips look the same, so a model predicts one class for all."""
     r = run_analysis("masking", study, tmp_path, values=[1.0])["results"]
@@ -59,6 +62,7 @@ def test_masking_everything_leaves_one_answer_per_model(study: Study, tmp_path: 
         assert any(abs(member["synchronous"][0] - share) < 1e-9 for share in shares)
 
 
+@pytest.mark.slow
 def test_temporal_masking_baseline_is_the_plain_attack(study: Study, tmp_path: Path) -> None:
     r = run_analysis("temporal-masking", study, tmp_path, values=[0.25])["results"]
     plain = study.measure(study.attacks(["mifgsm"]))["mifgsm"]
@@ -66,12 +70,14 @@ def test_temporal_masking_baseline_is_the_plain_attack(study: Study, tmp_path: P
     assert set(r["results"]) == {"none", "sync-0.25", "async-0.25"}
 
 
+@pytest.mark.slow
 def test_eps_scales_budgets(study: Study, tmp_path: Path) -> None:
     r = run_analysis("eps", study, tmp_path, values=[0.5, 2.0], attacks=["fgsm"])["results"]
     assert r["eps_video"] == pytest.approx([4 / 255, 16 / 255])
     assert r["eps_audio"] == pytest.approx([0.005, 0.02])
 
 
+@pytest.mark.slow
 def test_bad_options_are_rejected(study: Study, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sweeps no list"):
         run_analysis("modality", study, tmp_path, values=[1.0])
@@ -85,6 +91,7 @@ def test_bad_options_are_rejected(study: Study, tmp_path: Path) -> None:
         ThreatModel().scaled(0)
 
 
+@pytest.mark.slow
 def test_analyze_cli(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
     models = [m["run_dir"] for m in tiny_zoo["models"]]
     args = ("analyze", "a", "--model", models[0], "--victims", tiny_zoo["dir"], "--n", "8", "--out", tmp_path)
@@ -97,6 +104,7 @@ def test_analyze_cli(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
     assert code == 2 and "comma-separated numbers" in err
 
 
+@pytest.mark.slow
 def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: Path) -> None:
     from avrobust.attacks import build_attacks
     from avrobust.evaluation.transfer import transfer_matrix

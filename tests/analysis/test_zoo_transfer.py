@@ -19,6 +19,7 @@ from avrobust.jobs import train_zoo
 from tests.conftest import FIXTURE_SEED
 
 
+@pytest.mark.slow
 def test_zoo_gives_each_model_its_own_seed_and_run(tiny_zoo: dict) -> None:
     models = tiny_zoo["models"]
     assert [m["model"] for m in models] == ["alexnet-concat-vgg", "alexnet-sum-vgg"]
@@ -30,6 +31,7 @@ def test_zoo_gives_each_model_its_own_seed_and_run(tiny_zoo: dict) -> None:
     assert json.loads((tiny_zoo["dir"] / "zoo.json").read_text())["models"] == models
 
 
+@pytest.mark.slow
 def test_zoo_refuses_to_retrain_and_resume_keeps_finished_models(tiny_zoo: dict, tiny_spec: str) -> None:
     with pytest.raises(ConfigError, match="already holds a zoo"):
         train_zoo(tiny_spec, tiny_zoo["dir"], pattern="alexnet-*-vgg", epochs=3, show_progress=False)
@@ -54,6 +56,7 @@ def matrix(tiny_zoo: dict, tiny_spec: str) -> dict:
     return transfer_matrix(members, members, data, attacks, batch_size=5)
 
 
+@pytest.mark.slow
 def test_matrix_has_one_row_per_pair_and_a_white_box_diagonal(matrix: dict) -> None:
     rows = matrix["matrix"]
     assert len(rows) == 2 * 2 * 2
@@ -68,6 +71,7 @@ def test_matrix_has_one_row_per_pair_and_a_white_box_diagonal(matrix: dict) -> N
     assert matrix["n"] == 12 and len(matrix["crafting"]) == 4
 
 
+@pytest.mark.slow
 def test_white_box_diagonal_equals_robust_evaluation(trained: dict) -> None:
     """The diagonal of a matrix is the white-box robust evaluation of the same attack.
 
@@ -85,6 +89,7 @@ def test_white_box_diagonal_equals_robust_evaluation(trained: dict) -> None:
     assert row["attack_success_rate"] > 0
 
 
+@pytest.mark.slow
 def test_ensemble_surrogate_is_white_box_on_its_members(tiny_zoo: dict, tiny_spec: str) -> None:
     (ens,) = load_members([tiny_zoo["dir"]], ensemble=True)
     assert ens.label == "ens(AcV+AsV)"
@@ -94,6 +99,7 @@ def test_ensemble_surrogate_is_white_box_on_its_members(tiny_zoo: dict, tiny_spe
     assert tm["summary"]["fgsm"]["black_box_asr"] is None
 
 
+@pytest.mark.slow
 def test_outputs_markdown_and_heatmap(matrix: dict, tmp_path: Path) -> None:
     paths = write_outputs(matrix, tmp_path / "t.json")
     assert [p.name for p in paths] == ["t.json", "t.md", "t.png"]
@@ -103,6 +109,7 @@ def test_outputs_markdown_and_heatmap(matrix: dict, tmp_path: Path) -> None:
     assert json.loads(paths[0].read_text())["matrix"] == matrix["matrix"]
 
 
+@pytest.mark.slow
 def test_load_members_rejects_missing_and_duplicate_dirs(tmp_path: Path, tiny_zoo: dict) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_members([tmp_path / "nope"])
@@ -113,6 +120,7 @@ def test_load_members_rejects_missing_and_duplicate_dirs(tmp_path: Path, tiny_zo
         load_members([run, run])
 
 
+@pytest.mark.slow
 def test_members_of_other_data_are_rejected(tiny_zoo: dict) -> None:
     members = load_members([tiny_zoo["dir"]])
     other = load_dataset("synth:classes=5,clips_per_class=2,eval_clips_per_class=2,frames=4,size=16,seconds=0.5", "test")
@@ -120,6 +128,7 @@ def test_members_of_other_data_are_rejected(tiny_zoo: dict) -> None:
         transfer_matrix(members, members, other, build_attacks(["fgsm"]))
 
 
+@pytest.mark.slow
 def test_transfer_cli_writes_three_files_and_refuses_to_overwrite(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
     out = tmp_path / "m.json"
     code, stdout, err = run_cli("transfer", "--surrogates", tiny_zoo["dir"], "--attack", "fgsm,tma", "--steps", "1",
@@ -132,6 +141,7 @@ def test_transfer_cli_writes_three_files_and_refuses_to_overwrite(run_cli, tiny_
     assert code == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_train_zoo_cli(run_cli, tiny_spec: str, tmp_path: Path) -> None:
     code, stdout, err = run_cli("train-zoo", "--data", tiny_spec, "--out", tmp_path, "--models", "AsV", "--epochs", "1")
     assert code == 0, err
@@ -148,6 +158,7 @@ def test_several_values_after_one_transfer_flag() -> None:
         "analyze", "masking", "--victims", "a", "b"]  # a command with positional arguments is left alone
 
 
+@pytest.mark.slow
 def test_transfer_cli_takes_a_glob_of_runs(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
     runs = [m["run_dir"] for m in tiny_zoo["models"]]
     code, _, err = run_cli("transfer", "--surrogates", *runs, "--victims", *runs, "--attack", "fgsm",

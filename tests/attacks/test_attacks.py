@@ -24,9 +24,9 @@ def _accuracy(model, batch, labels):
 
 
 @pytest.mark.parametrize("mods", [("video", "audio"), ("video",), ("audio",)])
-def test_budget_respected_and_range_valid(trained, attack_name, mods):
-    model = trained["model"]
-    batch, labels = _batch(trained, 8)
+def test_budget_respected_and_range_valid(untrained, attack_name, mods):
+    model = untrained["model"]
+    batch, labels = _batch(untrained, 8)
     threat = ThreatModel.build(mods)
     adv = create_attack(attack_name, threat, **options(attack_name))(model, batch, labels)
     for m in ("video", "audio"):
@@ -41,9 +41,9 @@ def test_budget_respected_and_range_valid(trained, attack_name, mods):
             assert torch.equal(xa, x)
 
 
-def test_sign_methods_reach_the_budget(trained):
-    model = trained["model"]
-    batch, labels = _batch(trained, 8)
+def test_sign_methods_reach_the_budget(untrained):
+    model = untrained["model"]
+    batch, labels = _batch(untrained, 8)
     threat = ThreatModel()
     for name in SIGN_METHODS:
         adv = create_attack(name, threat, **options(name))(model, batch, labels)
@@ -60,6 +60,7 @@ def _true_class_probability(model, batch, labels):
 NOISE_TEST = {"mig": (192, 0.6)}
 
 
+@pytest.mark.slow
 def test_stronger_than_random_noise_of_the_same_budget(trained, attack_name):
     """Every attack lowers the true-class probability p_y below what random sign noise of the same
     budget leaves (or fools the model) on at least 70 % of 96 clips; MIG on at least 60 % of 192.
@@ -96,9 +97,9 @@ def test_stronger_than_random_noise_of_the_same_budget(trained, attack_name):
     assert share >= bar, f"{attack_name} beats noise on {share:.2f} of {clips} clips"
 
 
-def test_model_mode_restored_and_no_global_rng_use(trained, attack_name):
-    model = trained["model"]
-    batch, labels = _batch(trained, 4)
+def test_model_mode_restored_and_no_global_rng_use(untrained, attack_name):
+    model = untrained["model"]
+    batch, labels = _batch(untrained, 4)
     model.train()
     state = torch.get_rng_state()
     try:
@@ -111,9 +112,9 @@ def test_model_mode_restored_and_no_global_rng_use(trained, attack_name):
         model.eval()
 
 
-def test_seeded_results_are_reproducible(trained, attack_name):
-    model = trained["model"]
-    batch, labels = _batch(trained, 4)
+def test_seeded_results_are_reproducible(untrained, attack_name):
+    model = untrained["model"]
+    batch, labels = _batch(untrained, 4)
     a = create_attack(attack_name, seed=3, **options(attack_name))(model, batch, labels)
     b = create_attack(attack_name, seed=3, **options(attack_name))(model, batch, labels)
     assert torch.equal(a.video, b.video) and torch.equal(a.audio, b.audio)
@@ -151,6 +152,7 @@ def test_unknown_attack_lists_choices():
         create_attack("cw")
 
 
+@pytest.mark.slow
 def test_targeted_needs_target_and_reaches_it(trained):
     """The targeted attack raises the target's probability above what the untargeted attack leaves on
     at least 90 % of 48 clips, and reaches the target on at least a quarter of them and twice as often.
@@ -173,11 +175,11 @@ def test_targeted_needs_target_and_reaches_it(trained):
     assert hit >= 0.25 and hit > 2 * hit_untargeted
 
 
-def test_restarts_never_hurt(trained):
+def test_restarts_never_hurt(untrained):
     """Exact: the first run with the same seed is the one-restart run, and later runs only replace clips
     it did not fool."""
-    model = trained["model"]
-    batch, labels = _batch(trained, 32)
+    model = untrained["model"]
+    batch, labels = _batch(untrained, 32)
     one = create_attack("pgd", steps=3, restarts=1, seed=0)(model, batch, labels)
     three = create_attack("pgd", steps=3, restarts=3, seed=0)(model, batch, labels)
     assert _accuracy(model, three, labels) <= _accuracy(model, one, labels)
@@ -193,16 +195,16 @@ def test_dlr_loss_matches_hand_computed_values():
     torch.testing.assert_close(targeted, torch.tensor([-(3 - 1) / (3 - 0.5 * (0 - 1)), -(2 - 5) / (5 - 0.5 * (1 + 0))]))
 
 
-def test_bad_labels_rejected(trained):
-    batch, labels = _batch(trained, 4)
+def test_bad_labels_rejected(untrained):
+    batch, labels = _batch(untrained, 4)
     with pytest.raises(InputError, match="labels must have shape"):
-        create_attack("fgsm")(trained["model"], batch, labels[:2])
+        create_attack("fgsm")(untrained["model"], batch, labels[:2])
 
 
-def test_an_attack_started_from_init_continues_where_the_last_one_stopped(trained):
+def test_an_attack_started_from_init_continues_where_the_last_one_stopped(untrained):
     """I-FGSM with a fixed step: 2 steps, then 2 more from there (init), equals 4 steps in one go."""
-    model = trained["model"]
-    batch, labels = _batch(trained, 8)
+    model = untrained["model"]
+    batch, labels = _batch(untrained, 8)
     threat = ThreatModel.build(("video", "audio"), step_video=1 / 255, step_audio=0.002)
     two, four = create_attack("ifgsm", threat, steps=2), create_attack("ifgsm", threat, steps=4)
     first = two(model, batch, labels)

@@ -51,6 +51,7 @@ CASES_ONE_STEP = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "options", "peer"), CASES, ids=[c[0] for c in CASES])
 def test_same_adversarial_video_as_torchattacks(trained, name, options, peer):
     model = copy.deepcopy(trained["model"]).double()

@@ -61,9 +61,9 @@ def test_modality_term_is_minimised():
     assert torch.all(after < before - 0.05)
 
 
-def test_tma_without_terms_and_transforms_is_mifgsm(trained):
-    model = trained["model"]
-    batch, labels = trained["test"].batch(slice(0, 8))
+def test_tma_without_terms_and_transforms_is_mifgsm(untrained):
+    model = untrained["model"]
+    batch, labels = untrained["test"].batch(slice(0, 8))
     tma = create_attack("tma", lambda1=0, lambda2=0, transforms="none", steps=4)(model, batch, labels)
     mi = create_attack("mifgsm", steps=4)(model, batch, labels)
     assert torch.equal(tma.video, mi.video) and torch.equal(tma.audio, mi.audio)
@@ -85,12 +85,12 @@ def test_bad_options(kwargs, match):
         create_attack("tma", **kwargs)
 
 
-def test_feature_alignment_needs_equal_sizes(trained):
+def test_feature_alignment_needs_equal_sizes(untrained):
     from avrobust.errors import InputError
 
-    batch, labels = trained["test"].batch(slice(0, 2))
+    batch, labels = untrained["test"].batch(slice(0, 2))
     with pytest.raises(InputError, match="equal feature sizes"):
-        create_attack("mma", alignment="features", steps=1)(trained["model"], batch, labels)
+        create_attack("mma", alignment="features", steps=1)(untrained["model"], batch, labels)
 
 
 def test_transforms_keep_shapes_and_mask_drops_a_quarter():
@@ -106,9 +106,9 @@ def test_transforms_keep_shapes_and_mask_drops_a_quarter():
     assert parse_transforms("none") == () and parse_transforms("mask+blur") == ("mask", "blur")
 
 
-def test_ensemble_of_one_is_the_plain_attack(trained):
-    model = trained["model"]
-    batch, labels = trained["test"].batch(slice(0, 8))
+def test_ensemble_of_one_is_the_plain_attack(untrained):
+    model = untrained["model"]
+    batch, labels = untrained["test"].batch(slice(0, 8))
     for name in ("pgd", "tma"):
         plain = create_attack(name, steps=3, copies=2)(model, batch, labels) if name == "tma" else \
             create_attack(name, steps=3)(model, batch, labels)

@@ -37,6 +37,7 @@ def test_unimodal_informative_but_not_sufficient(trained):
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=st.integers(1, 12), sample_rate=st.sampled_from([1000, 4000, 8000, 11025, 16000, 22050, 44100]),
        seconds=st.floats(0.05, 1.5), model=st.sampled_from(list_models()))
+@pytest.mark.slow
 def test_every_synth_timing_trains_one_step_of_every_zoo_model(frames, sample_rate, seconds, model):
     """Any frame count, sample rate and clip length that ``synth`` accepts gives clips the zoo trains on
     (segments of any length, e.g. 1333 samples at T = 6, 8 kHz, 1 s)."""

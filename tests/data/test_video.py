@@ -182,6 +182,7 @@ def test_kinetics_sounds_and_music_sources(tmp_path):
     assert classes == ["violin"] and missing == ["v2"] and items[0].split == hashed_split("v1")
 
 
+@pytest.mark.slow
 def test_tiny_train_and_evaluate_on_a_generated_video_folder(tmp_path, run_cli):
     root = make_folder(tmp_path / "videos", per_class=6)
     spec = f"folder:root={root},frames=4,size=16,sample_rate=8000,seconds=1.0"

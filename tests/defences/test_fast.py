@@ -45,6 +45,7 @@ def test_single_step_leaves_an_unattacked_modality_clean_and_the_model_mode_alon
     assert model.training
 
 
+@pytest.mark.slow
 def test_the_fgsm_step_raises_the_loss_over_the_random_start(trained):
     """On the trained fixture model, the gradient step must raise the cross-entropy over its own start
     point on at least 75 % of 48 test clips (a wrong sign would lower it on nearly all)."""
@@ -59,6 +60,7 @@ def test_the_fgsm_step_raises_the_loss_over_the_random_start(trained):
     assert (ce[1] > ce[0]).float().mean() >= 0.75
 
 
+@pytest.mark.slow
 def test_free_at_replays_each_batch_and_counts_its_passes(tmp_path, tiny_spec):
     one = train_model(tiny_spec, "alexnet-sum-vgg", tmp_path / "a", epochs=1, method="free-at:replays=1",
                       batch_size=8, show_progress=False)
@@ -91,6 +93,7 @@ def test_free_at_carries_a_perturbation_within_the_budget(tiny_train, make_model
     assert method._delta == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["fgsm-rs", "n-fgsm", "free-at:replays=2"])
 def test_same_seed_same_training_loss(tmp_path, tiny_spec, spec):
     runs = [train_model(tiny_spec, "alexnet-sum-vgg", tmp_path / str(k), epochs=1, seed=3, method=spec, batch_size=8,

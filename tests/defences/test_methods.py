@@ -26,6 +26,7 @@ def _run(spec, out, method, epochs=1, seed=0, name="alexnet-sum-vgg"):
     return train_model(spec, name, out, epochs=epochs, seed=seed, method=method, batch_size=8, show_progress=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", EVERY_METHOD)
 def test_one_epoch_of_every_method(tmp_path, tiny_spec, method):
     summary = _run(tiny_spec, tmp_path / "r", method)
@@ -84,6 +85,7 @@ def test_crafting_runs_in_eval_mode_and_leaves_batch_norm_statistics_alone(tiny_
     assert modes[-1] and loss.requires_grad and torch.isfinite(loss)
 
 
+@pytest.mark.slow
 def test_avat_with_rho_one_and_no_curriculum_is_plain_tma_adversarial_training(tmp_path, tiny_spec):
     a = _run(tiny_spec, tmp_path / "a", "avat:rho=1,curriculum=false,steps=2", epochs=2)
     b = _run(tiny_spec, tmp_path / "b", "pgd-at:attack=tma,copies=1,steps=2", epochs=2)
@@ -94,6 +96,7 @@ def test_avat_with_rho_one_and_no_curriculum_is_plain_tma_adversarial_training(t
     assert a["forward_passes"] == b["forward_passes"]
 
 
+@pytest.mark.slow
 def test_sampled_crafting_costs_rho_of_the_segments(tmp_path, tiny_spec):
     """24 clips of T = 4 segments, 3 steps: PGD-AT forwards 24 x 4 x (3 + 1) segments per epoch;
     avat at rho = 0.25 crafts on 1 segment: 24 x (3 x 1 + 4)."""
@@ -107,6 +110,7 @@ def test_sampled_crafting_costs_rho_of_the_segments(tmp_path, tiny_spec):
     assert resampled["forward_segments"] == avat["forward_segments"]  # new segments each step, the same cost
 
 
+@pytest.mark.slow
 def test_avat_logs_curriculum_values_per_epoch_and_sets_dropout(tmp_path, tiny_spec):
     summary = _run(tiny_spec, tmp_path / "r",
                    "avat:paper=true,steps=3,dropout_end=0.3,mask_end=0.5,mask_schedule=step,stages=2",
@@ -118,6 +122,7 @@ def test_avat_logs_curriculum_values_per_epoch_and_sets_dropout(tmp_path, tiny_s
     assert all(c["rho"] == 0.25 for c in cur)
 
 
+@pytest.mark.slow
 def test_resumed_avat_run_equals_uninterrupted(tmp_path, tiny_spec):
     full = _run(tiny_spec, tmp_path / "full", "avat:steps=2", epochs=2)
     _run(tiny_spec, tmp_path / "part", "avat:steps=2", epochs=2)
@@ -182,6 +187,7 @@ def test_crmt_terms():
     torch.testing.assert_close(bound, torch.tensor([1 / 8 ** 0.5]))
 
 
+@pytest.mark.slow
 def test_crmt_second_stage_raises_the_bound_and_folds_weights(tmp_path, tiny_spec):
     """Stage 2 never lowers the certified bound over the training clips (it keeps the weights otherwise)."""
     summary = _run(tiny_spec, tmp_path / "r", "crmt-at:steps=1,reweight_steps=50,reweight_lr=0.05", epochs=2)
@@ -217,6 +223,7 @@ def test_budgets_with_a_non_adversarial_method_are_refused(tmp_path, tiny_spec):
         train_model(tiny_spec, "AsV", tmp_path / "r", epochs=1, method="standard", threat=ThreatModel().scaled(2))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["avat:steps=2,rho=0.5", "mixup", "trades:steps=1"])
 def test_a_run_stopped_within_an_epoch_resumes_to_the_same_weights(tmp_path, tiny_spec, spec):
     """Checkpoints every 2 updates (6 per epoch); the run dies in update 3 of epoch 2 and resumes from update 2."""
@@ -257,6 +264,7 @@ def test_a_run_stopped_within_an_epoch_resumes_to_the_same_weights(tmp_path, tin
     assert a["forward_passes"] == b["forward_passes"] and a["history"][1]["loss"] == pytest.approx(b["history"][1]["loss"])
 
 
+@pytest.mark.slow
 def test_avat_carry_starts_each_clip_where_its_last_perturbation_ended(tmp_path, tiny_spec, tiny_train):
     """Epoch 1 has nothing to carry (the same weights as without carry); from epoch 2 on every clip's
     crafting starts from its kept perturbation, which stays within the budget."""

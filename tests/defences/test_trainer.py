@@ -21,6 +21,7 @@ def _train(spec, run_dir, epochs=1, seed=0, name="alexnet-sum-vgg", resume=False
     return model, summary
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_weights_after_one_epoch(tmp_path, tiny_spec):
     a, _ = _train(tiny_spec, tmp_path / "a")
     b, _ = _train(tiny_spec, tmp_path / "b")
@@ -30,6 +31,7 @@ def test_same_seed_gives_identical_weights_after_one_epoch(tmp_path, tiny_spec):
     assert any(not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values()))
 
 
+@pytest.mark.slow
 def test_summary_counts_passes_and_times(tmp_path, tiny_spec):
     _, summary = _train(tiny_spec, tmp_path / "r", epochs=2)
     assert summary["epochs"] == 2 and summary["seconds_per_epoch"] > 0
@@ -40,6 +42,7 @@ def test_summary_counts_passes_and_times(tmp_path, tiny_spec):
     assert len(on_disk["history"]) == 2
 
 
+@pytest.mark.slow
 def test_checkpoint_roundtrip_gives_same_outputs(tmp_path, tiny_spec, tiny_train):
     model, _ = _train(tiny_spec, tmp_path / "r")
     model.eval()
@@ -61,6 +64,7 @@ def _train_resume(spec, run_dir, cfg):
                         resume=True, show_progress=False)
 
 
+@pytest.mark.slow
 def test_resume_of_two_epoch_schedule_matches_when_schedule_is_the_same(tmp_path, tiny_spec):
     """A run killed after epoch 1 of 2 and resumed equals the uninterrupted 2-epoch run."""
     full, _ = _train(tiny_spec, tmp_path / "full", epochs=2)
@@ -91,6 +95,7 @@ def _train_killed_after(spec, run_dir, epochs, stop_after):
               method=method, meta={"model_name": "alexnet-sum-vgg"}, show_progress=False)
 
 
+@pytest.mark.slow
 def test_resume_extends_a_constant_schedule_but_not_a_cosine_one(tmp_path, tiny_spec):
     full, _ = _train(tiny_spec, tmp_path / "full", epochs=2, schedule="constant")
     _train(tiny_spec, tmp_path / "part", epochs=1, schedule="constant")
@@ -106,6 +111,7 @@ def test_resume_extends_a_constant_schedule_but_not_a_cosine_one(tmp_path, tiny_
         _train_resume(tiny_spec, tmp_path / "cos", TrainConfig(epochs=1, seed=0, batch_size=8, lr=0.1))
 
 
+@pytest.mark.slow
 def test_resume_with_other_model_is_refused(tmp_path, tiny_spec):
     _train(tiny_spec, tmp_path / "r")
     train_set = load_dataset(tiny_spec, "train")
@@ -115,6 +121,7 @@ def test_resume_with_other_model_is_refused(tmp_path, tiny_spec):
               resume=True, show_progress=False)
 
 
+@pytest.mark.slow
 def test_existing_run_dir_is_refused_and_overwrite_keeps_other_files(tmp_path, tiny_spec):
     _train(tiny_spec, tmp_path / "r")
     (tmp_path / "r" / "notes.txt").write_text("mine")
@@ -156,11 +163,13 @@ def test_missing_checkpoint_and_bad_hyper_parameters(tmp_path):
         create_method("magic")
 
 
+@pytest.mark.slow
 def test_sgd_and_constant_schedule_train(tmp_path, tiny_spec):
     _, summary = _train(tiny_spec, tmp_path / "r", optimizer="sgd", schedule="constant")
     assert summary["history"][-1]["lr"] == pytest.approx(3e-3)
 
 
+@pytest.mark.slow
 def test_robust_validation_each_epoch_leaves_training_unchanged(tmp_path, tiny_spec):
     """--robust-val adds PGD-10's robust accuracy on N validation clips to every epoch's record (the
     catastrophic-overfitting watch) and does not change the weights."""

@@ -49,6 +49,7 @@ def runs(tmp_path_factory, tiny_spec):
     return root
 
 
+@pytest.mark.slow
 def test_suite_with_surrogate_covers_every_attack_and_takes_the_worst_case(runs):
     result = evaluate_checkpoint(runs / "avat", steps=2, suite="defence", surrogate=runs / "plain")
     labels = list(result["attacks"])
@@ -63,6 +64,7 @@ def test_suite_with_surrogate_covers_every_attack_and_takes_the_worst_case(runs)
     assert json.loads(json_text(result))["attacks"][labels[0]]["robust_flags"] == flags[0].int().tolist()
 
 
+@pytest.mark.slow
 def test_evaluate_suite_cli(run_cli, runs, tmp_path):
     code, out, err = run_cli("evaluate", "--checkpoint", runs / "avat", "--suite", "defence", "--steps", "1",
                              "--n", "6", "--json", tmp_path / "e.json")

@@ -50,6 +50,7 @@ def test_nan_input_is_a_clear_error(make_model, tiny_train):
         evaluate_classifier(make_model(), bad)
 
 
+@pytest.mark.slow
 def test_evaluate_checkpoint_defaults_to_training_data_and_checks_classes(trained):
     result = evaluate_checkpoint(trained["run_dir"], split="val")
     assert result["data"] == trained["test"].spec and result["n"] == 400 and result["model"] == "alexnet-sum-vgg"

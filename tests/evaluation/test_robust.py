@@ -12,6 +12,7 @@ from avrobust.evaluation import EvaluationPlan, evaluate_classifier
 from avrobust.evaluation.robust import robust_evaluation
 
 
+@pytest.mark.slow
 def test_cascade_flags_asr_and_worst_case(trained):
     model, test = trained["model"], trained["test"]
     idx = torch.arange(64)
@@ -38,8 +39,8 @@ def test_cascade_flags_asr_and_worst_case(trained):
     assert result["attacks"]["pgd:steps=5"]["steps"] == 5
 
 
-def test_same_seed_gives_identical_results(trained):
-    run = lambda: robust_evaluation(trained["model"], trained["test"], build_attacks(["pgd"], steps=3, seed=1),
+def test_same_seed_gives_identical_results(untrained):
+    run = lambda: robust_evaluation(untrained["model"], untrained["test"], build_attacks(["pgd"], steps=3, seed=1),
                                     indices=torch.arange(32))
     assert torch.equal(run().attacks["pgd"].robust_flags, run().attacks["pgd"].robust_flags)
 
@@ -56,12 +57,12 @@ class Cheater(Attack):
         return batch.with_inputs((batch.video + 0.2).clamp(0, 1), batch.audio)
 
 
-def test_budget_violation_fails_loudly(trained):
+def test_budget_violation_fails_loudly(untrained):
     with pytest.raises(BudgetViolation, match="left the video budget"):
-        robust_evaluation(trained["model"], trained["test"], [Cheater()], indices=torch.arange(8))
+        robust_evaluation(untrained["model"], untrained["test"], [Cheater()], indices=torch.arange(8))
     audio_only = Cheater(ThreatModel.build("audio"))
     with pytest.raises(BudgetViolation, match="was not allowed to attack"):
-        robust_evaluation(trained["model"], trained["test"], [audio_only], indices=torch.arange(8))
+        robust_evaluation(untrained["model"], untrained["test"], [audio_only], indices=torch.arange(8))
 
 
 def test_perceptibility_on_known_signals():

@@ -64,6 +64,7 @@ def logits_only(num_classes: int = 10, **options) -> avrobust.WrappedModel:
                          **{"video_layout": "NCTHW", **options})
 
 
+@pytest.mark.slow
 def test_wrapped_results_identical_to_native(trained):
     """The same network, native and wrapped (layout, normalisation, front end, heads and features
     through the adapter): every attack crafts the same clips and the evaluation reports the same."""
@@ -166,6 +167,7 @@ def test_feature_layouts_give_one_row_per_time_step(layout, n, t, d, s):
     assert torch.allclose(features_ntd(given_as, layout, n, t, "visual_features"), base)
 
 
+@pytest.mark.slow
 def test_wrapped_weights_round_trip_through_a_run_directory(tiny_spec, tmp_path):
     net = logits_only(4)
     avrobust.adversarial_training(net, tiny_spec, tmp_path / "run", method="pgd-at:steps=1", epochs=1)

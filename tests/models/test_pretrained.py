@@ -36,6 +36,7 @@ def test_both_formats_load_into_both_branches(weights):
     assert torch.equal(model.audio.net.bn1.running_var, state["bn1.running_var"])
 
 
+@pytest.mark.slow
 def test_training_records_the_report(weights, tiny_spec, tmp_path):
     _, root = weights
     train_model(tiny_spec, "resnet18-concat-vgg", tmp_path / "run", epochs=1, width=8, pretrained=root / "r18.pth",

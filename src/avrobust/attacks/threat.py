@@ -4,9 +4,8 @@ Budgets are in raw input units: video in [0, 1], audio waveform in [-1, 1]. Ever
 tensors of any rank whose first dimension is the batch.
 
 Defaults (our decision, PAPER.md): L-inf, video ``eps = 8/255``; audio ``eps = 0.01`` (-40 dBFS
-peak, half the std of ``synth``'s own noise floor). On ``synth`` a PGD-10 perturbation at that
-budget measured about 25 dB SNR; ``avrobust evaluate`` reports the SNR of every attack. With
-``eps = 0.002`` (38 dB) PGD-10 left 0.59 robust accuracy on the demo surrogate, 0.19 at 0.01.
+peak, half the std of ``synth``'s own noise floor); ``avrobust evaluate`` reports the SNR of every
+attack, and benchmarks/RESULTS.md what the defaults measure.
 """
 
 from __future__ import annotations

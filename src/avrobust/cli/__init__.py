@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.text import Text
+
 from avrobust.cli import catalog, robustness, training  # noqa: F401  (registers the commands)
 from avrobust.cli.app import app
 from avrobust.console import console
@@ -45,7 +47,8 @@ def main() -> None:
         setup()  # joins the process group when started by torchrun (a no-op otherwise)
         app(args=expand_multi_values(sys.argv[1:]))
     except AvrobustError as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        message = " ".join(str(err).split())  # one line, whatever the message holds
+        console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted; the last completed checkpoint is kept")

@@ -6,9 +6,8 @@ One clip of digit ``c``:
   levels), scaled to a drawn size (50-75 % of the frame), in a drawn bright colour, moving in a
   straight line between two drawn points over T frames, on a dim textured background (smooth colour
   noise of a drawn scale, values 0.1-0.5) with static clutter (1-3 bright one-pixel strokes) and
-  pixel noise. (Recipe version 1 had a bright texture and smaller digits: there, no visual network
-  generalised, a plain 4-layer CNN fitted the training frames and reached 0.18 on test frames, because
-  each clip's unique background was easier to memorise than the digit.)
+  pixel noise. (The texture is dim and the digits large because a bright texture let networks
+  memorise each clip's background instead of the digit; benchmarks/RESULTS.md.)
 * **Audio**: the digit's name ("zero" ... "nine") spoken by espeak-ng (:mod:`avrobust.data.speech`)
   in a drawn voice (accent + variant), pitch and speed, starting at a drawn onset, over background
   noise at a drawn SNR (``snr_min``-``snr_max`` dB).
@@ -16,7 +15,6 @@ One clip of digit ``c``:
   is absent (clutter only), with ``p_audio_missing`` the word is absent (noise only), independently.
   A perfect audio-only classifier therefore reaches at most ``1 - p_audio_missing (1 - 1/10)``
   (0.865 at the defaults), likewise visual-only, and a fused one ``1 - p_a p_v (1 - 1/10)`` (0.98).
-  Recipe 3 lowered both from 0.25 (fused ceiling 0.94), where no zoo model reached 0.90 fused.
 * **Splits disjoint by writer and voice**: the scans of each digit and the voices are split 60/20/20
   into train/val/test pools by the seed, so test clips show unseen scans spoken by unseen voices.
 
@@ -65,7 +63,8 @@ class DigitsConfig(AlignedTiming):
                   (4000 <= self.sample_rate <= 22050, "sample_rate must lie in [4000, 22050]"),
                   (0.8 <= self.seconds <= 4.0, "seconds must lie in [0.8, 4] (a spoken digit takes up to 0.7 s)"),
                   (0 <= self.p_video_missing <= 1 and 0 <= self.p_audio_missing <= 1, "probabilities lie in [0, 1]"),
-                  (self.snr_min <= self.snr_max, "snr_min must be <= snr_max")]
+                  (self.snr_min <= self.snr_max, "snr_min must be <= snr_max"),
+                  (0 <= self.seed < 2**63, "seed must lie in [0, 2**63)")]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"digits: {message}")

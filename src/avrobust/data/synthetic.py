@@ -109,6 +109,7 @@ class SynthConfig(AlignedTiming):
             ),
             (0 <= self.video_noise <= 0.5, "video_noise must lie in [0, 0.5]"),
             (0 <= self.audio_noise <= 0.5, "audio_noise must lie in [0, 0.5]"),
+            (0 <= self.seed < 2**63, "seed must lie in [0, 2**63)"),
         ]
         for ok, message in checks:
             if not ok:

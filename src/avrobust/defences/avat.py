@@ -24,9 +24,8 @@ from avrobust.types import AVBatch, segment_masks
 #: The paper's configuration of the options whose default here may differ (``paper=true`` restores it).
 PAPER = {"rho": 0.25, "curriculum": True, "mask_end": 0.25, "spread": "nearest", "trades_beta": 0.0, "carry": False,
          "resample": False}
-#: Our defaults of the same options: the best configuration measured at <= 0.5 of PGD-AT's epoch time, 3 seeds
-#: (benchmarks/RESULTS.md, issue 18): the curriculum off (it cost 22 points of worst-case robust accuracy on
-#: ``synth``), the rest the paper's.
+#: Our defaults of the same options: the best configuration we measured at no more than half of PGD-AT's epoch
+#: time (benchmarks/RESULTS.md): the curriculum off, the rest the paper's.
 DEFAULTS = {**PAPER, "curriculum": False}
 
 
@@ -64,8 +63,8 @@ class AVAT(AdversarialMethod):
             starts them at zero again.
         resample: draw new segments at every attack step (:func:`~avrobust.defences.sampling.craft_resampled`)
             instead of crafting every step on one sample; the same cost, one gradient on ``rho`` of the
-            segments per step, but a momentum attack (TMA) loses its momentum between steps. Measured
-            (issue 18, 3 seeds): 8-9 points less robust on ``synth``, its perturbations a third smaller.
+            segments per step, but a momentum attack (TMA) loses its momentum between steps; it measured
+            less robust than crafting once (benchmarks/RESULTS.md).
     """
 
     def __init__(self, threat: ThreatModel | None = None, *, rho: float | None = None, curriculum: bool | None = None,

@@ -31,10 +31,9 @@ class Standard(TrainingMethod):
     """Cross-entropy on clean clips.
 
     Our decision (not in the paper): the unimodal heads (p_a, p_v) get an auxiliary cross-entropy
-    with weight ``unimodal_weight``. Fused-only training lets the faster modality (audio here, as
-    on Kinetics-Sounds) starve the other: on ``synth`` an alexnet-sum-vgg reached 0.27 visual-only
-    accuracy without it and 0.64 with it. It also makes p_a, p_v meaningful for the Modality
-    Misalignment Attack. Set it to 0 for fused-only training.
+    with weight ``unimodal_weight``, because fused-only training lets the faster modality (audio here,
+    as on Kinetics-Sounds) starve the other (benchmarks/RESULTS.md). It also makes p_a, p_v meaningful
+    for the Modality Misalignment Attack. Set it to 0 for fused-only training.
 
     Args:
         unimodal_weight: weight of the unimodal terms, >= 0 (default 1.0).

@@ -12,7 +12,7 @@ Configurations (all with the same attack steps ``K`` and budgets):
 * ``sched=S``: ``both`` with every schedule ``S`` (constant, cosine, step; linear is ``both``).
 * ``part=P``: ``both`` with one part ``P`` of the curriculum scheduled (steps, mask, dropout) and the
   other two off (no masking, no dropout, ``K`` steps throughout): which part costs or buys robustness.
-* ideas for avat (issue 18): ``no-mask`` (``both`` without the curriculum's masking), ``spread=linear``
+* ideas for avat: ``no-mask`` (``both`` without the curriculum's masking), ``spread=linear``
   (a sampled segment's perturbation interpolated to its neighbours, not copied), ``avat+trades``
   (avat's examples in the TRADES objective, beta 6), ``carry`` (each clip's perturbation carried
   across epochs as the next attack's start), ``resample`` (new segments drawn at every attack step),

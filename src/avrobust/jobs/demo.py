@@ -183,7 +183,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     if tr:
         parts += [f"## Transfer: {tr['surrogate']} (surrogate) -> {tr['victim']} (victim), {tr['n']} test clips, "
                   f"{tr['steps']} steps, default budgets\n", transfer_summary_table(tr["summary"]).markdown(),
-                  "\nOn synth, little transfers at these budgets; see benchmarks/RESULTS.md (issue 4) for why.\n"]
+                  "\nOn synth, little transfers at these budgets; see benchmarks/RESULTS.md (the zoo transfer study) for why.\n"]
     de = result.get("defence")
     if de:
         table = Table(["method", "clean acc", "worst-case robust acc", "s / epoch", "train s"],

@@ -9,8 +9,6 @@ Every encoder exposes ``out_dim`` and takes ``dropout`` (a probability, changeab
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
@@ -51,12 +49,13 @@ def _resnet_stages(
     return nn.Sequential(*layers), c
 
 
+@VISUAL_ENCODERS.register("alexnet")
 class VisualAlexNet(nn.Module):
     """AlexNet-style per-frame encoder: 5 convs, each followed by batch norm, 3 max-pools, a linear layer.
 
-    Batch norm is there because without it the width-8 branch did not learn on ``digits`` (visual-only
-    accuracy at chance after 12 epochs, benchmarks/RESULTS.md): with fused training the audio branch
-    fits first and the unnormalised visual branch's gradients stay too small to take off.
+    Batch norm is there because without it the width-8 branch did not learn on ``digits``
+    (benchmarks/RESULTS.md): with fused training the audio branch fits first and the unnormalised
+    visual branch's gradients stay too small to take off.
     """
 
     def __init__(self, width: int = 16, dim: int = 128, dropout: float = 0.0) -> None:
@@ -82,6 +81,7 @@ def _conv_bn(c_in: int, c_out: int, kernel: int) -> tuple[nn.Module, ...]:
     return nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)
 
 
+@VISUAL_ENCODERS.register("resnet")
 class VisualResNet(nn.Module):
     """ResNet-18-style per-frame encoder (3x3 stem, 4 stages of 2 basic blocks)."""
 
@@ -104,6 +104,7 @@ class _SegmentPool(nn.Module):
         return nn.functional.adaptive_avg_pool1d(x, segments).transpose(1, 2)
 
 
+@AUDIO_ENCODERS.register("vgg")
 class AudioVGG(nn.Module):
     """VGGish log-mel encoder: 4 conv blocks (conv-BN-ReLU x2, pool); time pooled twice by 2."""
 
@@ -128,6 +129,7 @@ class AudioVGG(nn.Module):
         return self.drop(self.pool(self.features(logmel), segments))
 
 
+@AUDIO_ENCODERS.register("resnet")
 class AudioResNet(nn.Module):
     """ResNet-18-style log-mel encoder; stages stride frequency by 2 and time by 2 twice."""
 
@@ -144,6 +146,7 @@ class AudioResNet(nn.Module):
         return self.drop(self.pool(self.stages(self.stem(logmel)), segments))
 
 
+@VISUAL_ENCODERS.register("resnet18")
 class VisualResNet18(nn.Module):
     """torchvision's ResNet-18 per frame (:class:`~avrobust.models.resnet.ResNet18`, so ImageNet weights
     load as they are, ``--pretrained``); ``width`` 64 is the standard size."""
@@ -160,6 +163,7 @@ class VisualResNet18(nn.Module):
         return self.drop(self.net(x))
 
 
+@AUDIO_ENCODERS.register("resnet18")
 class AudioResNet18(nn.Module):
     """torchvision's ResNet-18 over the 1-channel log-mel (the CRMT / OGM-GE audio branch), pooled to
     one feature per aligned segment; ``width`` 64 is the standard size."""
@@ -176,14 +180,3 @@ class AudioResNet18(nn.Module):
     def forward(self, logmel: torch.Tensor, segments: int) -> torch.Tensor:
         return self.drop(self.pool(self.net.features(logmel), segments))
 
-
-def _register(registry: Registry[nn.Module], name: str, cls: Callable[..., nn.Module]) -> None:
-    registry.register(name)(cls)
-
-
-_register(VISUAL_ENCODERS, "alexnet", VisualAlexNet)
-_register(VISUAL_ENCODERS, "resnet", VisualResNet)
-_register(AUDIO_ENCODERS, "vgg", AudioVGG)
-_register(AUDIO_ENCODERS, "resnet", AudioResNet)
-_register(VISUAL_ENCODERS, "resnet18", VisualResNet18)
-_register(AUDIO_ENCODERS, "resnet18", AudioResNet18)
