@@ -30,7 +30,19 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # one torch thread per test process: 
     torch.set_num_threads(1)
 
 FIXTURE_SEED = int(os.environ.get("AVROBUST_TEST_SEED", "0"))
+# The suite runs on the CPU wherever it runs; tests marked gpu choose their device themselves.
+os.environ.setdefault("AVROBUST_DEVICE", "cpu")
 _SLOW = {"now": False}  # whether the test being set up or run is marked slow
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``gpu`` are skipped, with the reason, on a machine without CUDA."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (benchmarks/gpu_check.sh runs these where there is one)")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(skip)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -10,7 +10,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "avrobust"
 MAX_LINES = 300
 #: Lowest first. A module may import its own layer and the layers below, never one above.
 LAYERS = [
-    {"errors", "specs", "options", "registry", "types", "seeding", "stats", "console", "distributed", "runtime"},
+    {"errors", "specs", "options", "registry", "types", "seeding", "stats", "console", "device", "distributed",
+     "runtime"},
     {"io", "record", "results", "tables", "plotting", "media", "cost"},
     {"data", "models"},
     {"checkpoint"},

@@ -28,6 +28,7 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import AVDataset, load_dataset
 from avrobust.defences import METHODS, TrainConfig, create_method, prepare_run_dir, train
+from avrobust.device import check_precision, resolve
 from avrobust.errors import ConfigError, InputError
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
 from avrobust.evaluation.transfer import Member, transfer_matrix
@@ -48,7 +49,7 @@ ModelLike = Union[nn.Module, str, Path]
 def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd",), threat: ThreatModel | None = None,
              steps: int | None = None, restarts: int | None = None, seed: int = 0, split: str = "test",
              limit: int | None = None, batch_size: int = 64, video_layout: str = "NTCHW",
-             show_progress: bool = False) -> EvaluationResult:
+             show_progress: bool = False, device: str | None = None, precision: str = "fp32") -> EvaluationResult:
     """Clean, audio-only and visual-only accuracy, then every attack white box (robust accuracy, ASR,
     perceptibility, per-clip flags) and the worst case.
 
@@ -57,9 +58,12 @@ def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd
         threat: budgets and attacked modalities (default: video 8/255, audio 0.01, L-inf, both).
         steps, restarts, seed: defaults for every attack that takes them.
         split: the split of a dataset spec; limit: the first ``limit`` clips only.
+        device: move the model there first (``"cuda"``, ``"cuda:1"``, ``"cpu"``, ``"auto"``); None: it stays
+            on the device of its parameters (a run directory loads to the default device).
+        precision: ``fp32``, ``bf16`` or ``fp16`` forward passes (perturbations stay float32).
     """
-    plan = EvaluationPlan(tuple(attacks), threat, steps, restarts, seed)
-    net = classifier(model)
+    plan = EvaluationPlan(tuple(attacks), threat, steps, restarts, seed, precision=precision)
+    net = classifier(model, device)
     dataset = as_dataset(data, split, model=net, video_layout=video_layout)
     return evaluate_classifier(net, dataset, plan, batch_size=batch_size, indices=first_clips(dataset, limit),
                                show_progress=show_progress)
@@ -68,9 +72,11 @@ def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd
 def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, ModelLike] | Sequence[ModelLike],
              data: DataLike, *, attacks: Sequence[str] = (TRANSFER_ATTACKS,), threat: ThreatModel | None = None,
              steps: int | None = 10, seed: int = 0, split: str = "test", limit: int | None = None,
-             batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False) -> TransferResult:
+             batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False,
+             device: str | None = None, precision: str = "fp32") -> TransferResult:
     """Craft every attack on ``source`` (a model, or several: one row each) and test on every victim
-    (``label -> model``, or a list labelled ``victim0``...; the source itself may be one: white box)."""
+    (``label -> model``, or a list labelled ``victim0``...; the source itself may be one: white box).
+    ``device``, ``precision``: as :func:`evaluate`."""
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
     named = dict(victims) if isinstance(victims, Mapping) else {f"victim{i}": v for i, v in enumerate(victims)}
     first: dict[Any, str] = {}  # one source name per distinct model, so a source among the victims is white box
@@ -78,28 +84,31 @@ def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, Mode
     pairs = [(f"source{i}" if len(sources) > 1 else "source", m) for i, m in enumerate(sources)] + list(named.items())
     for label, m in pairs:
         key = id(m) if isinstance(m, nn.Module) else str(Path(m).resolve())
-        members.append(Member(label, classifier(m), (first.setdefault(key, label),), {}))
+        members.append(Member(label, classifier(m, device), (first.setdefault(key, label),), {}))
     dataset = as_dataset(data, split, model=members[0].model, video_layout=video_layout)
     for member in members:
         _check_classes(member.model, dataset)
     attack_list = build_attacks(list(attacks), threat, steps=steps, seed=seed)
     return transfer_matrix(members[:len(sources)], members[len(sources):], dataset, attack_list,
-                           indices=first_clips(dataset, limit), batch_size=batch_size, show_progress=show_progress)
+                           indices=first_clips(dataset, limit), batch_size=batch_size, show_progress=show_progress,
+                           precision=check_precision(precision))
 
 
 def adversarial_training(model: ModelLike, data: DataLike, out: str | Path, *, method: str = "pgd-at",
                          epochs: int = 10, threat: ThreatModel | None = None, seed: int = 0,
                          val_data: DataLike | None = None, video_layout: str = "NTCHW", overwrite: bool = False,
-                         resume: bool = False, show_progress: bool = False, **train_options: Any) -> TrainingResult:
+                         resume: bool = False, show_progress: bool = False, device: str | None = None,
+                         **train_options: Any) -> TrainingResult:
     """Train ``model`` in place with a training method (``pgd-at``, ``trades``, ``avat``, ``standard``...)
     into run directory ``out`` (checkpoint every epoch; reload a wrapped model's weights with
     :func:`avrobust.load_weights`). With a dataset spec the validation split is its ``val``.
 
     A wrapped model without unimodal heads trains on the fused logits only (``unimodal_weight=0``
     unless the method spec sets it): its ablation-defined p_a, p_v are for measuring, not for training.
-    ``train_options``: :class:`~avrobust.defences.TrainConfig` fields (``batch_size``, ``lr``...).
+    ``train_options``: :class:`~avrobust.defences.TrainConfig` fields (``batch_size``, ``lr``, ``precision``...);
+    ``device``: as :func:`evaluate`.
     """
-    net = classifier(model)
+    net = classifier(model, device)
     name, options = parse_spec(method)
     factory = METHODS.get(name)
     if isinstance(net, WrappedModel) and factory.native_only:
@@ -119,13 +128,17 @@ def adversarial_training(model: ModelLike, data: DataLike, out: str | Path, *, m
                  resume=resume, show_progress=show_progress)
 
 
-def classifier(model: ModelLike) -> AVModel:
+def classifier(model: ModelLike, device: str | None = None) -> AVModel:
     """An avrobust classifier (:class:`~avrobust.models.interface.AVModel`) from a classifier, a wrapped
-    model or a run directory."""
+    model or a run directory, moved to ``device`` when one is given."""
     if isinstance(model, (str, Path)):
-        return load_checkpoint(model).model
-    if isinstance(model, AVModel):
-        return model
+        net = load_checkpoint(model).model
+    elif isinstance(model, AVModel):
+        net = model
+    else:
+        net = None
+    if net is not None:
+        return net.to(resolve(device)) if device is not None else net  # type: ignore[attr-defined]
     raise ConfigError(f"a {type(model).__name__} is not an avrobust classifier; wrap it first: "
                       "avrobust.wrap(model, num_classes=K, sample_rate=HZ, ...) (see README, 'Use your own model')")
 

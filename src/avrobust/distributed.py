@@ -23,6 +23,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from avrobust.device import chosen, resolve
+
 
 @dataclass(frozen=True)
 class Context:
@@ -56,7 +58,7 @@ def setup() -> Context:
     if world <= 1:
         return _CONTEXT
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() and os.environ.get("AVROBUST_DEVICE", "") != "cpu"
+    use_cuda = torch.cuda.is_available() and (chosen() or "cuda").startswith("cuda")
     if not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     device = f"cuda:{local}" if use_cuda else "cpu"
@@ -85,10 +87,11 @@ def context() -> Context:
 
 
 def default_device() -> torch.device:
-    """Where models run: this process's device under torchrun, else ``$AVROBUST_DEVICE`` (default cpu)."""
+    """Where models run: this process's device under torchrun (one GPU each), else
+    :func:`avrobust.device.resolve` (``--device``, ``$AVROBUST_DEVICE``, CUDA, MPS, the CPU)."""
     if _CONTEXT.enabled:
         return torch.device(_CONTEXT.device)
-    return torch.device(os.environ.get("AVROBUST_DEVICE", "cpu"))
+    return resolve()
 
 
 def is_main() -> bool:

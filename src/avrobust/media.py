@@ -72,8 +72,9 @@ def write_mp4(path: Path, frames: np.ndarray, fps: float, audio: np.ndarray, sam
 
 def logmels(model: Any, waveforms: tuple[torch.Tensor, ...], segments: int) -> list[np.ndarray]:
     """The model's log-mel of each waveform ``[L]``, as ``[n_mels, frames]`` pictures."""
+    device = next(iter(model.frontend.buffers()), torch.empty(0)).device
     with torch.no_grad():
-        return [model.frontend(x[None].float(), segments)[0, 0].T.numpy() for x in waveforms]
+        return [model.frontend(x[None].float().to(device), segments)[0, 0].T.cpu().numpy() for x in waveforms]
 
 
 def spectrograms(path: Path, model: Any, clean: torch.Tensor, adv: torch.Tensor, segments: int, title: str) -> None:

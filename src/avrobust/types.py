@@ -22,6 +22,17 @@ AUDIO_RANGE = (-1.0, 1.0)
 MODALITIES = ("video", "audio")
 
 
+def check_values(name: str, x: torch.Tensor, valid: tuple[float, float], atol: float = 1e-6) -> None:
+    """Raise an ``InputError`` naming ``name`` unless ``x`` is a finite float tensor in ``valid`` (+- ``atol``)."""
+    lo, hi = valid
+    if not x.is_floating_point():
+        raise InputError(f"{name} must be a float tensor, got {x.dtype}")
+    if not torch.isfinite(x).all():
+        raise InputError(f"{name} contains NaN or inf values; clean the input first")
+    if x.numel() and (x.min() < lo - atol or x.max() > hi + atol):
+        raise InputError(f"{name} values lie in [{x.min().item():.4g}, {x.max().item():.4g}] but must lie in [{lo}, {hi}]")
+
+
 @dataclass(frozen=True)
 class AVBatch:
     """A batch of aligned clips. Construction checks shapes; :meth:`validate` checks values."""
@@ -76,19 +87,8 @@ class AVBatch:
         Raises:
             InputError: naming the modality and the problem.
         """
-        for name, x, (lo, hi) in (
-            ("video", self.video, VIDEO_RANGE),
-            ("audio", self.audio, AUDIO_RANGE),
-        ):
-            if not x.is_floating_point():
-                raise InputError(f"{name} must be a float tensor, got {x.dtype}")
-            if not torch.isfinite(x).all():
-                raise InputError(f"{name} contains NaN or inf values; clean the input first")
-            if x.numel() and (x.min() < lo - atol or x.max() > hi + atol):
-                raise InputError(
-                    f"{name} values lie in [{x.min().item():.4g}, {x.max().item():.4g}] "
-                    f"but must lie in [{lo}, {hi}]"
-                )
+        check_values("video", self.video, VIDEO_RANGE, atol)
+        check_values("audio", self.audio, AUDIO_RANGE, atol)
         return self
 
     # ---- transforms ----------------------------------------------------------------------------

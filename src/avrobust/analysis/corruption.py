@@ -14,6 +14,8 @@ from typing import Any
 import torch
 
 from avrobust.analysis.study import Study
+from avrobust.device import autocast
+from avrobust.models.interface import model_device
 from avrobust.plotting import line_plot
 from avrobust.results.analysis import register_analysis
 from avrobust.stats import mean_std
@@ -40,18 +42,21 @@ def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, An
     ratios = [float(v) for v in (values or DEFAULT_RATIOS)]
     models = [study.surrogate, *study.victims]
     per_model: dict[str, dict[str, list[float]]] = {m.label: {mode: [] for mode in MODES} for m in models}
+    device = model_device(study.surrogate.model)
     for m in models:
         m.model.eval()
     for mode in MODES:
         for rho in ratios:
             correct = {m.label: 0 for m in models}
-            g = torch.Generator().manual_seed(study.seed)
+            g = torch.Generator(device=device).manual_seed(study.seed)
             for batch, labels in study.dataset.batches(study.batch_size, indices=study.indices):
+                batch, labels = batch.to(device), labels.to(device)
                 drop_v, drop_a = segment_masks(batch.size, batch.frames, rho, synchronous=mode == "synchronous",
-                                               generator=g)
+                                               generator=g, device=device)
                 masked = batch.mask_segments(drop_v, drop_a)
                 for m in models:
-                    pred = m.model(masked.video, masked.audio).logits.argmax(1)
+                    with autocast(device, study.precision):
+                        pred = m.model(masked.video, masked.audio).logits.argmax(1)
                     correct[m.label] += int((pred == labels).sum())
             for m in models:
                 per_model[m.label][mode].append(correct[m.label] / study.n)

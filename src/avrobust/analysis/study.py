@@ -17,7 +17,9 @@ import torch
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.attacks.base import Attack
 from avrobust.data import AVDataset
+from avrobust.device import describe
 from avrobust.evaluation.transfer import Member, transfer_matrix
+from avrobust.models.interface import model_device
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Study:
     seed: int = 0
     batch_size: int = 64
     show_progress: bool = False
+    precision: str = "fp32"
 
     @property
     def n(self) -> int:
@@ -52,7 +55,8 @@ class Study:
         """Per attack label: ``white_box_asr`` (on the surrogate), ``black_box_asr``, ``black_box_asr_std``,
         ``per_victim`` ASR, ``white_box_cosine``, ``black_box_cosine`` (None without victims)."""
         result = transfer_matrix([self.surrogate], [self.surrogate, *self.victims], self.dataset, attacks,
-                                 indices=self.indices, batch_size=self.batch_size, show_progress=self.show_progress)
+                                 indices=self.indices, batch_size=self.batch_size, show_progress=self.show_progress,
+                                 precision=self.precision)
         return {label: {"white_box_asr": s["white_box_asr"], "black_box_asr": s["black_box_asr"],
                         "black_box_asr_std": s["black_box_asr_std"], "per_victim": s["black_box_asr_per_victim"],
                         "white_box_cosine": s["white_box_cosine"], "black_box_cosine": s["black_box_cosine"]}
@@ -62,4 +66,5 @@ class Study:
         """JSON-ready set-up for the result files."""
         return {"surrogate": self.surrogate.label, "surrogate_run": self.surrogate.sources[0],
                 "victims": [v.label for v in self.victims], "data": self.dataset.spec, "split": self.dataset.split,
-                "n": self.n, "budget": self.threat.describe(), "steps": self.steps, "seed": self.seed}
+                "n": self.n, "budget": self.threat.describe(), "steps": self.steps, "seed": self.seed,
+                "device": describe(model_device(self.surrogate.model)), "precision": self.precision}

@@ -17,7 +17,7 @@ from torch import nn
 from avrobust.attacks.losses import get_loss
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start, select
 from avrobust.errors import ConfigError, InputError
-from avrobust.models.classifier import AVOutput, eval_mode
+from avrobust.models.classifier import AVOutput, eval_mode, float32_outputs
 from avrobust.options import parameters
 from avrobust.registry import Registry
 from avrobust.specs import parse_spec
@@ -69,7 +69,8 @@ def list_attacks(pattern: str = "*") -> list[str]:
 
 
 def forward(model: nn.Module, x: Inputs) -> AVOutput:
-    return model(x["video"], x["audio"])
+    """The model's outputs on ``x``, in float32 even when the pass ran under autocast."""
+    return float32_outputs(model(x["video"], x["audio"]))
 
 
 class Attack:

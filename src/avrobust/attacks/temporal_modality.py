@@ -149,7 +149,7 @@ class TMA(MIFGSM):
 
     def _transform(self, inp: Inputs, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """One randomly chosen transformation of the clips (the choice, then its own draws)."""
-        name = self.transforms[int(torch.randint(len(self.transforms), (1,), generator=generator))]
+        name = self.transforms[int(torch.randint(len(self.transforms), (1,), generator=generator, device=generator.device))]
         return self._pool[name](inp["video"], inp["audio"], generator)
 
 

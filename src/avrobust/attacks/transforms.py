@@ -45,7 +45,7 @@ def blur(video: torch.Tensor, audio: torch.Tensor, g: torch.Generator) -> tuple[
 
 def mixup(video: torch.Tensor, audio: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     n = video.shape[0]
-    perm = torch.randperm(n, generator=g, device=video.device) if n > 1 else torch.zeros(1, dtype=torch.long)
+    perm = torch.randperm(n, generator=g, device=video.device) if n > 1 else torch.zeros(1, dtype=torch.long, device=video.device)
     return (1 - MIX_ETA) * video + MIX_ETA * video[perm].detach(), (1 - MIX_ETA) * audio + MIX_ETA * audio[perm].detach()
 
 

@@ -37,13 +37,25 @@ def expand_multi_values(argv: list[str]) -> list[str]:
     return out
 
 
+def device_flag(argv: list[str]) -> str | None:
+    """The value of ``--device`` in ``argv`` (None when absent)."""
+    for i, token in enumerate(argv):
+        if token == "--device" and i + 1 < len(argv):
+            return argv[i + 1]
+        if token.startswith("--device="):
+            return token.split("=", 1)[1]
+    return None
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit status 2."""
+    from avrobust.device import choose
     from avrobust.distributed import setup, teardown
     from avrobust.runtime import tune_allocator
 
     tune_allocator()
     try:
+        choose(device_flag(sys.argv[1:]))  # before torchrun's group is joined: it picks NCCL or Gloo by device
         setup()  # joins the process group when started by torchrun (a no-op otherwise)
         app(args=expand_multi_values(sys.argv[1:]))
     except AvrobustError as err:

@@ -4,12 +4,13 @@ prepare, report, demo."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from avrobust.cli import help as texts
 from avrobust.cli.app import app, show
-from avrobust.cli.options import DATA_HELP
+from avrobust.cli.options import DATA_HELP, compute_options
 from avrobust.console import console, output
 
 
@@ -85,6 +86,7 @@ def prepare(
 
 
 @app.command()
+@compute_options
 def report(
     paths: list[Path] = typer.Argument(..., help=texts.REPORT_PATHS),
     out: Path = typer.Option(Path("report"), help="Directory for report.html, report.md, figures/ and tables/ "
@@ -93,24 +95,27 @@ def report(
     overwrite: bool = typer.Option(False, help="Replace a report already in --out."),
     examples: int = typer.Option(2, min=0, help="Adversarial examples (picture and audio) per evaluated model "
                                  "whose checkpoint and data are still there; 0: none."),
+    compute: Any = None,
 ) -> None:
     """A readable report (self-contained HTML and Markdown: summary first, plots, examples to see and hear,
     tables as CSV and LaTeX) from evaluate, transfer, analyze, train and ablate results."""
     from avrobust.report import build_report
 
-    result = build_report(paths, out, title=title, overwrite=overwrite, examples=examples)
+    result = build_report(paths, out, title=title, overwrite=overwrite, examples=examples, precision=compute.precision)
     output.print(f"{len(result['sections'])} sections, {len(result['figures'])} figures, {len(result['tables']) // 2} "
                  f"tables -> {result['report']}, {result['markdown']}")
 
 
 @app.command()
+@compute_options
 def demo(
     out: Path = typer.Option(Path("runs/demo"), help="Directory for the demo's runs and summary."),
     overwrite: bool = typer.Option(False, help="Replace a previous demo in --out."),
     quick: bool = typer.Option(False, help="A tiny dataset and one epoch (a smoke test, not meaningful numbers)."),
+    compute: Any = None,
 ) -> None:
     """End to end on the embedded synthetic dataset: train a surrogate and a victim, evaluate, summarise."""
     from avrobust.jobs import run_demo
 
-    result = run_demo(out, overwrite=overwrite, quick=quick)
+    result = run_demo(out, overwrite=overwrite, quick=quick, precision=compute.precision)
     output.print(f"demo finished in {result['seconds']:.0f} s; summary: {out / 'summary.md'}")

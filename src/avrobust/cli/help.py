@@ -8,6 +8,7 @@ from avrobust.attacks import ATTACKS
 from avrobust.attacks.threat import NORMS
 from avrobust.data import DATASETS, SPLITS
 from avrobust.defences import METHODS
+from avrobust.device import PRECISIONS
 from avrobust.defences.trainer import OPTIMIZERS, SCHEDULES
 from avrobust.evaluation.suites import SUITES
 from avrobust.models import ZOO
@@ -44,3 +45,7 @@ REPORT_PATHS = (f"Result JSON files or directories holding them (run dirs, demo,
                 f"{listing(n for n in RESULT_KINDS if RESULT_KINDS.get(n).reported)}.")
 PREPARE = (f"A video dataset spec: {listing(n for n in DATASETS if DATASETS.get(n).decoded)} with root=DIR and its "
            "annotations (see 'avrobust datasets'); decoding options frames, size, sample_rate, seconds.")
+DEVICE = ("Where models run: cpu, cuda, cuda:N, mps or auto (default auto: $AVROBUST_DEVICE, else CUDA when "
+          "available, then MPS, then the CPU).")
+PRECISION = (f"Forward passes in {listing(PRECISIONS)} (default fp32; bf16/fp16 under autocast, perturbations "
+             "and budgets stay float32).")

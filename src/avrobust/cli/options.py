@@ -58,6 +58,11 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "resume": (bool, typer.Option(False, help="Continue the run in --out from its last checkpoint.")),
 }
 
+COMPUTE_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "device": (Optional[str], typer.Option(None, help=texts.DEVICE)),
+    "precision": (str, typer.Option("fp32", help=texts.PRECISION)),
+}
+
 TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "batch_size": (int, typer.Option(32, min=1)),
     "lr": (float, typer.Option(3e-3, help="Peak learning rate.")),
@@ -70,6 +75,10 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                            "(0: after each epoch); --resume continues from there exactly.")),
     "robust_val": (int, typer.Option(0, min=0, help="After every epoch, also PGD-10 robust accuracy on the first N "
                                      "validation clips (shows catastrophic overfitting; 0: off).")),
+    "workers": (int, typer.Option(0, min=0, help="Processes that prepare the next batches while the model trains "
+                                  "(pinned and copied without blocking on a GPU; 0: none).")),
+    "compile": (bool, typer.Option(False, "--compile", help="Run the training forward passes through torch.compile "
+                                   "(benchmarks/RESULTS.md says where it helps).")),
 }
 
 
@@ -103,7 +112,15 @@ def _build_threat(opts: dict[str, Any]) -> Any:
     return ThreatModel.build(opts["modalities"], norm_video=opts["norm_video"], norm_audio=opts["norm_audio"], **numbers)
 
 
+def _build_compute(opts: dict[str, Any]) -> Any:
+    from avrobust.device import Compute, choose
+
+    choose(opts["device"])  # checked now: --device cuda without CUDA is one line
+    return Compute(opts["precision"])
+
+
 threat_options = bundle_options(THREAT_OPTIONS, "threat", _build_threat)
+compute_options = bundle_options(COMPUTE_OPTIONS, "compute", _build_compute)
 train_options = bundle_options(TRAIN_OPTIONS, "train_options", dict)
 run_options = bundle_options(RUN_OPTIONS, "run", lambda opts: {("json_path" if k == "json" else k): v
                                                                 for k, v in opts.items()})

@@ -9,12 +9,13 @@ import typer
 
 from avrobust.cli import help as texts
 from avrobust.cli.app import N_HELP, app, show
-from avrobust.cli.options import DATA_HELP, threat_options
+from avrobust.cli.options import DATA_HELP, compute_options, threat_options
 from avrobust.console import console, output
 from avrobust.jobs.transfer import TRANSFER_ATTACKS
 
 
 @app.command()
+@compute_options
 @threat_options
 def evaluate(
     checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
@@ -35,6 +36,7 @@ def evaluate(
     sweep: Optional[str] = typer.Option(None, help="Run the attacks again at each value: 'eps=2/255,4/255,8/255' "
                                         "(video eps; audio scaled alike) or 'steps=1,2,5,10'; the report draws the curve."),
     threat: Any = None,
+    compute: Any = None,
 ) -> None:
     """Evaluate a checkpoint: clean, audio-only, visual-only and robust accuracy under attacks."""
     from avrobust.jobs import evaluate_checkpoint
@@ -46,7 +48,7 @@ def evaluate(
     result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
                                  restarts=restarts, seed=seed, limit=n, show_progress=True, suite=suite,
                                  surrogate=surrogate, progress_file=json.with_suffix(".partial.json") if json else None,
-                                 sweep=sweep)
+                                 sweep=sweep, precision=compute.precision)
     show(clean_table({result.model: result}))
     if result.attacks:
         show(attack_table(result.attacks, result.worst_case_robust_accuracy))
@@ -56,6 +58,7 @@ def evaluate(
 
 
 @app.command()
+@compute_options
 @threat_options
 def transfer(
     surrogates: list[Path] = typer.Option(..., "--surrogates", "--surrogate",
@@ -74,6 +77,7 @@ def transfer(
     overwrite: bool = typer.Option(False, help="Replace existing result files."),
     deterministic: bool = typer.Option(False, help="Deterministic algorithms only."),
     threat: Any = None,
+    compute: Any = None,
 ) -> None:
     """Transfer matrix: craft every attack on every surrogate, test on every victim (ASR, robust accuracy)."""
     from avrobust.jobs import run_transfer
@@ -84,13 +88,15 @@ def transfer(
     if deterministic:
         use_deterministic()
     result = run_transfer(surrogates, json, victims=victims, attacks=attack, ensemble=ensemble, data=data, split=split,
-                          limit=n, steps=steps, seed=seed, batch_size=batch_size, threat=threat, overwrite=overwrite)
+                          limit=n, steps=steps, seed=seed, batch_size=batch_size, threat=threat, overwrite=overwrite,
+                          precision=compute.precision)
     show(transfer_summary_table(result.summary, f"transfer on {result.data} ({result.n} clips, {len(result.surrogates)} "
                                 f"surrogates x {len(result.victims)} victims)"))
     console.print("results -> " + ", ".join(str(p) for p in outputs(json)))
 
 
 @app.command()
+@compute_options
 @threat_options
 def analyze(
     kind: str = typer.Argument(..., help=texts.ANALYSIS),
@@ -109,6 +115,7 @@ def analyze(
     batch_size: int = typer.Option(64, min=1),
     overwrite: bool = typer.Option(False, help="Replace existing result files."),
     threat: Any = None,
+    compute: Any = None,
 ) -> None:
     """Section 3 analyses of the paper: one JSON and one plot each (white box, and black box with --victims)."""
     from avrobust.jobs import analyze as analyze_job
@@ -116,12 +123,13 @@ def analyze(
 
     r = analyze_job(kind, model, out, victims=victims, values=parse_values(values), attacks=attack, data=data,
                     split=split, limit=n, steps=steps, seed=seed, batch_size=batch_size, threat=threat,
-                    overwrite=overwrite)
+                    overwrite=overwrite, precision=compute.precision)
     output.print(f"{r.analysis}: {len(r.setup['victims'])} victims, {r.setup['n']} clips, {r.seconds:.0f} s -> "
                  f"{out / (r.analysis + '.json')}, {out / (r.analysis + '.png')}")
 
 
 @app.command()
+@compute_options
 @threat_options
 def export(
     checkpoint: Path = typer.Option(..., help="Run directory of the attacked model."),
@@ -135,11 +143,12 @@ def export(
     amplify: float = typer.Option(10.0, help="Gain of the perturbation panel."),
     overwrite: bool = typer.Option(False, help="Replace examples already in --out."),
     threat: Any = None,
+    compute: Any = None,
 ) -> None:
     """Adversarial examples to watch and hear: MP4 (clean | adversarial | perturbation, adversarial sound), WAVs, spectrograms."""
     from avrobust.jobs import export_examples
 
     index = export_examples(checkpoint, out, attack=attack, data=data, split=split, n=n, threat=threat, steps=steps,
-                            seed=seed, amplify=amplify, overwrite=overwrite)
+                            seed=seed, amplify=amplify, overwrite=overwrite, precision=compute.precision)
     fooled = sum(c["adversarial_prediction"] != c["label"] for c in index["clips"])
     output.print(f"{len(index['clips'])} clips ({fooled} misclassified after the attack) -> {out}/index.json")

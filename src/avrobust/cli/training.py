@@ -9,16 +9,16 @@ import typer
 
 from avrobust.cli import help as texts
 from avrobust.cli.app import app, show
-from avrobust.cli.options import DATA_HELP, run_options, threat_options, train_options
+from avrobust.cli.options import DATA_HELP, compute_options, run_options, threat_options, train_options
 from avrobust.jobs.ablate import DEFAULT_ATTACKS, ablation_configs
 from avrobust.console import output
 
 
-def _train(method: str, threat: Any, run: dict[str, Any], train_options: dict[str, Any]) -> None:
+def _train(method: str, threat: Any, run: dict[str, Any], train_options: dict[str, Any], compute: Any) -> None:
     from avrobust.jobs import train_model
     from avrobust.tables import frac
 
-    s = train_model(method=method, threat=threat, **run, **train_options)
+    s = train_model(method=method, threat=threat, precision=compute.precision, **run, **train_options)
     m = s.metrics
     output.print(f"[bold]{s.model}[/] ({s.method}) trained {s.epochs} epochs ({s.seconds_per_epoch:.1f} s/epoch, "
                  f"{s.forward_passes:,} forward and {s.backward_passes:,} backward clip passes); val accuracy "
@@ -27,26 +27,29 @@ def _train(method: str, threat: Any, run: dict[str, Any], train_options: dict[st
 
 
 @app.command("train")
+@compute_options
 @train_options
 @run_options
 def train_cmd(method: str = typer.Option("standard", help=texts.METHOD + " Adversarial ones are easier with "
                                          "'adv-train'."),
-              run: Any = None, train_options: Any = None) -> None:
+              run: Any = None, train_options: Any = None, compute: Any = None) -> None:
     """Train a zoo model; checkpoints every epoch, writes OUT/summary.json."""
-    _train(method, None, run, train_options)
+    _train(method, None, run, train_options, compute)
 
 
 @app.command("adv-train")
+@compute_options
 @threat_options
 @train_options
 @run_options
 def adv_train(method: str = typer.Option("avat", help=texts.METHOD + " avat is the paper's (ours)."),
-              run: Any = None, train_options: Any = None, threat: Any = None) -> None:
+              run: Any = None, train_options: Any = None, threat: Any = None, compute: Any = None) -> None:
     """Adversarial training under explicit budgets; the summary has the cost and per-epoch curriculum values."""
-    _train(method, threat, run, train_options)
+    _train(method, threat, run, train_options, compute)
 
 
 @app.command()
+@compute_options
 @threat_options
 def ablate(
     out: Path = typer.Option(..., help="Directory: runs/, ablation.json, ablation.md, ablation.png."),
@@ -69,6 +72,7 @@ def ablate(
     resume: bool = typer.Option(False, help="Keep finished runs in --out and do the rest."),
     overwrite: bool = typer.Option(False, help="Replace an ablation already in --out."),
     threat: Any = None,
+    compute: Any = None,
 ) -> None:
     """Defence ablation and comparison in one command: PGD-AT vs sampling vs curriculum vs both, rho, schedulers,
     the baselines (TRADES, FGSM-RS, N-FGSM, free-AT), at equal epochs and (--equal-time) equal wall-clock time."""
@@ -79,7 +83,8 @@ def ablate(
                           attacks=([a for a in attack.split(",") if a] if attack is not None
                                    else [] if suite else list(DEFAULT_ATTACKS)), eval_steps=eval_steps, suite=suite,
                           variants=[v for v in variants.split(",") if v] or None, threat=threat, resume=resume,
-                          overwrite=overwrite, batch_size=batch_size, equal_time=equal_time)
+                          overwrite=overwrite, batch_size=batch_size, equal_time=equal_time,
+                          precision=compute.precision)
     output.print(render_markdown(result), markup=False, highlight=False, soft_wrap=True)
     output.print(f"-> {out / 'ablation.json'}, {out / 'ablation.md'}, {out / 'ablation.png'}")
 
@@ -101,6 +106,7 @@ def ablate_merge(
 
 
 @app.command("train-zoo")
+@compute_options
 def train_zoo_cmd(
     data: str = typer.Option("synth", help=DATA_HELP),
     out: Path = typer.Option(..., help="Zoo directory: one run directory per model plus zoo.json."),
@@ -111,10 +117,12 @@ def train_zoo_cmd(
     width: Optional[int] = typer.Option(None, min=1, help="Encoder width (default 8)."),
     overwrite: bool = typer.Option(False, help="Replace runs already in --out."),
     resume: bool = typer.Option(False, help="Keep finished models, continue interrupted ones."),
+    compute: Any = None,
 ) -> None:
     """Train the model zoo for transfer studies (all 8 models on synth: about 8 min on 2 CPU cores)."""
     from avrobust.jobs import train_zoo
     from avrobust.results.zoo import zoo_table
 
-    zoo = train_zoo(data, out, pattern=models, epochs=epochs, seed=seed, width=width, overwrite=overwrite, resume=resume)
+    zoo = train_zoo(data, out, pattern=models, epochs=epochs, seed=seed, width=width, overwrite=overwrite, resume=resume,
+                    precision=compute.precision)
     show(zoo_table(zoo, f"zoo in {out} ({zoo.train_seconds:.0f} s of training)"))

@@ -195,8 +195,8 @@ def _write_manifest(out: Path, config: DecodeConfig, class_names: Sequence[str],
 
 
 def load_split(out: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
-    """Video ``[N, T, 3, S, S]`` float in [0, 1], audio ``[N, L]``, labels ``[N]`` of one split of a
-    prepared cache, in source order, and its manifest."""
+    """Video ``[N, T, 3, S, S]`` uint8 (value / 255, as decoded), audio ``[N, L]``, labels ``[N]`` of one
+    split of a prepared cache, in source order, and its manifest."""
     out = Path(out)
     manifest = _read_manifest(out)
     if manifest is None:
@@ -212,5 +212,4 @@ def load_split(out: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor,
             videos.append(v[rows])
             audios.append(a[rows])
             labels.append(y[rows])
-    video = torch.cat(videos).float().div_(255.0)
-    return video, torch.cat(audios), torch.cat(labels), manifest
+    return torch.cat(videos), torch.cat(audios), torch.cat(labels), manifest

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from avrobust.errors import InputError
-from avrobust.types import AVBatch
+from avrobust.types import AUDIO_RANGE, VIDEO_RANGE, AVBatch, check_values
 
 SPLITS = ("train", "val", "test")
 
@@ -22,7 +22,8 @@ class AVDataset:
     """Aligned clips held in memory.
 
     Attributes:
-        video: ``[N, T, 3, H, W]`` float32 in [0, 1].
+        video: ``[N, T, 3, H, W]`` float32 in [0, 1], or uint8 (value / 255; four times smaller in memory,
+            as decoded caches hold it): :meth:`batch` always gives float32 in [0, 1].
         audio: ``[N, L]`` float32 in [-1, 1], ``L = T * samples_per_segment``.
         labels: ``[N]`` int64 class indices.
         class_names: name of each class index.
@@ -52,8 +53,11 @@ class AVDataset:
         return int(self.labels.shape[0])
 
     def validate(self) -> AVDataset:
-        """Check every clip for NaN/inf and range (see :meth:`AVBatch.validate`); returns ``self``."""
-        AVBatch(self.video, self.audio, self.fps, self.sample_rate).validate()
+        """Check every clip for NaN/inf and range (see :meth:`AVBatch.validate`; uint8 video is in range by
+        construction); returns ``self``."""
+        if self.video.dtype != torch.uint8:
+            check_values("video", self.video, VIDEO_RANGE)
+        check_values("audio", self.audio, AUDIO_RANGE)
         return self
 
     @property
@@ -65,8 +69,11 @@ class AVDataset:
         return int(self.video.shape[1])
 
     def batch(self, idx: torch.Tensor | slice) -> tuple[AVBatch, torch.Tensor]:
-        """The clips at ``idx`` as an :class:`AVBatch` and their labels."""
-        return AVBatch(self.video[idx], self.audio[idx], self.fps, self.sample_rate), self.labels[idx]
+        """The clips at ``idx`` as an :class:`AVBatch` (video float32 in [0, 1]) and their labels."""
+        video = self.video[idx]
+        if video.dtype == torch.uint8:
+            video = video.float().div_(255.0)
+        return AVBatch(video, self.audio[idx], self.fps, self.sample_rate), self.labels[idx]
 
     def batches(
         self,

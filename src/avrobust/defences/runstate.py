@@ -27,6 +27,7 @@ from avrobust.distributed import barrier, context, is_main
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.models.classifier import AVClassifier
 from avrobust.results import TrainingResult
+from avrobust.device import describe
 from avrobust.seeding import capture_rng, restore_rng
 
 SUMMARY_FILE = "summary.json"
@@ -42,7 +43,8 @@ class TrainState:
     Attributes:
         epoch: complete epochs; step: updates done in the next epoch (a mid-epoch checkpoint);
         partial: at a mid-epoch checkpoint, each process's running sums, method generators and RNG state;
-        history: one record per complete epoch; forward, backward: training passes so far, in clips.
+        history: one record per complete epoch; forward, backward: training passes so far, in clips;
+        scaler: the fp16 gradient scaler's state (None in other precisions).
     """
 
     epoch: int = 0
@@ -51,6 +53,7 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
     forward: int = 0
     backward: int = 0
+    scaler: dict[str, Any] | None = None
 
 
 def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, resume: bool = False) -> Path:
@@ -81,7 +84,8 @@ def save_state(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Optimi
         **meta, "epoch": state.epoch, "step": state.step, "metrics": final_metrics(meta, state.history),
         "history": state.history,
         "training_state": {"optimizer": optim_meta, "schedule": schedule.state_dict(), "partial": state.partial,
-                           "forward_passes": state.forward, "backward_passes": state.backward, **rng_values},
+                           "forward_passes": state.forward, "backward_passes": state.backward,
+                           "scaler": state.scaler, **rng_values},
     }, tensors | rng_tensors)
 
 
@@ -96,7 +100,7 @@ def restore_state(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Opt
     if saved["model_config"] != json.loads(json.dumps(model.config.to_dict())):
         raise CheckpointError(f"cannot resume: the run in {run_dir} used another model configuration")
     old, new = saved["train_config"], meta["train_config"]
-    changed = sorted(k for k in new if k not in ("epochs", "checkpoint_every") and old.get(k, new[k]) != new[k])
+    changed = sorted(k for k in new if k not in ("epochs", "checkpoint_every", "compile", "workers") and old.get(k, new[k]) != new[k])
     if changed:
         raise CheckpointError(f"cannot resume: {', '.join(changed)} differ from the run in {run_dir}; "
                               "resume with the original settings")
@@ -117,7 +121,7 @@ def restore_state(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Opt
         raise CheckpointError(f"cannot resume: the run in {run_dir} stopped within an epoch with "
                               f"{len(partial or [])} processes; resume it with as many")
     return TrainState(int(saved["epoch"]), step, partial, list(saved["history"]), int(values["forward_passes"]),
-                      int(values["backward_passes"]))
+                      int(values["backward_passes"]), values.get("scaler"))
 
 
 def final_metrics(meta: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -137,6 +141,7 @@ def run_summary(meta: dict[str, Any], config: Any, state: TrainState, model: AVC
         model=meta.get("model_name", ""), model_config=model.config.to_dict(), data_spec=meta["data_spec"],
         method=meta["method"], method_options=meta["method_options"], train_config=asdict(config),
         epochs=len(history), seconds_per_epoch=sum(seconds) / max(len(seconds), 1), total_train_seconds=sum(seconds),
+        device=describe(next(model.parameters()).device),
         forward_passes=state.forward, backward_passes=state.backward,
         forward_segments=sum(h.get("forward_segments", 0) for h in history),
         curriculum=[{k: h[k] for k in CURRICULUM_KEYS if k in h} for h in history

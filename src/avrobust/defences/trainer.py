@@ -24,6 +24,8 @@ from avrobust.checkpoint import read_meta
 from avrobust.console import console, progress
 from avrobust.cost import CostMeter
 from avrobust.data import AVDataset
+from avrobust.data.loader import stream
+from avrobust.device import autocast, check_precision
 from avrobust.defences.base import TrainingMethod, create_method
 from avrobust.defences.runstate import SUMMARY_FILE, Schedule, TrainState, restore_state, run_summary, save_state
 from avrobust.distributed import all_reduce_max, all_reduce_sum, context, gather_objects, wrap
@@ -33,6 +35,7 @@ from avrobust.io import write_json
 from avrobust.models.classifier import AVClassifier
 from avrobust.results import TrainingResult
 from avrobust.seeding import generator
+from avrobust.types import AVBatch
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
@@ -54,6 +57,11 @@ class TrainConfig:
         robust_val: after every epoch, also PGD-10's robust accuracy on the first N validation clips
             (the method's budgets, else the defaults) as ``val_pgd_robust_accuracy``; 0: off. It shows
             catastrophic overfitting (robustness collapsing within an epoch) when it happens.
+        precision: ``fp32``, ``bf16`` or ``fp16``: forward passes (crafting included) under autocast, with a
+            gradient scaler for ``fp16``; weights, optimiser state and perturbations stay float32.
+        compile: run the training forward passes through :func:`torch.compile`.
+        workers: processes that prepare the next batches while the model trains (0: none; see
+            :mod:`avrobust.data.loader`).
     """
 
     epochs: int = 12
@@ -66,8 +74,14 @@ class TrainConfig:
     eval_batch_size: int = 128
     checkpoint_every: int = 0
     robust_val: int = 0
+    precision: str = "fp32"
+    compile: bool = False
+    workers: int = 0
 
     def __post_init__(self) -> None:
+        check_precision(self.precision)
+        if self.workers < 0:
+            raise ConfigError(f"workers must be >= 0, got {self.workers}")
         if self.robust_val < 0:
             raise ConfigError(f"robust_val must be >= 0 clips (0: off), got {self.robust_val}")
         if self.checkpoint_every < 0:
@@ -137,7 +151,7 @@ def train(
                           "each process needs at least one clip of every batch")
     loop = _Loop(model, train_set, val_set, config, Path(run_dir), method, meta, show_progress)
     if resume:
-        loop.state = restore_state(loop.run_dir, model, loop.optimizer, loop.schedule, meta)
+        loop.restore()
     first_epoch = loop.state.epoch
     for epoch in range(first_epoch, config.epochs):
         loop.epoch(epoch)
@@ -157,14 +171,16 @@ def train(
 
 
 def _validation(model: AVClassifier, val_set: AVDataset, config: TrainConfig, method: TrainingMethod) -> dict[str, float]:
-    record = {f"val_{k}": v for k, v in clean_counts(model, val_set, config.eval_batch_size).metrics().items() if k != "n"}
+    counts = clean_counts(model, val_set, config.eval_batch_size, precision=config.precision)
+    record = {f"val_{k}": v for k, v in counts.metrics().items() if k != "n"}
     if config.robust_val:
         from avrobust.attacks import create_attack
         from avrobust.evaluation.robust import robust_evaluation
 
         attack = create_attack("pgd", getattr(method, "threat", None), steps=10)
         cascade = robust_evaluation(model, val_set, [attack], batch_size=config.eval_batch_size,
-                                    indices=torch.arange(min(config.robust_val, len(val_set))))
+                                    indices=torch.arange(min(config.robust_val, len(val_set))),
+                                    precision=config.precision)
         record["val_pgd_robust_accuracy"] = cascade.attacks[attack.label].robust_accuracy
     return record
 
@@ -183,9 +199,18 @@ class _Loop:
         self.state = TrainState()
         self.device = next(model.parameters()).device
         self.net = wrap(model)  # DistributedDataParallel under torchrun, else the model itself
+        if config.compile:
+            self.net = torch.compile(self.net)
+        self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
 
     def save(self) -> None:
+        self.state.scaler = None if self.scaler is None else self.scaler.state_dict()
         save_state(self.run_dir, self.model, self.optimizer, self.schedule, self.meta, self.state)
+
+    def restore(self) -> None:
+        self.state = restore_state(self.run_dir, self.model, self.optimizer, self.schedule, self.meta)
+        if self.scaler is not None and self.state.scaler:
+            self.scaler.load_state_dict(self.state.scaler)
 
     def epoch(self, epoch: int) -> None:
         config, ctx, state = self.config, context(), self.state
@@ -204,13 +229,13 @@ class _Loop:
         with CostMeter(self.model) as meter:
             if within is not None:
                 meter.forward_passes, meter.backward_passes, meter.forward_segments = within["passes"]
-            for step, chunk in enumerate(progress(chunks, total=len(chunks), enabled=self.show_progress,
-                                                  description=f"epoch {epoch + 1}/{config.epochs}"), start=skip):
-                if ctx.enabled:  # every process takes its share of the same global batch
-                    if len(chunk) < ctx.world_size:
-                        continue  # a last batch too small to split is left out (the same on every process)
-                    chunk = chunk[ctx.rank :: ctx.world_size]
-                loss_sum, seen = self._update(chunk, epoch, loss_sum, seen)
+            # every process takes its share of the same global batch; a last batch too small to split is left out
+            work = [(step, chunk[ctx.rank :: ctx.world_size] if ctx.enabled else chunk)
+                    for step, chunk in enumerate(chunks, start=skip) if not (ctx.enabled and len(chunk) < ctx.world_size)]
+            batches = stream(self.train_set, [c for _, c in work], self.device, workers=config.workers)
+            for (step, chunk), (batch, labels) in progress(zip(work, batches), total=len(work), enabled=self.show_progress,
+                                                           description=f"epoch {epoch + 1}/{config.epochs}"):
+                loss_sum, seen = self._update(chunk, batch, labels, epoch, loss_sum, seen)
                 if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 \
                         and step + 1 < self.steps_per_epoch:
                     snapshot = {"loss_sum": loss_sum, "seen": seen, "seconds": time.perf_counter() - start,
@@ -234,18 +259,24 @@ class _Loop:
         if self.show_progress:
             console.print(_epoch_line(record))
 
-    def _update(self, chunk: torch.Tensor, epoch: int, loss_sum: float, seen: int) -> tuple[float, int]:
-        batch, labels = self.train_set.batch(chunk)
+    def _update(self, chunk: torch.Tensor, batch: AVBatch, labels: torch.Tensor, epoch: int, loss_sum: float,
+                seen: int) -> tuple[float, int]:
         batch, labels = batch.to(self.device), labels.to(self.device)
         self.method.clip_ids = chunk
         total = 0.0
         for _ in range(self.method.replays):
-            loss = self.method.loss(self.net, batch, labels)
+            with autocast(self.device, self.config.precision):
+                loss = self.method.loss(self.net, batch, labels)
             if not torch.isfinite(loss):
                 raise ConfigError(f"the training loss became {loss.item()} in epoch {epoch + 1}; lower --lr")
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            if self.scaler is None:
+                loss.backward()
+                self.optimizer.step()
+            else:  # fp16: scale the loss so small gradients survive; steps with inf/nan gradients are skipped
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
             self.schedule.step()
             total += float(loss.detach())
         return loss_sum + total / self.method.replays * labels.numel(), seen + labels.numel()

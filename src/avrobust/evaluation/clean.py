@@ -9,24 +9,28 @@ import torch
 from avrobust.console import progress
 from avrobust.data import AVDataset
 from avrobust.distributed import all_reduce_sum, context
+from avrobust.device import autocast
+from avrobust.evaluation.memory import within_memory
 from avrobust.evaluation.metrics import Counts, check_finite
-from avrobust.models.classifier import eval_mode
+from avrobust.models.classifier import AVOutput, LazyOutput, eval_mode, float32_outputs
 from avrobust.models.interface import AVModel, model_device
+from avrobust.types import AVBatch
 
 
 @torch.no_grad()
 def clean_counts(
     model: AVModel, dataset: AVDataset, batch_size: int = 128, *, show_progress: bool = False,
-    indices: torch.Tensor | None = None,
+    indices: torch.Tensor | None = None, precision: str = "fp32",
 ) -> Counts:
-    """Count correct fused / audio-only / visual-only predictions (model in eval mode, restored).
+    """Count correct fused / audio-only / visual-only predictions (model in eval mode, restored; forward
+    passes in ``precision``; a batch that does not fit in memory is run in pieces).
 
     Under torchrun each process counts its share of the batches and the counts are summed exactly.
     """
     counts = Counts()
     device = model_device(model)
     ctx = context()
-    with eval_mode(model):
+    with eval_mode(model), autocast(device, precision):
         chunks = dataset.batch_indices(batch_size, indices=indices)
         for i, chunk in enumerate(progress(chunks, total=len(chunks), description="evaluate", enabled=show_progress)):
             if not ctx.mine(i):
@@ -36,7 +40,14 @@ def clean_counts(
                 model.check_batch(batch)
             batch.validate()
             batch = batch.to(device)
-            output = model(batch.video, batch.audio)
-            check_finite(output, f" on batch {i}")
+            output = within_memory(lambda m, b=batch: _outputs(m, b, i), model, batch.size)
             counts.update(output, labels.to(device))
     return Counts.from_tensor(all_reduce_sum(counts.as_tensor())) if ctx.enabled else counts
+
+
+def _outputs(model: AVModel, batch: AVBatch, i: int) -> AVOutput | LazyOutput:
+    """The three kinds of logits of a batch, checked finite (read now, so an out-of-memory error is raised
+    here)."""
+    output = float32_outputs(model(batch.video, batch.audio))
+    check_finite(output, f" on batch {i}")
+    return output

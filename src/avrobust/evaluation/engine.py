@@ -32,12 +32,14 @@ from avrobust.attacks.threat import within_budget
 from avrobust.checkpoint import tensor_digest
 from avrobust.console import progress
 from avrobust.data import AVDataset
+from avrobust.device import autocast
 from avrobust.distributed import all_reduce_max, all_reduce_sum, context
 from avrobust.errors import ConfigError
+from avrobust.evaluation.memory import within_memory
 from avrobust.evaluation.metrics import check_finite
 from avrobust.evaluation.perceptibility import PerceptibilityMeter, max_norm
 from avrobust.io import write_json
-from avrobust.models.classifier import eval_mode
+from avrobust.models.classifier import eval_mode, float32_outputs
 from avrobust.models.interface import AVModel, model_device
 from avrobust.types import AVBatch
 
@@ -99,7 +101,7 @@ def check_budget(attack: Attack, clean: AVBatch, adv: AVBatch) -> None:
 @torch.no_grad()
 def _classify(model: AVModel, batch: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes and cross-modal cosine, both ``[N]``."""
-    out = model(batch.video, batch.audio)
+    out = float32_outputs(model(batch.video, batch.audio))
     check_finite(out, where)
     return out.logits.argmax(1), modality_agreement(out)
 
@@ -107,13 +109,16 @@ def _classify(model: AVModel, batch: AVBatch, where: str) -> tuple[torch.Tensor,
 def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: AVDataset,
                      attacks: Sequence[Attack], *, indices: torch.Tensor | None = None, batch_size: int = 64,
                      only_correct: bool = False, progress_file: str | Path | None = None,
-                     show_progress: bool = False, description: str = "attack") -> Scores:
+                     show_progress: bool = False, description: str = "attack", precision: str = "fp32") -> Scores:
     """Craft every attack on ``source`` and score on every victim (``label -> model``).
 
     Args:
         only_correct: craft only the clips the source gets right when clean (the white-box cascade:
             the others are not robust anyway, and crafting them would be wasted).
         indices: the clips (default: all); progress_file: see the module docstring (one process only).
+        precision: the models' forward passes under autocast (:func:`avrobust.device.autocast`); the
+            perturbations stay float32. A batch that does not fit in memory is run in pieces
+            (:mod:`~avrobust.evaluation.memory`).
     """
     if len({a.label for a in attacks}) != len(attacks):
         raise ConfigError("attack labels must be unique within one evaluation")
@@ -128,6 +133,7 @@ def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: A
     done = _load_progress(path, key, state)
     chunks = dataset.batch_indices(batch_size, indices=idx)
     with ExitStack() as modes:
+        modes.enter_context(autocast(device, precision))
         for model in {id(m): m for m in (source, *victims.values())}.values():
             modes.enter_context(eval_mode(model))
         pos = 0
@@ -152,25 +158,29 @@ def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: A
 
 def _score_batch(source: AVModel, victims: Mapping[str, AVModel], attacks: Sequence[Attack], batch: AVBatch,
                  labels: torch.Tensor, sl: slice, end: int, only_correct: bool, state: dict[str, Any]) -> None:
-    right = {v: _classify(model, batch, " on clean clips")[0] == labels for v, model in victims.items()}
+    def classify(model: AVModel, clips: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return within_memory(lambda m: _classify(m, clips, where), model, clips.size)
+
+    right = {v: classify(model, batch, " on clean clips")[0] == labels for v, model in victims.items()}
     for v, ok in right.items():
         state["clean"][v][sl] = ok.cpu()
     crafted = torch.ones_like(labels, dtype=torch.bool)
     if only_correct:
         own = next((v for v, model in victims.items() if model is source), None)
-        crafted = right[own] if own is not None else _classify(source, batch, " on clean clips")[0] == labels
+        crafted = right[own] if own is not None else classify(source, batch, " on clean clips")[0] == labels
     if not bool(crafted.any()):
         return
     sub, sub_labels = (batch.index(crafted), labels[crafted]) if only_correct else (batch, labels)
     for attack in attacks:
         outcome: Outcome = state["outcomes"][attack.label]
         start = time.perf_counter()
-        adv = attack(source, sub, sub_labels, generator=attack_generator(attack, end, batch.video.device))
+        adv = within_memory(lambda m, a=attack: a(m, sub, sub_labels, generator=attack_generator(a, end, batch.video.device)),
+                          source, sub.size)
         outcome.seconds += time.perf_counter() - start
         check_budget(attack, sub, adv)
         outcome.meter.update(sub, adv)
         for v, model in victims.items():
-            pred, cosine = _classify(model, adv, f" on {attack.label} examples")
+            pred, cosine = classify(model, adv, f" on {attack.label} examples")
             flags = torch.zeros(batch.size, dtype=torch.bool)
             flags[crafted.cpu()] = (pred == sub_labels).cpu()
             outcome.robust[v][sl] = flags & right[v].cpu()

@@ -19,13 +19,14 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.attacks.base import Attack
 from avrobust.console import warn
 from avrobust.data import AVDataset
+from avrobust.device import check_precision, describe
 from avrobust.evaluation.clean import clean_counts
 from avrobust.evaluation.masking import masking_checks, zero_gradient_share
 from avrobust.evaluation.metrics import Counts
 from avrobust.evaluation.robust import Cascade, robust_evaluation, transfer_robustness, worst_case
 from avrobust.evaluation.suites import TRANSFER_LABEL, suite_attacks
 from avrobust.evaluation.sweep import parse_sweep, run_sweep
-from avrobust.models.interface import AVModel
+from avrobust.models.interface import AVModel, model_device
 from avrobust.results import AttackResult, EvaluationResult, SweepResult
 
 
@@ -40,6 +41,7 @@ class EvaluationPlan:
         suite: a named attack suite (:mod:`~avrobust.evaluation.suites`) run before ``attacks``; it also
             runs the gradient-masking checks.
         sweep: ``eps=2/255,4/255`` or ``steps=1,2,5``: ``attacks`` again at each value.
+        precision: ``fp32``, ``bf16`` or ``fp16``: the models' forward passes (perturbations stay float32).
     """
 
     attacks: tuple[str, ...] = ()
@@ -49,9 +51,11 @@ class EvaluationPlan:
     seed: int = 0
     suite: str | None = None
     sweep: str | None = None
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attacks", tuple(self.attacks))
+        check_precision(self.precision)
         if self.sweep is not None:
             parse_sweep(self.sweep)
         self.white_box()  # an unknown attack, option or suite fails before any work
@@ -83,32 +87,33 @@ def evaluate_classifier(model: AVModel, dataset: AVDataset, plan: EvaluationPlan
     """Clean metrics of any classifier (zoo, wrapped or ensemble) on ``dataset`` (or the clips at
     ``indices``) and what ``plan`` adds; ``progress_file``: the cascade's resumable progress."""
     plan = plan or EvaluationPlan()
-    start = time.perf_counter()
-    counts = clean_counts(model, dataset, batch_size, indices=indices, show_progress=show_progress)
+    start, p = time.perf_counter(), plan.precision
+    counts = clean_counts(model, dataset, batch_size, indices=indices, show_progress=show_progress, precision=p)
     attacks = plan.white_box()
     attack_batch = min(batch_size, 64)
     cascade = robust_evaluation(model, dataset, attacks, batch_size=attack_batch, indices=indices,
-                                show_progress=show_progress, progress_file=progress_file) if attacks else None
+                                show_progress=show_progress, progress_file=progress_file, precision=p) if attacks else None
     transferred: dict[str, AttackResult] = {}
     if surrogate is not None:
         transferred[TRANSFER_LABEL.format(surrogate=surrogate.name)] = transfer_robustness(
             model, surrogate.model, dataset, plan.transferred(), indices=indices, batch_size=attack_batch,
-            show_progress=show_progress)
+            show_progress=show_progress, precision=p)
     sweep = run_sweep(model, dataset, plan.attacks, plan.sweep, threat=plan.threat, steps=plan.steps,
                       restarts=plan.restarts, seed=plan.seed, indices=indices, batch_size=attack_batch,
-                      show_progress=show_progress) if plan.sweep is not None else None
-    zero = zero_gradient_share(model, dataset, indices=indices) if plan.suite or surrogate is not None else None
+                      show_progress=show_progress, precision=p) if plan.sweep is not None else None
+    zero = zero_gradient_share(model, dataset, indices=indices, precision=p) if plan.suite or surrogate else None
     return evaluation_result(dataset, counts, cascade, transferred, sweep=sweep, zero_gradients=zero,
                              suite=plan.suite, surrogate=surrogate.path if surrogate else None,
                              unimodal=model.unimodal_definition, model=model_name, checkpoint=checkpoint,
-                             seconds=time.perf_counter() - start)
+                             device=describe(model_device(model)), precision=p, seconds=time.perf_counter() - start)
 
 
 def evaluation_result(dataset: AVDataset, counts: Counts, cascade: Cascade | None,
                       transferred: dict[str, AttackResult], *, sweep: SweepResult | None = None,
                       zero_gradients: dict[str, float] | None = None, suite: str | None = None,
                       surrogate: str | None = None, unimodal: str | None = None, model: str = "",
-                      checkpoint: str = "", seconds: float = 0.0) -> EvaluationResult:
+                      checkpoint: str = "", device: str = "", precision: str = "fp32",
+                      seconds: float = 0.0) -> EvaluationResult:
     """The one place an :class:`~avrobust.results.EvaluationResult` is made: the worst case is the AND
     of every attack's per-clip flags (white box and transferred); with ``zero_gradients`` (a suite or a
     surrogate ran) the gradient-masking checks run and each warning is printed as one line."""
@@ -124,4 +129,5 @@ def evaluation_result(dataset: AVDataset, counts: Counts, cascade: Cascade | Non
         clean_correct=cascade.clean_correct if cascade is not None else None,
         worst_case_robust_accuracy=worst_case(clean, [a.robust_flags for a in attacks.values()]),
         model=model, checkpoint=checkpoint, surrogate=surrogate, suite=suite, zero_gradient_share=zero_gradients,
-        warnings=warnings, unimodal=unimodal, sweep=sweep, seconds=round(seconds, 3))
+        warnings=warnings, unimodal=unimodal, sweep=sweep, device=device, precision=precision,
+        seconds=round(seconds, 3))

@@ -13,28 +13,29 @@ from collections.abc import Mapping
 import torch
 
 from avrobust.data import AVDataset
+from avrobust.device import autocast
 from avrobust.distributed import all_reduce_sum, context
-from avrobust.models.classifier import eval_mode
+from avrobust.evaluation.memory import within_memory
+from avrobust.models.classifier import eval_mode, float32_outputs
 from avrobust.models.interface import AVModel, model_device
 from avrobust.results import AttackResult
+from avrobust.types import AVBatch
 
 
 def zero_gradient_share(model: AVModel, dataset: AVDataset, *, indices: torch.Tensor | None = None,
-                        batch_size: int = 64) -> dict[str, float]:
+                        batch_size: int = 64, precision: str = "fp32") -> dict[str, float]:
     """Share of clips whose cross-entropy input gradient is exactly zero, per modality."""
     device = model_device(model)
     idx = torch.arange(len(dataset)) if indices is None else indices
     zero = {"video": 0, "audio": 0}
     ctx = context()
-    with eval_mode(model):
+    with eval_mode(model), autocast(device, precision):
         for k, chunk in enumerate(dataset.batch_indices(batch_size, indices=idx)):
             if not ctx.mine(k):
                 continue
             batch, labels = dataset.batch(chunk)
-            video = batch.video.to(device).requires_grad_(True)
-            audio = batch.audio.to(device).requires_grad_(True)
-            loss = torch.nn.functional.cross_entropy(model(video, audio).logits, labels.to(device), reduction="sum")
-            g_v, g_a = torch.autograd.grad(loss, [video, audio])
+            batch, labels = batch.to(device), labels.to(device)
+            g_v, g_a = within_memory(lambda m, b=batch, y=labels: _input_gradients(m, b, y), model, batch.size)
             zero["video"] += int((g_v.flatten(1).abs().amax(1) == 0).sum())
             zero["audio"] += int((g_a.flatten(1).abs().amax(1) == 0).sum())
     counts = all_reduce_sum(torch.tensor([zero["video"], zero["audio"]]))
@@ -71,3 +72,10 @@ def masking_checks(attacks: Mapping[str, AttackResult], zero_gradients: Mapping[
         if share > 0:
             lines.append(f"possible gradient masking: the {m} input gradient is exactly zero for {share:.1%} of the clips")
     return lines
+
+
+def _input_gradients(model: AVModel, batch: AVBatch, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    video, audio = batch.video.clone().requires_grad_(True), batch.audio.clone().requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(float32_outputs(model(video, audio)).logits, labels, reduction="sum")
+    g_v, g_a = torch.autograd.grad(loss, [video, audio])
+    return g_v, g_a

@@ -42,8 +42,8 @@ class Cascade:
 
 
 def robust_evaluation(model: AVModel, dataset: AVDataset, attacks: Sequence[Attack], *,
-                      batch_size: int = 64, show_progress: bool = False,
-                      indices: torch.Tensor | None = None, progress_file: str | Path | None = None) -> Cascade:
+                      batch_size: int = 64, show_progress: bool = False, indices: torch.Tensor | None = None,
+                      progress_file: str | Path | None = None, precision: str = "fp32") -> Cascade:
     """Run ``attacks`` on ``dataset`` (or the clips at ``indices``) white box.
 
     With ``progress_file`` the state is saved after every batch and a rerun of the same evaluation
@@ -51,18 +51,20 @@ def robust_evaluation(model: AVModel, dataset: AVDataset, attacks: Sequence[Atta
     end. (Under torchrun the batches are shared instead and no progress file is kept.)
     """
     scores = attack_and_score(model, {"model": model}, dataset, attacks, indices=indices, batch_size=batch_size,
-                              only_correct=True, progress_file=progress_file, show_progress=show_progress)
+                              only_correct=True, progress_file=progress_file, show_progress=show_progress,
+                              precision=precision)
     clean = scores.clean["model"]
     return Cascade(scores.n, clean, {label: attack_entry(o, clean, "model") for label, o in scores.outcomes.items()})
 
 
 def transfer_robustness(model: AVModel, surrogate: AVModel, dataset: AVDataset, attack: Attack, *,
                         indices: torch.Tensor | None = None, batch_size: int = 64,
-                        show_progress: bool = False) -> AttackResult:
+                        show_progress: bool = False, precision: str = "fp32") -> AttackResult:
     """Craft ``attack`` on ``surrogate`` and test on ``model``: robust accuracy, ASR and per-clip flags
     (robust = correct when clean and still correct on the transferred clip)."""
     scores = attack_and_score(surrogate, {"victim": model}, dataset, [attack], indices=indices,
-                              batch_size=batch_size, show_progress=show_progress, description="transfer")
+                              batch_size=batch_size, show_progress=show_progress, description="transfer",
+                              precision=precision)
     return attack_entry(scores.outcomes[attack.label], scores.clean["victim"], "victim", transfer=True)
 
 

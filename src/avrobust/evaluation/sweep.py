@@ -43,7 +43,8 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
 
 def run_sweep(model: AVModel, dataset: AVDataset, attacks: Sequence[str], sweep: str, *,
               threat: ThreatModel | None = None, steps: int | None = None, restarts: int | None = None, seed: int = 0,
-              indices: torch.Tensor | None = None, batch_size: int = 64, show_progress: bool = False) -> SweepResult:
+              indices: torch.Tensor | None = None, batch_size: int = 64, show_progress: bool = False,
+              precision: str = "fp32") -> SweepResult:
     """The white-box cascade of ``attacks`` once per value of ``sweep``: each attack's robust accuracy and
     ASR per value, with the budgets and steps used."""
     name, values = parse_sweep(sweep)
@@ -57,7 +58,7 @@ def run_sweep(model: AVModel, dataset: AVDataset, attacks: Sequence[str], sweep:
         t = base.scaled(v / base.video.eps) if name == "eps" else base
         built = build_attacks(attacks, t, steps=int(v) if name == "steps" else steps, restarts=restarts, seed=seed)
         cascade = robust_evaluation(model, dataset, built, batch_size=batch_size, indices=indices,
-                                    show_progress=show_progress)
+                                    show_progress=show_progress, precision=precision)
         out.video_eps.append(t.video.eps)
         out.audio_eps.append(t.audio.eps)
         out.steps.append({a.label: a.steps for a in built})

@@ -27,7 +27,8 @@ from avrobust.checkpoint import check_classes, load_checkpoint
 from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.engine import Outcome, attack_and_score
-from avrobust.models.interface import AVModel
+from avrobust.device import describe
+from avrobust.models.interface import AVModel, model_device
 from avrobust.models.zoo import ZOO
 from avrobust.results import TransferResult, TransferRow, TransferSummary
 from avrobust.stats import mean_std
@@ -116,12 +117,14 @@ def transfer_matrix(
     indices: torch.Tensor | None = None,
     batch_size: int = 64,
     show_progress: bool = False,
+    precision: str = "fp32",
 ) -> TransferResult:
     """Craft every attack on every surrogate and test on every victim.
 
     Args:
         surrogates, victims: see :func:`load_members`; the same model may appear in both (white box).
         dataset: the clips (or the ones at ``indices``); attacks: with unique labels.
+        precision: the models' forward passes (:func:`avrobust.device.autocast`).
 
     Returns:
         JSON-ready ``{"n", "data", "split", "victims", "surrogates", "attacks", "crafting", "matrix",
@@ -145,7 +148,8 @@ def transfer_matrix(
     clean: dict[str, torch.Tensor] = {}
     for s in surrogates:
         scores = attack_and_score(s.model, {v.label: v.model for v in victims}, dataset, attacks, indices=indices,
-                                  batch_size=batch_size, show_progress=show_progress, description=f"transfer {s.label}")
+                                  batch_size=batch_size, show_progress=show_progress, description=f"transfer {s.label}",
+                                  precision=precision)
         clean = scores.clean
         for attack in attacks:
             outcome = scores.outcomes[attack.label]
@@ -158,6 +162,7 @@ def transfer_matrix(
         victims={v.label: {"sources": list(v.sources), "clean_accuracy": float(clean[v.label].float().mean()),
                            **_unimodal(v.model)} for v in victims},
         attacks={a.label: a.describe() for a in attacks}, crafting=crafting, matrix=rows, summary=summarize(rows),
+        device=describe(model_device(surrogates[0].model)), precision=precision,
         seconds=round(time.perf_counter() - start, 3))
 
 

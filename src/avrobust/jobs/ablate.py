@@ -104,7 +104,7 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
                  epochs: int = 8, steps: int = 5, n: int = 200, attacks: Sequence[str] = DEFAULT_ATTACKS,
                  eval_steps: int = 10, variants: Sequence[str] | None = None, threat: ThreatModel | None = None,
                  resume: bool = False, overwrite: bool = False, batch_size: int = 32,
-                 equal_time: bool = False, suite: str | None = None) -> AblationResult:
+                 equal_time: bool = False, suite: str | None = None, precision: str = "fp32") -> AblationResult:
     """Train and evaluate every configuration (or ``variants``) for every seed, and with ``equal_time``
     again for PGD-AT's training time; return the result. ``suite`` (``defence``) evaluates with that
     attack suite before ``attacks``."""
@@ -121,6 +121,8 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
                 "eval_steps": eval_steps, "threat": (threat or ThreatModel()).describe(), "batch_size": batch_size}
     if suite:  # only when set, so ablations written before the option still resume
         settings["suite"] = suite
+    if precision != "fp32":  # the same
+        settings["precision"] = precision
     rows: list[AblationRow] = []
     if resume and (out / ABLATION_FILE).exists():
         previous = read_result(out / ABLATION_FILE)
@@ -191,11 +193,12 @@ def _run(out: Path, label: str, method: str, seed: int, epochs: int, settings: d
     """Train one configuration for one seed and evaluate it (worst case per clip)."""
     s = settings
     run_dir = out / "runs" / f"{label}-s{seed}"
+    precision = s.get("precision", "fp32")
     summary = train_model(s["data"], s["model"], run_dir, epochs=epochs, seed=seed, method=method, threat=threat,
-                          overwrite=True, batch_size=s["batch_size"])
+                          overwrite=True, batch_size=s["batch_size"], precision=precision)
     ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(s["attacks"])] if s["attacks"] else [],
                              suite=s.get("suite"), threat=threat,
-                             steps=s["eval_steps"], seed=seed, limit=s["n"], show_progress=True)
+                             steps=s["eval_steps"], seed=seed, limit=s["n"], show_progress=True, precision=precision)
     return AblationRow(variant=label, method=method, seed=seed, run_dir=str(run_dir), epochs=epochs,
                        train_seconds=round(summary.total_train_seconds, 2),
                        seconds_per_epoch=round(summary.seconds_per_epoch, 3),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from avrobust.analysis import ANALYSES, Study, run_analysis
 from avrobust.attacks import ThreatModel
+from avrobust.device import check_precision
 from avrobust.errors import ConfigError
 from avrobust.evaluation.transfer import load_members
 from avrobust.io import claim_files
@@ -18,7 +19,8 @@ from avrobust.results import AnalysisResult
 def analyze(kind: str, model: str | Path, out: str | Path = "analysis", *, victims: Sequence[str | Path] = (),
             values: Sequence[float] | None = None, attacks: Sequence[str] = (), data: str | None = None,
             split: str = "test", limit: int | None = 200, steps: int = 10, seed: int = 0, batch_size: int = 64,
-            threat: ThreatModel | None = None, overwrite: bool = False, show_progress: bool = True) -> AnalysisResult:
+            threat: ThreatModel | None = None, overwrite: bool = False, show_progress: bool = True,
+            precision: str = "fp32") -> AnalysisResult:
     """Run analysis ``kind`` (a name or its letter a-f) with ``model`` as the surrogate; the victims are
     run or zoo directories (the surrogate itself is left out of them)."""
     name, out = ANALYSES.canonical(kind), Path(out)
@@ -30,7 +32,7 @@ def analyze(kind: str, model: str | Path, out: str | Path = "analysis", *, victi
     vic = [v for v in load_members(victims) if not set(v.sources) & sources] if victims else []
     dataset = run_data(surrogate[0].meta, data, split, f"the surrogate {surrogate[0].label}")
     study = Study(surrogate[0], vic, dataset, first_clips(dataset, limit), threat or ThreatModel(), steps, seed,
-                  batch_size, show_progress=show_progress)
+                  batch_size, show_progress=show_progress, precision=check_precision(precision))
     return run_analysis(name, study, out, values=values, attacks=attacks or None)
 
 

@@ -47,8 +47,9 @@ QUICK_DIGITS = "digits:clips_per_class=2,eval_clips_per_class=1,frames=4,size=24
 DIGITS_CLIPS = 200
 
 
-def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -> dict[str, Any]:
-    """Run the demo into ``out`` and return its summary (also written as JSON and Markdown)."""
+def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False, precision: str = "fp32") -> dict[str, Any]:
+    """Run the demo into ``out`` and return its summary (also written as JSON and Markdown); every model
+    runs its forward passes in ``precision``."""
     out = Path(out)
     claim_dir(out, "summary.json", "a demo", overwrite=overwrite)
     data, epochs = (QUICK_DATA, 1) if quick else (DEMO_DATA, EPOCHS)
@@ -56,8 +57,8 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
     models: list[dict[str, Any]] = []
     for role, (name, seed) in (("surrogate", SURROGATE), ("victim", VICTIM)):
         console.rule(f"{role}: {name} (seed {seed})")
-        summary = train_model(data, name, out / role, epochs=epochs, seed=seed, overwrite=True)
-        test = evaluate_checkpoint(out / role, data, "test")
+        summary = train_model(data, name, out / role, epochs=epochs, seed=seed, overwrite=True, precision=precision)
+        test = evaluate_checkpoint(out / role, data, "test", precision=precision)
         models.append({"role": role, "model": name, "seed": seed, "run_dir": str(out / role),
                        "train_seconds": round(summary.total_train_seconds, 1),
                        "val": summary["metrics"], "test": {k: test[k] for k in (
@@ -67,7 +68,7 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
         console.rule(f"white-box attacks on the {role}")
         ev = evaluate_checkpoint(out / role, data, "test", attacks=[",".join(attacks)],
                                  steps=1 if quick else ATTACK_STEPS, limit=ATTACK_CLIPS, show_progress=True,
-                                 sweep=VICTIM_SWEEP if role == "victim" else None)
+                                 sweep=VICTIM_SWEEP if role == "victim" else None, precision=precision)
         ev.write(out / f"{role}-test.json")
         whitebox[role] = {"n": ev["n"], "clean_accuracy": ev["clean_accuracy"],
                           "worst_case_robust_accuracy": ev["worst_case_robust_accuracy"],
@@ -76,12 +77,13 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
                                                             "segmental_snr_db", "max_norm", "seconds")}
                                       for k, v in ev["attacks"].items()}}
     console.rule("transfer: surrogate -> victim")
-    matrix = run_transfer(out, data, steps=1 if quick else ATTACK_STEPS)
+    matrix = run_transfer(out, data, steps=1 if quick else ATTACK_STEPS, precision=precision)
     console.rule("defence: avat vs pgd-at")
     defence = run_defence(out, QUICK_DATA if quick else DEFENCE_DATA, epochs=1 if quick else DEFENCE_EPOCHS,
-                          steps=1 if quick else DEFENCE_STEPS)
+                          steps=1 if quick else DEFENCE_STEPS, precision=precision)
     console.rule("digits: real handwriting and speech")
-    digits = run_digits(out, QUICK_DIGITS if quick else DIGITS_DATA, epochs=epochs, steps=1 if quick else ATTACK_STEPS)
+    digits = run_digits(out, QUICK_DIGITS if quick else DIGITS_DATA, epochs=epochs, steps=1 if quick else ATTACK_STEPS,
+                        precision=precision)
     result = {"schema_version": 1, "data": data, "epochs": epochs, "quick": quick, "models": models,
               "whitebox": whitebox, "transfer": matrix, "defence": defence, "digits": digits,
               "seconds": round(time.perf_counter() - start, 1)}
@@ -90,12 +92,12 @@ def run_demo(out: str | Path, *, overwrite: bool = False, quick: bool = False) -
     output.print(render_markdown(result), soft_wrap=True, markup=False, highlight=False)
     from avrobust.report import build_report
 
-    report = build_report([out], out / "report", title="avrobust demo report", overwrite=True)
+    report = build_report([out], out / "report", title="avrobust demo report", overwrite=True, precision=precision)
     output.print(f"report: {report['report']} (and {report['markdown']})")
     return result
 
 
-def run_transfer(out: Path, data: str, *, steps: int) -> dict[str, Any]:
+def run_transfer(out: Path, data: str, *, steps: int, precision: str = "fp32") -> dict[str, Any]:
     """Craft ``TRANSFER_ATTACKS`` on the surrogate; test on it (white box) and the victim (black box)."""
     import torch
 
@@ -107,7 +109,8 @@ def run_transfer(out: Path, data: str, *, steps: int) -> dict[str, Any]:
     surrogate, victim = load_members([out / "surrogate", out / "victim"])
     dataset = load_dataset(data, "test")
     result = transfer_matrix([surrogate], [surrogate, victim], dataset, build_attacks([",".join(TRANSFER_ATTACKS)], steps=steps),
-                             indices=torch.arange(min(TRANSFER_CLIPS, len(dataset))), show_progress=True)
+                             indices=torch.arange(min(TRANSFER_CLIPS, len(dataset))), show_progress=True,
+                             precision=precision)
     write_transfer(result, out / "transfer.json")
     cost = {c["attack"]: c["seconds"] for c in result.crafting}
     rows = {r.attack: r for r in result.matrix if not r.white_box}
@@ -120,15 +123,16 @@ def run_transfer(out: Path, data: str, *, steps: int) -> dict[str, Any]:
             "summary": result.summary}
 
 
-def run_defence(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, Any]:
+def run_defence(out: Path, data: str, *, epochs: int, steps: int, precision: str = "fp32") -> dict[str, Any]:
     """Train the surrogate's architecture with PGD-AT and with avat (same steps and budgets) and
     evaluate both on ``DEFENCE_CLIPS`` test clips (worst case over ``DEFENCE_ATTACKS``)."""
     rows = {}
     for label, spec in DEFENCE_METHODS.items():
         run_dir = out / f"defence-{label}"
         summary = train_model(data, SURROGATE[0], run_dir, epochs=epochs, seed=0, method=spec.format(steps=steps),
-                              overwrite=True)
+                              overwrite=True, precision=precision)
         ev = evaluate_checkpoint(run_dir, split="test", attacks=[DEFENCE_ATTACKS], steps=10 if steps > 1 else 1,
+                                 precision=precision,
                                  limit=DEFENCE_CLIPS, show_progress=True)
         ev.write(out / f"defence-{label}-test.json")
         rows[label] = {"method": spec.format(steps=steps), "seconds_per_epoch": round(summary.seconds_per_epoch, 2),
@@ -139,7 +143,7 @@ def run_defence(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, A
             "model": SURROGATE[0], "methods": rows}
 
 
-def run_digits(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, Any]:
+def run_digits(out: Path, data: str, *, epochs: int, steps: int, precision: str = "fp32") -> dict[str, Any]:
     """Train the surrogate's architecture on ``data`` (a ``digits`` spec) and attack it white box with PGD
     in the video-only and the audio-only threat model; only ``data`` and a one-line ``skipped`` reason
     when the dataset cannot be built here (no espeak-ng)."""
@@ -152,11 +156,12 @@ def run_digits(out: Path, data: str, *, epochs: int, steps: int) -> dict[str, An
         console.print(f"[yellow]digits skipped:[/] {INSTALL}")
         return {"data": data, "skipped": INSTALL}
     name, seed = SURROGATE
-    summary = train_model(data, name, out / "digits", epochs=epochs, seed=seed, overwrite=True)
-    test = evaluate_checkpoint(out / "digits", data, "test")
+    summary = train_model(data, name, out / "digits", epochs=epochs, seed=seed, overwrite=True, precision=precision)
+    test = evaluate_checkpoint(out / "digits", data, "test", precision=precision)
     robust = {}
     for modality in ("video", "audio"):
         ev = evaluate_checkpoint(out / "digits", data, "test", attacks=["pgd"], threat=ThreatModel.build(modality),
+                                 precision=precision,
                                  steps=steps, limit=DIGITS_CLIPS, show_progress=True)
         ev.write(out / f"digits-pgd-{modality}-test.json")
         robust[modality] = {"n": ev.n, "clean_accuracy": ev.clean_accuracy, "robust_accuracy": ev.attacks["pgd"].robust_accuracy,

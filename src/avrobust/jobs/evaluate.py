@@ -18,12 +18,13 @@ def evaluate_checkpoint(
     *, attacks: Sequence[str] = (), threat: ThreatModel | None = None, steps: int | None = None,
     restarts: int | None = None, seed: int = 0, limit: int | None = None, show_progress: bool = False,
     suite: str | None = None, surrogate: str | Path | None = None, progress_file: str | Path | None = None,
-    sweep: str | None = None,
+    sweep: str | None = None, precision: str = "fp32",
 ) -> EvaluationResult:
     """Evaluate a checkpoint on ``split`` of ``data`` (default: the data spec it was trained on).
 
     Args:
-        attacks, threat, steps, restarts, seed, suite, sweep: the :class:`~avrobust.evaluation.EvaluationPlan`
+        attacks, threat, steps, restarts, seed, suite, sweep, precision: the
+            :class:`~avrobust.evaluation.EvaluationPlan`
             (attacks as ``--attack`` values, ``"fgsm,pgd"`` or ``"pgd:steps=50"``; empty: clean only).
         limit: evaluate the first ``limit`` clips only.
         surrogate: a run directory; TMA crafted on it is transferred to this model and enters the
@@ -33,7 +34,7 @@ def evaluate_checkpoint(
     """
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")
-    plan = EvaluationPlan(tuple(attacks), threat, steps, restarts, seed, suite, sweep)  # checked before any work
+    plan = EvaluationPlan(tuple(attacks), threat, steps, restarts, seed, suite, sweep, precision)  # checked now
     ckpt = load_checkpoint(run_dir)
     dataset = run_data(ckpt.meta, data, split)
     source = None

@@ -21,18 +21,22 @@ import torch
 
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
+from avrobust.device import autocast
 from avrobust.errors import ConfigError
 from avrobust.evaluation.engine import attack_generator, check_budget
 from avrobust.evaluation.perceptibility import psnr_db, snr_db
 from avrobust.io import claim_dir, write_json
 from avrobust.jobs.common import run_data
 from avrobust.media import panel_frames, spectrograms, write_mp4, write_wav
+from avrobust.models.interface import model_device
 
 
 def export_examples(checkpoint: str | Path, out: str | Path, *, attack: str = "pgd", data: str | None = None,
                     split: str = "test", n: int = 4, threat: ThreatModel | None = None, steps: int | None = None,
-                    seed: int = 0, amplify: float = 10.0, overwrite: bool = False) -> dict[str, Any]:
-    """Attack the first ``n`` clips of ``split`` and write the files described in the module docstring."""
+                    seed: int = 0, amplify: float = 10.0, overwrite: bool = False,
+                    precision: str = "fp32") -> dict[str, Any]:
+    """Attack the first ``n`` clips of ``split`` (forward passes in ``precision``) and write the files
+    described in the module docstring."""
     out = Path(out)
     if n < 1:
         raise ConfigError(f"--n must be >= 1, got {n}")
@@ -46,11 +50,15 @@ def export_examples(checkpoint: str | Path, out: str | Path, *, attack: str = "p
     dataset = run_data(ckpt.meta, data, split)
     batch, labels = dataset.batch(torch.arange(min(n, len(dataset))))
     model.check_batch(batch)
-    adv = atk(model, batch, labels, generator=attack_generator(atk, batch.size, torch.device("cpu")))
-    check_budget(atk, batch, adv)
-    with torch.no_grad():
-        clean_pred = model(batch.video, batch.audio).logits.argmax(1)
-        adv_pred = model(adv.video, adv.audio).logits.argmax(1)
+    device = model_device(model)
+    with autocast(device, precision):
+        on = batch.to(device)
+        adv = atk(model, on, labels.to(device), generator=attack_generator(atk, batch.size, device))
+        check_budget(atk, on, adv)
+        with torch.no_grad():
+            clean_pred = model(on.video, on.audio).logits.argmax(1).cpu()
+            adv_pred = model(adv.video, adv.audio).logits.argmax(1).cpu()
+    adv = adv.to("cpu")
     names = dataset.class_names
     out.mkdir(parents=True, exist_ok=True)
     clips = []

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.device import check_precision
 from avrobust.evaluation.transfer import load_members, transfer_matrix
 from avrobust.io import claim_files, write_text
 from avrobust.jobs.common import first_clips, run_data
@@ -20,7 +21,7 @@ def run_transfer(surrogates: Sequence[str | Path], json_path: str | Path, *, vic
                  attacks: Sequence[str] = (TRANSFER_ATTACKS,), ensemble: bool = False, data: str | None = None,
                  split: str = "test", limit: int | None = None, steps: int | None = 10, seed: int = 0,
                  batch_size: int = 64, threat: ThreatModel | None = None, overwrite: bool = False,
-                 show_progress: bool = True) -> TransferResult:
+                 show_progress: bool = True, precision: str = "fp32") -> TransferResult:
     """Craft every attack on every surrogate (or their ensemble), test on every victim (default: the
     surrogates), on the surrogates' data unless ``data`` is given; write ``json_path`` and, beside it,
     the Markdown tables (``.md``) and the heatmaps (``.png``)."""
@@ -31,7 +32,7 @@ def run_transfer(surrogates: Sequence[str | Path], json_path: str | Path, *, vic
     vic = load_members(victims or surrogates)
     dataset = run_data(sur[0].meta, data, split, f"the surrogate {sur[0].label}")
     result = transfer_matrix(sur, vic, dataset, attack_list, indices=first_clips(dataset, limit),
-                             batch_size=batch_size, show_progress=show_progress)
+                             batch_size=batch_size, show_progress=show_progress, precision=check_precision(precision))
     write_transfer(result, json_path)
     return result
 

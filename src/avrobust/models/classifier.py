@@ -125,6 +125,14 @@ class LazyOutput:
         return LazyOutput({k: (lambda k=k: self._get(k)[:n]) for k in OUTPUT_FIELDS}, self.unimodal)
 
 
+def float32_outputs(out: AVOutput | LazyOutput) -> AVOutput | LazyOutput:
+    """``out`` with every field in float32 when the forward pass ran in half precision under autocast, so
+    losses, similarities and attack objectives are computed in float32 (other outputs unchanged)."""
+    if out.logits.dtype not in (torch.bfloat16, torch.float16):
+        return out
+    return LazyOutput({name: (lambda name=name: getattr(out, name).float()) for name in OUTPUT_FIELDS}, out.unimodal)
+
+
 class AVClassifier(nn.Module):
     """Per-frame visual encoder + segment-aligned audio encoder + mean over T + fusion."""
 
@@ -147,11 +155,21 @@ class AVClassifier(nn.Module):
         )
         self.register_buffer("video_mean", torch.tensor(config.video_mean).view(1, 3, 1, 1))
         self.register_buffer("video_std", torch.tensor(config.video_std).view(1, 3, 1, 1))
+        self.channels_last = False
+
+    def use_channels_last(self) -> AVClassifier:
+        """Keep convolution weights and frames in the channels-last memory format (faster convolutions on
+        some hardware; benchmarks/RESULTS.md says where); the results are the same."""
+        self.to(memory_format=torch.channels_last)
+        self.channels_last = True
+        return self
 
     def forward(self, video: torch.Tensor, audio: torch.Tensor) -> AVOutput:
         """Classify raw clips: video ``[N, T, 3, H, W]`` in [0, 1], audio ``[N, T * S]`` in [-1, 1]."""
         n, t = video.shape[:2]
         frames = (video.reshape(n * t, *video.shape[2:]) - self.video_mean) / self.video_std
+        if self.channels_last:
+            frames = frames.contiguous(memory_format=torch.channels_last)
         visual_features = self.visual(frames).view(n, t, -1)
         audio_features = self.audio(self.frontend(audio, t), t)
         logits, audio_logits, visual_logits = self.fusion(

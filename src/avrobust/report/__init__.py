@@ -42,9 +42,11 @@ class Context:
     found: Sequence[tuple[Path, Result]]
     per_model: int = 2
     datasets: dict[tuple[str, str], AVDataset] = field(default_factory=dict)
+    precision: str = "fp32"
 
     def examples(self, request: ExampleRequest) -> Section | None:
-        return examples_section(request, self.figures, self.per_model, datasets=self.datasets)
+        return examples_section(request, self.figures, self.per_model, datasets=self.datasets,
+                                precision=self.precision)
 
 
 def find_results(paths: Sequence[str | Path]) -> list[tuple[Path, Result]]:
@@ -70,15 +72,16 @@ def find_results(paths: Sequence[str | Path]) -> list[tuple[Path, Result]]:
 
 
 def build_report(paths: Sequence[str | Path], out: str | Path, *, title: str = "avrobust report",
-                 overwrite: bool = False, examples: int = 2) -> dict[str, Any]:
+                 overwrite: bool = False, examples: int = 2, precision: str = "fp32") -> dict[str, Any]:
     """Write ``out/report.md``, ``out/report.html``, ``out/figures/`` and ``out/tables/`` (every table
-    as CSV and LaTeX); return what was included. ``examples``: adversarial examples per evaluated model."""
+    as CSV and LaTeX); return what was included. ``examples``: adversarial examples per evaluated model
+    (crafted with forward passes in ``precision``)."""
     out = Path(out)
     claim_dir(out, "report.html", "a report", overwrite=overwrite)
     found = find_results(paths)
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    ctx = Context(figures, found, examples)
+    ctx = Context(figures, found, examples, precision=precision)
     sections = [summary_section(found, ctx), data_section(found, figures, ctx.datasets)]
     for kind, items in by_kind(found):
         sections += kind.sections(items, ctx)

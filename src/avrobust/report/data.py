@@ -39,7 +39,7 @@ def clips_panel(path: str | Path, dataset: AVDataset, indices: Sequence[int]) ->
     frames = dataset.video.shape[1]
     for row, i in zip(axes, indices):
         for ax, f in zip(row, dict.fromkeys((0, frames // 2, frames - 1))):
-            ax.imshow(dataset.video[i, f].permute(1, 2, 0).float().numpy(), interpolation="nearest")
+            ax.imshow(dataset.batch(torch.tensor([i]))[0].video[0, f].permute(1, 2, 0).numpy(), interpolation="nearest")
             ax.set_title(f"frame {f + 1}", fontsize=8)
         for ax in row[:3]:
             ax.set_axis_off()

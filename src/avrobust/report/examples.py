@@ -15,6 +15,7 @@ import torch
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import AVDataset
+from avrobust.device import autocast
 from avrobust.errors import AvrobustError
 from avrobust.evaluation.engine import attack_generator, check_budget
 from avrobust.evaluation.perceptibility import psnr_db, snr_db
@@ -24,7 +25,7 @@ from avrobust.results import ExampleRequest, Section
 
 
 def examples_section(req: ExampleRequest, figures: Path, n: int = 2, amplify: float = 10.0,
-                     datasets: dict[tuple[str, str], AVDataset] | None = None) -> Section | None:
+                     datasets: dict[tuple[str, str], AVDataset] | None = None, precision: str = "fp32") -> Section | None:
     """A section of ``n`` examples of ``req``, or None when ``n`` is 0 or the model gets no clip right.
     ``datasets`` keeps the splits already loaded for this report (evaluations often share one)."""
     if n < 1:
@@ -43,16 +44,17 @@ def examples_section(req: ExampleRequest, figures: Path, n: int = 2, amplify: fl
     device = next(model.parameters()).device
     batch, labels = dataset.batch(torch.arange(min(len(dataset), 64)))
     batch, labels = batch.to(device), labels.to(device)
-    with torch.no_grad():
-        right = model(batch.video, batch.audio).logits.argmax(1) == labels
-    idx = torch.nonzero(right).flatten()[:n]
-    if len(idx) == 0:
-        return None
-    batch, labels = batch.index(idx), labels[idx]
-    adv = attack(model, batch, labels, generator=attack_generator(attack, batch.size, device))
-    check_budget(attack, batch, adv)
-    with torch.no_grad():
-        pred = model(adv.video, adv.audio).logits.argmax(1)
+    with autocast(device, precision):
+        with torch.no_grad():
+            right = model(batch.video, batch.audio).logits.argmax(1) == labels
+        idx = torch.nonzero(right).flatten()[:n]
+        if len(idx) == 0:
+            return None
+        batch, labels = batch.index(idx), labels[idx]
+        adv = attack(model, batch, labels, generator=attack_generator(attack, batch.size, device))
+        check_budget(attack, batch, adv)
+        with torch.no_grad():
+            pred = model(adv.video, adv.audio).logits.argmax(1)
     batch, adv, labels, pred = batch.to("cpu"), adv.to("cpu"), labels.cpu(), pred.cpu()
     names, stem = dataset.class_names, req.name
     psnr, snr = psnr_db(batch.video, adv.video), snr_db(batch.audio, adv.audio)
@@ -64,7 +66,7 @@ def examples_section(req: ExampleRequest, figures: Path, n: int = 2, amplify: fl
         title = (f"label {names[labels[i]]}: clean prediction {names[labels[i]]}, adversarial {names[pred[i]]} "
                  f"(PSNR {float(psnr[i]):.1f} dB, SNR {float(snr[i]):.1f} dB)")
         sec.notes.append(f"Clip {i + 1}: {title}.")
-        sec.figures.append(example_panel(figures / f"{stem}-{i}.png", model.cpu(), (batch.video[i], batch.audio[i]),
+        sec.figures.append(example_panel(figures / f"{stem}-{i}.png", model, (batch.video[i], batch.audio[i]),
                                          (adv.video[i], adv.audio[i]), amplify, title))
         for kind, audio in (("clean", batch.audio[i]), ("adversarial", adv.audio[i])):
             wav = figures / f"{stem}-{i}-{kind}.wav"

@@ -91,6 +91,9 @@ class EvaluationResult(Result):
     #: how p_a, p_v (the audio-/visual-only accuracies, MMA) are defined: None = the model's own heads
     unimodal: str | None = None
     sweep: SweepResult | None = None
+    #: where and in what precision the models ran (``cpu``, ``cuda:0 (NVIDIA ...)``; ``fp32``, ``bf16``...)
+    device: str = ""
+    precision: str = "fp32"
     seconds: float = 0.0
 
     @classmethod

@@ -36,6 +36,7 @@ class TrainingResult(Result):
     metrics: dict[str, float]
     history: list[dict[str, Any]]
     run_dir: str | None = None
+    device: str = ""  # where it trained (the precision is train_config's)
 
     @classmethod
     def recognises(cls, data: dict[str, Any]) -> bool:

@@ -57,6 +57,8 @@ class TransferResult(Result):
     crafting: list[dict[str, Any]]
     matrix: list[TransferRow]
     summary: dict[str, TransferSummary]
+    device: str = ""
+    precision: str = "fp32"
     seconds: float = 0.0
 
     @classmethod
