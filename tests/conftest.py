@@ -81,8 +81,12 @@ SYNTH = shifted("synth")
 
 @pytest.fixture(scope="session", autouse=True)
 def dataset_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Generated datasets (``digits``) are cached in a temporary directory, never in the user's cache."""
+    """Generated datasets (``digits``) are cached in a temporary directory, never in the user's cache; the
+    weights ``avrobust weights fetch`` converted (``$AVROBUST_WEIGHTS``, else the user's cache) are read."""
     old = os.environ.get("AVROBUST_CACHE")
+    from avrobust.weights import weights_dir
+
+    os.environ.setdefault("AVROBUST_WEIGHTS", str(weights_dir()))  # fetched weights stay visible to the tests
     os.environ["AVROBUST_CACHE"] = str(tmp_path_factory.mktemp("avrobust-cache"))
     yield
     if old is None:

@@ -61,3 +61,18 @@ def test_adversarial_training_of_a_wrapped_model(tiny_spec, tmp_path, method):
     assert any(not torch.equal(before[k], v) for k, v in net.state_dict().items())
     with pytest.raises(ConfigError, match="crmt-at changes avrobust's own fusion layer"):
         avrobust.adversarial_training(net, tiny_spec, tmp_path / "crmt", method="crmt-at")
+
+
+def test_benchmark_of_a_wrapped_model_with_a_twin(tiny_spec, make_model, tmp_path):
+    """``avrobust.benchmark`` runs the same protocol on a user's model; the twin's transfer enters the card."""
+    net = logits_only(4)
+    card = avrobust.benchmark(net, tiny_spec, protocol="quick", threats=["linf-audio"], limit=6, twin=make_model(),
+                              name="mine")
+    audio = card.threats["linf-audio"]
+    assert card.model == "mine" and card.n == 6 and not card.randomised
+    assert [s.attack for s in audio.cascade] == ["apgd-ce", "apgd-t", "square"]
+    assert audio.twin_robust_accuracy is not None
+    assert audio.robust_accuracy <= min(audio.white_box_accuracy(), audio.twin_robust_accuracy)
+    from avrobust.results import read_result
+
+    assert read_result(card.write(tmp_path / "card.json")).model == "mine"

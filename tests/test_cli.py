@@ -87,8 +87,8 @@ def test_quick_demo_writes_summary(run_cli, tmp_path):
     assert (tmp_path / "demo" / "summary.md").read_text().startswith("# avrobust demo")
     transfer = summary["transfer"]
     assert (transfer["surrogate"], transfer["victim"]) == ("AsV", "RcV")
-    assert {"tia", "mma", "tma", "mifgsm", "mig", "pam"} <= set(transfer["attacks"])
-    assert "## Transfer: AsV (surrogate) -> RcV (victim)" in (tmp_path / "demo" / "summary.md").read_text()
+    assert {"tia", "mma", "tma", "mifgsm", "mig", "pam"} <= {a.split(":")[0] for a in transfer["attacks"]}
+    assert f"## Transfer on `{transfer['data']}`: AsV (surrogate) -> RcV (victim)" in (tmp_path / "demo" / "summary.md").read_text()
     assert (tmp_path / "demo" / "transfer.png").exists()
     assert "report: " in out and (tmp_path / "demo" / "report" / "report.html").exists()
     defence = summary["defence"]["methods"]

@@ -5,7 +5,8 @@ Modality Perspectives" (ICLR 2025). Inputs are raw: video ``[N, T, 3, H, W]`` in
 ``[N, T * S]`` mono waveform in [-1, 1]; budgets are always in those units.
 
 The Python API (imported on first use, so ``import avrobust`` stays light): :func:`wrap` any PyTorch
-audio-visual model, then :func:`evaluate`, :func:`transfer` or :func:`adversarial_training` it;
+audio-visual model, then :func:`evaluate`, :func:`benchmark`, :func:`transfer` or
+:func:`adversarial_training` it;
 :func:`create_model` builds a zoo model, :func:`load_weights` reloads a trained wrapped model.
 """
 
@@ -16,11 +17,11 @@ from typing import Any
 
 from avrobust.errors import AvrobustError
 from avrobust.types import AVBatch
+from avrobust.version import __version__
 
-__version__ = "0.1.0"
 _LAZY = {
     "wrap": "avrobust.models.adapter", "WrappedModel": "avrobust.models.adapter",
-    "evaluate": "avrobust.api", "transfer": "avrobust.api", "adversarial_training": "avrobust.api",
+    "evaluate": "avrobust.api", "benchmark": "avrobust.api", "transfer": "avrobust.api", "adversarial_training": "avrobust.api",
     "as_dataset": "avrobust.api", "create_model": "avrobust.models.zoo", "load_weights": "avrobust.checkpoint",
     "load_checkpoint": "avrobust.checkpoint", "ThreatModel": "avrobust.attacks.threat",
     "Budget": "avrobust.attacks.threat", "AVDataset": "avrobust.data.datasets", "LogMel": "avrobust.models.frontend",

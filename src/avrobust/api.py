@@ -31,13 +31,14 @@ from avrobust.defences import METHODS, TrainConfig, create_method, prepare_run_d
 from avrobust.device import check_precision, resolve
 from avrobust.errors import ConfigError, InputError
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
+from avrobust.evaluation.benchmark import THREATS, run_benchmark
 from avrobust.evaluation.transfer import Member, transfer_matrix
 from avrobust.jobs.common import first_clips
 from avrobust.jobs.transfer import TRANSFER_ATTACKS
 from avrobust.models.adapter import WrappedModel
-from avrobust.models.interface import AVModel
+from avrobust.models.interface import AVModel, model_device
 from avrobust.options import parameters
-from avrobust.results import EvaluationResult, TrainingResult, TransferResult
+from avrobust.results import BenchmarkResult, EvaluationResult, TrainingResult, TransferResult
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
 
@@ -67,6 +68,30 @@ def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd
     dataset = as_dataset(data, split, model=net, video_layout=video_layout)
     return evaluate_classifier(net, dataset, plan, batch_size=batch_size, indices=first_clips(dataset, limit),
                                show_progress=show_progress)
+
+
+def benchmark(model: ModelLike, data: DataLike, *, protocol: str = "standard", threats: Sequence[str] | None = None,
+              twin: ModelLike | None = None, seed: int = 0, split: str = "test", limit: int | None = None,
+              batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False, device: str | None = None,
+              precision: str = "fp32", name: str = "") -> BenchmarkResult:
+    """The standard robustness benchmark (:mod:`avrobust.evaluation.benchmark`): per threat model the
+    cascade APGD-CE, APGD-T, Square on the clips still robust, with EOT for a randomised model, and the
+    gradient-masking flags; returns the model card (``.write(path)`` it; ``avrobust report`` and
+    ``avrobust leaderboard`` read it).
+
+    Args:
+        protocol: ``standard`` (AutoAttack's settings) or ``quick``; threats: the threat models (default all:
+            ``linf-video`` ... ``l2-both``); twin: an undefended model of the same task whose transferred
+            attack enters the worst case and the flags; name: the model's name on the card.
+    """
+    net = classifier(model, device)
+    dataset = as_dataset(data, split, model=net, video_layout=video_layout)
+    twin_net = None if twin is None else classifier(twin, str(model_device(net)))
+    return run_benchmark(net, dataset, protocol, threats=tuple(threats or THREATS), indices=first_clips(dataset, limit),
+                         seed=seed, twin=twin_net, batch_size=batch_size, precision=check_precision(precision),
+                         show_progress=show_progress, model_name=name or type(net).__name__,
+                         checkpoint=str(model) if isinstance(model, (str, Path)) else "",
+                         twin_name=None if twin is None else (str(twin) if isinstance(twin, (str, Path)) else "twin"))
 
 
 def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, ModelLike] | Sequence[ModelLike],

@@ -14,6 +14,12 @@ from avrobust.distributed import is_main
 from avrobust.errors import ConfigError
 
 
+def cache_root() -> Path:
+    """Where avrobust keeps what it builds or fetches once (generated datasets, converted weights):
+    ``$AVROBUST_CACHE`` or ``~/.cache/avrobust``."""
+    return Path(os.environ.get("AVROBUST_CACHE") or Path.home() / ".cache" / "avrobust")
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``.
 

@@ -8,7 +8,7 @@ from avrobust.attacks.losses import dlr_loss
 from avrobust.attacks.threat import flat_norm
 from avrobust.errors import ConfigError, InputError
 from avrobust.models.classifier import AVOutput
-from tests.attacks.conftest import options
+from tests.attacks.conftest import options, takes
 
 SIGN_METHODS = {"fgsm", "ifgsm", "pgd", "mifgsm", "nifgsm", "mig", "pam"}
 
@@ -103,7 +103,7 @@ def test_model_mode_restored_and_no_global_rng_use(untrained, attack_name):
     model.train()
     state = torch.get_rng_state()
     try:
-        create_attack(attack_name, **options(attack_name, random_start=True) if attack_name not in ("fgsm",)
+        create_attack(attack_name, **options(attack_name, random_start=True) if takes(attack_name, "random_start")
                       else options(attack_name))(model, batch, labels)
         assert model.training
         assert torch.equal(torch.get_rng_state(), state)
@@ -143,6 +143,10 @@ def test_bad_parameters_rejected(kwargs, match):
             continue
         if name.startswith("apgd-") and "loss" in kwargs:
             continue  # the loss is part of the name
+        if not all(takes(name, k) for k in kwargs):  # square reads scores, it has no loss
+            with pytest.raises(ConfigError, match="unknown option"):
+                create_attack(name, **kwargs)
+            continue
         with pytest.raises(ConfigError, match=match):
             create_attack(name, **kwargs)
 

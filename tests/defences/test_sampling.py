@@ -1,6 +1,6 @@
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from avrobust.attacks.threat import Budget, ThreatModel, within_budget
@@ -142,7 +142,7 @@ def test_resampled_crafting_draws_new_segments_every_step_and_stays_within_budge
     replay = generator(seed)
     samples = [tuple(sample_segments(batch.frames, rho, replay).tolist()) for _ in range(4)]
     assert seen == samples  # step k crafted on the k-th draw of the generator, not on one sample reused
-    assert len(set(samples)) > 1 or t_short == batch.frames
+    assume(len(set(samples)) > 1 or t_short == batch.frames)  # four equal draws (1 in 512 at rho 1/8) test nothing
 
 
 def test_resampled_crafting_on_every_segment_is_the_plain_multi_step_attack(tiny_train, make_model):

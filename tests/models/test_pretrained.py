@@ -46,8 +46,8 @@ def test_training_records_the_report(weights, tiny_spec, tmp_path):
 
 
 @pytest.mark.parametrize(("case", "message"), [
-    ("width", r"does not fit the visual ResNet-18 \(conv1.weight \(8, 3, 7, 7\) vs \(16, 3, 7, 7\)"),
-    ("model", "not a ResNet-18"),
+    ("width", r"does not fit the visual backbone \(conv1.weight \(8, 3, 7, 7\) vs \(16, 3, 7, 7\)"),
+    ("model", "has no backbone to load weights into"),
     ("missing", "do not exist"),
     ("garbage", "not a readable state dict"),
     ("foreign", "no key of"),

@@ -40,9 +40,9 @@ class APGD(Attack):
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 100, loss: str = "ce",
                  targeted: bool = False, random_start: bool = True, restarts: int = 1, seed: int = 0,
-                 rho: float = 0.75, alpha: float = 0.75) -> None:
+                 rho: float = 0.75, alpha: float = 0.75, eot: int = 1) -> None:
         super().__init__(threat, steps=steps, loss=loss, targeted=targeted, random_start=random_start,
-                         restarts=restarts, seed=seed)
+                         restarts=restarts, seed=seed, eot=eot)
         if not 0 < rho <= 1 or not 0 < alpha <= 1:
             raise ConfigError(f"{self.name}: rho and alpha must lie in (0, 1], got {rho}, {alpha}")
         self.rho, self.alpha = float(rho), float(alpha)
@@ -57,10 +57,21 @@ class APGD(Attack):
                 ) -> tuple[torch.Tensor, torch.Tensor, Inputs]:
         mods = self.threat.modalities
         inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
-        out = forward(model, inp)
-        loss = self.loss_fn(out, labels, target if self.targeted else None)
-        grads = torch.autograd.grad(loss.sum(), [inp[m] for m in mods])
-        return loss.detach(), self.fooled(out, labels, target).detach(), dict(zip(mods, grads))
+        seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+        def value() -> torch.Tensor:
+            out = forward(model, inp)
+            loss = self.loss_fn(out, labels, self.loss_target(target))
+            seen.append((loss.detach(), self.fooled(out, labels, target).detach()))
+            return loss.sum()
+
+        grads = self.input_grads(value, [inp[m] for m in mods])
+        loss = torch.stack([s for s, _ in seen]).mean(0)  # the mean over the EOT passes
+        return loss, seen[-1][1], dict(zip(mods, grads))
+
+    def loss_target(self, target: torch.Tensor | None) -> torch.Tensor | None:
+        """The target the loss pulls towards (None: untargeted)."""
+        return target if self.targeted else None
 
     def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
                 generator: torch.Generator) -> Inputs:

@@ -8,7 +8,7 @@ attack's ``seed`` or a ``generator`` passed to the call; no global state is touc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -84,12 +84,15 @@ class Attack:
         random_start: start from a uniform point of the ball.
         restarts: independent runs; a clip keeps the first run that fools the model.
         seed: seeds the attack's own generator when the call passes none.
+        eot: expectation over transformation for randomised models: every input gradient is the mean of
+            ``eot`` forward and backward passes (1: one pass).
     """
 
     name = ""
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 10, loss: str = "ce",
-                 targeted: bool = False, random_start: bool = False, restarts: int = 1, seed: int = 0) -> None:
+                 targeted: bool = False, random_start: bool = False, restarts: int = 1, seed: int = 0,
+                 eot: int = 1) -> None:
         self.threat = threat or ThreatModel()
         if not isinstance(self.threat, ThreatModel):
             raise ConfigError("threat must be a ThreatModel")
@@ -97,7 +100,9 @@ class Attack:
             raise ConfigError(f"{self.name}: steps must be an integer >= 1, got {steps}")
         if int(restarts) != restarts or restarts < 1:
             raise ConfigError(f"{self.name}: restarts must be an integer >= 1, got {restarts}")
-        self.steps, self.restarts, self.seed = int(steps), int(restarts), int(seed)
+        if int(eot) != eot or eot < 1:
+            raise ConfigError(f"{self.name}: eot must be an integer >= 1, got {eot}")
+        self.steps, self.restarts, self.seed, self.eot = int(steps), int(restarts), int(seed), int(eot)
         self.loss_name, self.loss_fn = loss, get_loss(loss)
         self.targeted, self.random_start = bool(targeted), bool(random_start)
         self.label = self.name  # the key in results; build_attacks sets it to the spec
@@ -122,7 +127,7 @@ class Attack:
         return {"attack": self.name, "budget": {"video": desc["video"], "audio": desc["audio"]},
                 "modalities": desc["modalities"], "steps": self.steps, "restarts": self.restarts,
                 "loss": self.loss_name, "targeted": self.targeted, "random_start": self.random_start,
-                "options": self.options()}
+                "options": {**self.options(), **({"eot": self.eot} if self.eot > 1 else {})}}
 
     _init: Inputs | None = None  # the current call's starting point (set by __call__ only)
 
@@ -187,9 +192,16 @@ class Attack:
         """Gradient of :meth:`objective` with respect to the attacked modalities at ``adv``."""
         mods = self.threat.modalities
         inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
-        value = self.objective(forward(model, inp), labels, target)
-        grads = torch.autograd.grad(value, [inp[m] for m in mods])
+        grads = self.input_grads(lambda: self.objective(forward(model, inp), labels, target), [inp[m] for m in mods])
         return dict(zip(mods, grads))
+
+    def input_grads(self, value: Callable[[], torch.Tensor], inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Gradients of the scalar ``value()`` with respect to ``inputs``, the mean over ``eot`` evaluations (each
+        its own forward pass, so a randomised model draws anew; one evaluation when ``eot`` is 1)."""
+        total = list(torch.autograd.grad(value(), list(inputs)))
+        for _ in range(self.eot - 1):
+            total = [t + g for t, g in zip(total, torch.autograd.grad(value(), list(inputs)))]
+        return total if self.eot == 1 else [t / self.eot for t in total]
 
     def start(self, x: Inputs, generator: torch.Generator) -> Inputs:
         """Initial point: the call's ``init`` projected onto the ball, else ``x``, or a random point of

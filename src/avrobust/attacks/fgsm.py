@@ -12,8 +12,8 @@ class FGSM(IterativeAttack):
     """Fast Gradient Sign Method: ``x + eps * sign(grad)`` per attacked modality (one full step)."""
 
     def __init__(self, threat: ThreatModel | None = None, *, loss: str = "ce", targeted: bool = False,
-                 seed: int = 0) -> None:
-        super().__init__(threat, steps=1, loss=loss, targeted=targeted, seed=seed)
+                 seed: int = 0, eot: int = 1) -> None:
+        super().__init__(threat, steps=1, loss=loss, targeted=targeted, seed=seed, eot=eot)
 
     def default_step(self, budget: Budget) -> float:
         return budget.eps

@@ -43,8 +43,9 @@ class MIG(MIFGSM):
         for k in range(1, self.path_points + 1):
             scale = k / self.path_points  # baseline is zero for both modalities
             inp = {m: (adv[m].detach() * scale).requires_grad_(m in mods) for m in adv}
-            prob = forward(model, inp).logits.softmax(1).gather(1, cls[:, None]).sum()
-            grads = torch.autograd.grad(sign * prob, [inp[m] for m in mods])
+            grads = self.input_grads(
+                lambda inp=inp: sign * forward(model, inp).logits.softmax(1).gather(1, cls[:, None]).sum(),
+                [inp[m] for m in mods])
             for m, g in zip(mods, grads):
                 total[m] += g
         return {m: adv[m].detach() * total[m] / self.path_points for m in mods}

@@ -64,7 +64,7 @@ class PAM(MIFGSM):
                 base = torch.tensor(COLOURS[colour], dtype=video.dtype, device=video.device).view(1, 1, 3, 1, 1)
                 video = video + (1 - shrink) * self.ratio * base
             audio = inp["audio"] * shrink  # silence baseline
-            value = self.objective(forward(model, {"video": video, "audio": audio}), labels, target)
-            for m, g in zip(mods, torch.autograd.grad(value, [inp[m] for m in mods])):
+            value = lambda v=video, a=audio: self.objective(forward(model, {"video": v, "audio": a}), labels, target)  # noqa: E731
+            for m, g in zip(mods, self.input_grads(value, [inp[m] for m in mods])):
                 total[m] += g
         return {m: total[m] / len(copies) for m in mods}

@@ -12,9 +12,10 @@ class PGD(IterativeAttack):
     """Projected gradient descent; default step ``2.5 * eps / steps`` (Madry et al.'s rule)."""
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 10, loss: str = "ce",
-                 targeted: bool = False, random_start: bool = True, restarts: int = 1, seed: int = 0) -> None:
+                 targeted: bool = False, random_start: bool = True, restarts: int = 1, seed: int = 0,
+                 eot: int = 1) -> None:
         super().__init__(threat, steps=steps, loss=loss, targeted=targeted, random_start=random_start,
-                         restarts=restarts, seed=seed)
+                         restarts=restarts, seed=seed, eot=eot)
 
     def default_step(self, budget: Budget) -> float:
         return 2.5 * budget.eps / self.steps

@@ -135,15 +135,16 @@ class TMA(MIFGSM):
         if batched:  # all copies in one forward/backward pass (the objective's batch mean averages them)
             inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
             copies = [self._transform(inp, generator) for _ in range(self.copies)]
-            out = forward(model, {"video": torch.cat([v for v, _ in copies]), "audio": torch.cat([a for _, a in copies])})
-            value = self.objective(out, labels.repeat(self.copies), None if target is None else target.repeat(self.copies))
-            return dict(zip(mods, torch.autograd.grad(value, [inp[m] for m in mods])))
+            both = {"video": torch.cat([v for v, _ in copies]), "audio": torch.cat([a for _, a in copies])}
+            value = lambda: self.objective(forward(model, both), labels.repeat(self.copies),  # noqa: E731
+                                           None if target is None else target.repeat(self.copies))
+            return dict(zip(mods, self.input_grads(value, [inp[m] for m in mods])))
         total = {m: torch.zeros_like(adv[m]) for m in mods}
         for _ in range(self.copies):
             inp = {m: adv[m].detach().requires_grad_(m in mods) for m in adv}
             video, audio = self._transform(inp, generator)
-            value = self.objective(forward(model, {"video": video, "audio": audio}), labels, target)
-            for m, g in zip(mods, torch.autograd.grad(value, [inp[m] for m in mods])):
+            value = lambda v=video, a=audio: self.objective(forward(model, {"video": v, "audio": a}), labels, target)  # noqa: E731
+            for m, g in zip(mods, self.input_grads(value, [inp[m] for m in mods])):
                 total[m] += g
         return {m: total[m] / self.copies for m in mods}
 

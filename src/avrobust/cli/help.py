@@ -10,6 +10,7 @@ from avrobust.data import DATASETS, SPLITS
 from avrobust.defences import METHODS
 from avrobust.device import PRECISIONS
 from avrobust.defences.trainer import OPTIMIZERS, SCHEDULES
+from avrobust.evaluation.benchmark import PROTOCOLS, THREATS
 from avrobust.evaluation.suites import SUITES
 from avrobust.models import ZOO
 from avrobust.results import RESULT_KINDS
@@ -49,3 +50,7 @@ DEVICE = ("Where models run: cpu, cuda, cuda:N, mps or auto (default auto: $AVRO
           "available, then MPS, then the CPU).")
 PRECISION = (f"Forward passes in {listing(PRECISIONS)} (default fp32; bf16/fp16 under autocast, perturbations "
              "and budgets stay float32).")
+PROTOCOL = ("The benchmark's protocol: " + "; ".join(f"{n}: {p.summary()}" for n, p in PROTOCOLS.items())
+            + ". Cards say which they used.")
+THREAT_MODELS = (f"Threat models to run (repeat the flag; default all): {listing(THREATS)} (L-inf at the default "
+                 "budgets, L2 at the budgets of 'avrobust.evaluation.benchmark.l2_budgets').")

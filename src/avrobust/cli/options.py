@@ -75,6 +75,9 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                            "(0: after each epoch); --resume continues from there exactly.")),
     "robust_val": (int, typer.Option(0, min=0, help="After every epoch, also PGD-10 robust accuracy on the first N "
                                      "validation clips (shows catastrophic overfitting; 0: off).")),
+    "trainable_blocks": (Optional[int], typer.Option(None, min=0, help="Pretrained backbones: train only their last N "
+                                                     "blocks (0: frozen; default: all).")),
+    "backbone_lr": (Optional[float], typer.Option(None, help="Pretrained backbones' learning rate (default: --lr).")),
     "workers": (int, typer.Option(0, min=0, help="Processes that prepare the next batches while the model trains "
                                   "(pinned and copied without blocking on a GPU; 0: none).")),
     "compile": (bool, typer.Option(False, "--compile", help="Run the training forward passes through torch.compile "

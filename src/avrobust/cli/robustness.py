@@ -1,4 +1,4 @@
-"""Robustness commands: evaluate, transfer, analyze, export."""
+"""Robustness commands: evaluate, benchmark, leaderboard, transfer, analyze, export."""
 
 from __future__ import annotations
 
@@ -55,6 +55,52 @@ def evaluate(
     if json:
         result.write(json)
         console.print(f"results -> {json}")
+
+
+@app.command()
+@compute_options
+def benchmark(
+    checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
+    json: Path = typer.Option(Path("benchmark.json"), "--json", help="Where the model card goes (JSON)."),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
+    split: str = typer.Option("test", help=texts.SPLIT),
+    protocol: str = typer.Option("standard", help=texts.PROTOCOL),
+    threat_model: list[str] = typer.Option([], "--threat-model", help=texts.THREAT_MODELS),
+    twin: Optional[Path] = typer.Option(None, help="Run directory of an undefended model of the same task: an attack "
+                                        "crafted on it is transferred (worst case and flags)."),
+    n: Optional[int] = typer.Option(None, "--n", "--limit", help=N_HELP),
+    seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
+    batch_size: int = typer.Option(64, min=1),
+    overwrite: bool = typer.Option(False, help="Replace an existing model card."),
+    compute: Any = None,
+) -> None:
+    """The standard robustness benchmark: APGD-CE, APGD-T and Square per threat model, flags; a model card."""
+    from avrobust.evaluation.benchmark import THREATS
+    from avrobust.jobs.benchmark import benchmark_checkpoint
+    from avrobust.results.benchmark import card_table
+
+    card = benchmark_checkpoint(checkpoint, json, data=data, split=split, protocol=protocol,
+                                threats=threat_model or THREATS, limit=n, twin=twin, seed=seed, batch_size=batch_size,
+                                precision=compute.precision, overwrite=overwrite, show_progress=True)
+    show(card_table(card, f"{card.name()} on {card.data} ({card.n} clips, clean {100 * card.clean_accuracy:.1f} %, "
+                          f"protocol {card.protocol}, {card.seconds:.0f} s)"))
+    for line in card.flags or ["no flags"]:
+        output.print(f"flag: {line}" if card.flags else line, highlight=False)
+    console.print(f"model card -> {json}")
+
+
+@app.command()
+def leaderboard(
+    cards: list[Path] = typer.Argument(..., help="Model cards (JSON from 'avrobust benchmark') or directories of them."),
+    out: Optional[Path] = typer.Option(None, help="Also write the table as OUT.md, OUT.csv and OUT.tex."),
+    overwrite: bool = typer.Option(False, help="Replace existing table files."),
+) -> None:
+    """Merge model cards into one leaderboard, ranked by robust accuracy on linf-both."""
+    from avrobust.jobs.benchmark import leaderboard as leaderboard_job
+
+    show(leaderboard_job(cards, out, overwrite=overwrite))
+    if out is not None:
+        console.print(f"leaderboard -> {out.with_suffix('.md')}, .csv, .tex")
 
 
 @app.command()

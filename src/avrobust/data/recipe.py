@@ -12,13 +12,13 @@ recipe alike; nothing outside a recipe's module names it.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 from avrobust.data.datasets import SPLITS, AVDataset
 from avrobust.data.sources import Item
 from avrobust.errors import ConfigError
+from avrobust.io import cache_root
 from avrobust.options import bind
 from avrobust.registry import Registry
 from avrobust.specs import format_spec, parse_spec
@@ -54,11 +54,6 @@ class Recipe:
 
 DATASETS: Registry[Recipe] = Registry("dataset", attribute="name")
 register_dataset = DATASETS.register
-
-
-def cache_root() -> Path:
-    """Where generated datasets are kept: ``$AVROBUST_CACHE`` or ``~/.cache/avrobust``."""
-    return Path(os.environ.get("AVROBUST_CACHE") or Path.home() / ".cache" / "avrobust")
 
 
 def parse_data_spec(spec: str) -> tuple[Recipe, Any, str]:

@@ -146,4 +146,5 @@ def run_summary(meta: dict[str, Any], config: Any, state: TrainState, model: AVC
         forward_segments=sum(h.get("forward_segments", 0) for h in history),
         curriculum=[{k: h[k] for k in CURRICULUM_KEYS if k in h} for h in history
                     if any(k in h for k in CURRICULUM_KEYS[1:])],
-        final_stage=meta.get("finish"), metrics=final_metrics(meta, history), history=history)
+        final_stage=meta.get("finish"), metrics=final_metrics(meta, history), history=history,
+        pretrained=meta.get("pretrained", []))

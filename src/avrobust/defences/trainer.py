@@ -33,6 +33,7 @@ from avrobust.errors import ConfigError
 from avrobust.evaluation.clean import clean_counts
 from avrobust.io import write_json
 from avrobust.models.classifier import AVClassifier
+from avrobust.models.finetune import freeze, parameter_groups
 from avrobust.results import TrainingResult
 from avrobust.seeding import generator
 from avrobust.types import AVBatch
@@ -62,6 +63,8 @@ class TrainConfig:
         compile: run the training forward passes through :func:`torch.compile`.
         workers: processes that prepare the next batches while the model trains (0: none; see
             :mod:`avrobust.data.loader`).
+        trainable_blocks, backbone_lr: fine-tuning of pretrained backbones (:mod:`avrobust.models.finetune`):
+            train only their last K blocks (0: frozen; None: all), at their own learning rate.
     """
 
     epochs: int = 12
@@ -77,11 +80,15 @@ class TrainConfig:
     precision: str = "fp32"
     compile: bool = False
     workers: int = 0
+    trainable_blocks: int | None = None
+    backbone_lr: float | None = None
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
         if self.workers < 0:
             raise ConfigError(f"workers must be >= 0, got {self.workers}")
+        if self.backbone_lr is not None and not self.backbone_lr > 0:
+            raise ConfigError(f"backbone learning rate must be > 0, got {self.backbone_lr}")
         if self.robust_val < 0:
             raise ConfigError(f"robust_val must be >= 0 clips (0: off), got {self.robust_val}")
         if self.checkpoint_every < 0:
@@ -101,10 +108,10 @@ class TrainConfig:
 
 
 def _make_optimizer(model: AVClassifier, config: TrainConfig) -> torch.optim.Optimizer:
+    groups = parameter_groups(model, config.lr, config.backbone_lr)
     if config.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, nesterov=True,
-                               weight_decay=config.weight_decay)
-    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
 def _make_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int) -> Schedule:
@@ -192,6 +199,7 @@ class _Loop:
                  run_dir: Path, method: TrainingMethod, meta: dict[str, Any], show_progress: bool) -> None:
         self.model, self.train_set, self.val_set, self.config = model, train_set, val_set, config
         self.run_dir, self.method, self.meta, self.show_progress = run_dir, method, meta, show_progress
+        freeze(model, config.trainable_blocks)
         self.optimizer = _make_optimizer(model, config)
         self.steps_per_epoch = train_set.num_batches(config.batch_size)
         # a method may update the weights several times per batch (free-at's replays)

@@ -15,6 +15,7 @@ from avrobust.evaluation.suites import SUITES
 from avrobust.models import ZOO, create_model, list_models
 from avrobust.options import parameters
 from avrobust.results import RESULT_KINDS
+from avrobust.errors import ConfigError
 from avrobust.tables import Table
 
 
@@ -74,3 +75,24 @@ def choices(registry: Any) -> str:
 
 REGISTRIES = {"attacks": ATTACKS, "models": ZOO, "methods": METHODS, "datasets": DATASETS, "analyses": ANALYSES,
               "suites": SUITES, "result kinds": RESULT_KINDS}
+
+
+def weights_catalog() -> Table:
+    """The registered weights: present here (their tensors checked against the record) or fetchable."""
+    from avrobust.weights import WEIGHTS, installed, load
+
+    here = installed()
+    rows = []
+    for name in WEIGHTS:
+        source = WEIGHTS.get(name)
+        state = "-"
+        if name in here:
+            try:
+                load(name)
+                state = "yes (checked)"
+            except ConfigError as err:
+                state = f"broken: {err}"
+        rows.append([name, state, f"{source.package}=={source.version}", source.licence,  # type: ignore[attr-defined]
+                     source.trained_on, source.origin])  # type: ignore[attr-defined]
+    return Table(["name", "here", "package", "licence", "trained on", "origin"], rows,
+                 "pretrained weights ('avrobust weights fetch [NAME ...]'; cache: $AVROBUST_CACHE/weights)")

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from avrobust.checkpoint import check_classes
+from avrobust.checkpoint import Checkpoint, check_classes, load_checkpoint
 from avrobust.data import AVDataset, load_dataset
 from avrobust.errors import ConfigError
 
@@ -30,3 +30,10 @@ def first_clips(dataset: AVDataset, limit: int | None) -> torch.Tensor | None:
     if limit < 1:
         raise ConfigError(f"--n must be >= 1, got {limit}")
     return torch.arange(min(limit, len(dataset)))
+
+
+def load_peer(run_dir: str, dataset: AVDataset, role: str) -> Checkpoint:
+    """A second trained model (a surrogate, a twin) for ``dataset``: refused when its classes differ."""
+    loaded = load_checkpoint(run_dir)
+    check_classes(loaded.meta, dataset, f"the {role} {run_dir}")
+    return loaded

@@ -9,7 +9,7 @@ from avrobust.attacks import ThreatModel
 from avrobust.checkpoint import load_checkpoint
 from avrobust.errors import ConfigError
 from avrobust.evaluation import EvaluationPlan, Surrogate, evaluate_classifier
-from avrobust.jobs.common import check_classes, first_clips, run_data
+from avrobust.jobs.common import first_clips, load_peer, run_data
 from avrobust.results import EvaluationResult
 
 
@@ -39,8 +39,7 @@ def evaluate_checkpoint(
     dataset = run_data(ckpt.meta, data, split)
     source = None
     if surrogate is not None:
-        loaded = load_checkpoint(surrogate)
-        check_classes(loaded.meta, dataset, f"the surrogate {surrogate}")
+        loaded = load_peer(surrogate, dataset, "surrogate")
         source = Surrogate(loaded.meta.get("model_name") or Path(surrogate).name, loaded.model, str(surrogate))
     return evaluate_classifier(ckpt.model, dataset, plan, surrogate=source, indices=first_clips(dataset, limit),
                                batch_size=batch_size, model_name=ckpt.meta.get("model_name", ""),

@@ -15,10 +15,11 @@ from avrobust.distributed import default_device
 from avrobust.errors import ConfigError
 from avrobust.io import claim_dir
 from avrobust.models import ZOO, create_model, list_models
-from avrobust.models.pretrained import describe, load_pretrained
+from avrobust.models.pretrained import describe, load_branch, load_pretrained
 from avrobust.results import TrainingResult, ZooEntry, ZooResult, read_result
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
+from avrobust.weights import load as load_weights
 
 
 def train_model(
@@ -48,9 +49,10 @@ def train_model(
         threat: budgets of the adversarial methods (default :class:`ThreatModel`); refused for others.
         width: encoder width override; train_options: other :class:`TrainConfig` fields.
         deterministic: deterministic algorithms only (bitwise repeatable on GPU too).
-        pretrained, pretrained_audio: local weight files for the visual / audio ResNet-18 of a
-            ``resnet18-*`` model (:mod:`avrobust.models.pretrained`); the key report is printed and kept
-            in the checkpoint's metadata.
+        pretrained, pretrained_audio: local weight files for the visual / audio backbone (a ``resnet18``
+            or a pretrained zoo model's; :mod:`avrobust.models.pretrained`). A pretrained zoo model's
+            branches otherwise load the weights ``avrobust weights fetch`` converted. The key reports (and
+            the weights' provenance) are printed and kept in the checkpoint's metadata and the summary.
     """
     name = ZOO.canonical(model)
     method_name, method_options = parse_spec(method)
@@ -62,9 +64,8 @@ def train_model(
     seed_everything(seed, deterministic)
     overrides = {} if width is None else {"width": width}
     net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides)
-    reports = [load_pretrained(net, path, branch) for path, branch in ((pretrained, "visual"), (pretrained_audio, "audio"))
-               if path is not None and not resume]  # a resumed run's checkpoint holds the weights
-    for report in reports:
+    reports = [] if resume else pretrained_weights(net, {"visual": pretrained, "audio": pretrained_audio})
+    for report in reports:  # a resumed run's checkpoint holds the weights
         console.print(f"pretrained {describe(report)}")
     meta = {"model_name": name, **({"pretrained": reports} if reports else {})}
     summary = train(net.to(default_device()), train_set, val_set, config, run_dir, method=trainer_method, meta=meta,
@@ -73,6 +74,22 @@ def train_model(
     if json_path:
         summary.write(json_path)
     return summary
+
+
+def pretrained_weights(net: Any, files: dict[str, str | Path | None]) -> list[dict[str, Any]]:
+    """Load each branch's weights: the user's file for it, else the fetched weights its backbone names
+    (:mod:`avrobust.weights`); return the key reports, with the weights' provenance."""
+    reports = []
+    for branch, path in files.items():
+        name = getattr(getattr(net, branch), "weights", None)
+        if path is not None:
+            reports.append(load_pretrained(net, path, branch))
+        elif name is not None:
+            tensors, record = load_weights(name)
+            report = load_branch(net, branch, tensors, f"{name} ({record.origin}; {record.package}=={record.version})")
+            reports.append({**report, "weights": name, "licence": record.licence, "trained_on": record.trained_on,
+                            "tensors_sha256": record.tensors_sha256})
+    return reports
 
 
 ZOO_FILE = "zoo.json"

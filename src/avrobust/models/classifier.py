@@ -146,6 +146,10 @@ class AVClassifier(nn.Module):
         self.frontend = LogMel(sample_rate=config.sample_rate, **config.frontend)
         self.visual = VISUAL_ENCODERS.create(config.visual, width=config.width, dropout=config.dropout)
         self.audio = AUDIO_ENCODERS.create(config.audio, width=config.width, dropout=config.dropout)
+        rate = getattr(self.audio, "sample_rate", None)  # a pretrained audio backbone's own rate
+        if rate is not None and rate != config.sample_rate:
+            raise ConfigError(f"the {config.audio} audio encoder takes {rate} Hz audio and the data has "
+                              f"{config.sample_rate} Hz; use data at {rate} Hz (e.g. digits:sample_rate={rate})")
         self.fusion = FUSIONS.create(
             config.fusion,
             audio_dim=self.audio.out_dim,
@@ -156,6 +160,14 @@ class AVClassifier(nn.Module):
         self.register_buffer("video_mean", torch.tensor(config.video_mean).view(1, 3, 1, 1))
         self.register_buffer("video_std", torch.tensor(config.video_std).view(1, 3, 1, 1))
         self.channels_last = False
+        self.frozen: list[nn.Module] = []  # backbone blocks kept as they are (avrobust.models.finetune)
+
+    def train(self, mode: bool = True) -> AVClassifier:
+        """Set the training mode; frozen backbone blocks stay in eval mode (their batch-norm statistics too)."""
+        super().train(mode)
+        for block in self.frozen:
+            block.train(False)
+        return self
 
     def use_channels_last(self) -> AVClassifier:
         """Keep convolution weights and frames in the channels-last memory format (faster convolutions on
@@ -171,7 +183,8 @@ class AVClassifier(nn.Module):
         if self.channels_last:
             frames = frames.contiguous(memory_format=torch.channels_last)
         visual_features = self.visual(frames).view(n, t, -1)
-        audio_features = self.audio(self.frontend(audio, t), t)
+        # a pretrained audio backbone brings its own front end and takes the waveform
+        audio_features = self.audio(audio if self.audio.takes_waveform else self.frontend(audio, t), t)
         logits, audio_logits, visual_logits = self.fusion(
             audio_features.mean(dim=1), visual_features.mean(dim=1)
         )

@@ -108,6 +108,8 @@ class _SegmentPool(nn.Module):
 class AudioVGG(nn.Module):
     """VGGish log-mel encoder: 4 conv blocks (conv-BN-ReLU x2, pool); time pooled twice by 2."""
 
+    takes_waveform = False  # it reads the classifier's log-mel
+
     def __init__(self, width: int = 16, dropout: float = 0.0) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -132,6 +134,8 @@ class AudioVGG(nn.Module):
 @AUDIO_ENCODERS.register("resnet")
 class AudioResNet(nn.Module):
     """ResNet-18-style log-mel encoder; stages stride frequency by 2 and time by 2 twice."""
+
+    takes_waveform = False  # it reads the classifier's log-mel
 
     def __init__(self, width: int = 16, blocks: tuple[int, ...] = (2, 2, 2, 2), dropout: float = 0.0) -> None:
         super().__init__()
@@ -167,6 +171,8 @@ class VisualResNet18(nn.Module):
 class AudioResNet18(nn.Module):
     """torchvision's ResNet-18 over the 1-channel log-mel (the CRMT / OGM-GE audio branch), pooled to
     one feature per aligned segment; ``width`` 64 is the standard size."""
+
+    takes_waveform = False  # it reads the classifier's log-mel
 
     def __init__(self, width: int = 64, dropout: float = 0.0) -> None:
         super().__init__()

@@ -46,15 +46,21 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def load_pretrained(model: nn.Module, path: str | Path, branch: str = "visual") -> dict[str, Any]:
-    """Load ``path`` into ``model.<branch>.net`` (a ``resnet18`` encoder); return the key report
-    ``{"file", "branch", "loaded", "new", "ignored"}`` (counts and the first names)."""
+    """Load the weight file ``path`` into ``model.<branch>.net`` (see :func:`load_branch`)."""
+    return load_branch(model, branch, read_state_dict(path), str(path))
+
+
+def load_branch(model: nn.Module, branch: str, state: dict[str, torch.Tensor], source: str) -> dict[str, Any]:
+    """Load ``state`` into ``model.<branch>.net`` (a ``resnet18`` encoder, or a pretrained backbone of
+    :mod:`avrobust.models.backbones`); return the key report ``{"file", "branch", "loaded", "new",
+    "ignored"}`` (counts and the first names; ``file``: ``source``)."""
+    path = source
     if branch not in BRANCHES:
         raise ConfigError(f"unknown branch {branch!r}; use visual or audio")
     target = getattr(getattr(model, branch, None), "net", None)
     if target is None:
-        raise ConfigError(f"the model's {branch} encoder is not a ResNet-18 ('resnet18' in the zoo name, e.g. "
-                          "resnet18-sum-resnet18); pretrained weights load only there")
-    state = read_state_dict(path)
+        raise ConfigError(f"the model's {branch} encoder has no backbone to load weights into (a 'resnet18' or a "
+                          "pretrained zoo model, e.g. resnet18-sum-resnet18 or mobilenetv2-sum-yamnet)")
     own = target.state_dict()
     if "conv1.weight" in state and "conv1.weight" in own and state["conv1.weight"].shape[1] != own["conv1.weight"].shape[1]:
         if own["conv1.weight"].shape[1] == 1:  # RGB filters for a spectrogram: their mean over colour
@@ -62,15 +68,15 @@ def load_pretrained(model: nn.Module, path: str | Path, branch: str = "visual") 
     wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
              if k in state and state[k].shape != v.shape]
     if wrong:
-        raise ConfigError(f"{path} does not fit the {branch} ResNet-18 ({'; '.join(wrong[:2])}"
-                          f"{' ...' if len(wrong) > 2 else ''}); train with --width 64 for torchvision's sizes")
+        raise ConfigError(f"{path} does not fit the {branch} backbone ({'; '.join(wrong[:2])}"
+                          f"{' ...' if len(wrong) > 2 else ''}); a ResNet-18 needs --width 64 for torchvision's sizes")
     loaded = sorted(k for k in own if k in state)
     if not loaded:
-        raise ConfigError(f"no key of {path} matches the {branch} ResNet-18 (first file keys: "
-                          f"{', '.join(list(state)[:3])}); expected torchvision names such as conv1.weight")
+        raise ConfigError(f"no key of {path} matches the {branch} backbone (first file keys: "
+                          f"{', '.join(list(state)[:3])}; the backbone's: {', '.join(list(own)[:3])})")
     target.load_state_dict({**own, **{k: state[k] for k in loaded}})
     new, ignored = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    return {"file": str(path), "branch": branch, "loaded": len(loaded), "new": new, "ignored": ignored}
+    return {"file": source, "branch": branch, "loaded": len(loaded), "new": new, "ignored": ignored}
 
 
 def describe(report: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import AVClassifier, ModelConfig
+from avrobust.models.encoders import VISUAL_ENCODERS
 from avrobust.registry import Registry
 
 ZOO: Registry[dict[str, str]] = Registry("model")
@@ -34,14 +35,26 @@ for _name in STANDARD:
         lambda p={"visual": _visual, "fusion": _fusion, "audio": _audio}: dict(p))
 
 
+#: the pretrained grid (:mod:`avrobust.models.backbones`, weights from ``avrobust weights fetch``): visual
+#: {MobileNetV2, EfficientNet-Lite0} x fusion {sum, concat} x audio {YAMNet, CREPE tiny}, aliased by initials
+#: with a ``P`` (``PMsY`` = pretrained mobilenetv2-sum-yamnet); the first is the default pretrained model
+PRETRAINED_VISUAL, PRETRAINED_AUDIO = {"mobilenetv2": "M", "efficientnet-lite0": "E"}, {"yamnet": "Y", "crepe-tiny": "C"}
+PRETRAINED = tuple(f"{v}-{f}-{a}" for v in PRETRAINED_VISUAL for f in ("sum", "concat") for a in PRETRAINED_AUDIO)
+for _v, _vi in PRETRAINED_VISUAL.items():
+    for _f in ("sum", "concat"):
+        for _a, _ai in PRETRAINED_AUDIO.items():
+            ZOO.register(f"{_v}-{_f}-{_a}", aliases=(f"P{_vi}{_f[0]}{_ai}",))(
+                lambda p={"visual": _v, "fusion": _f, "audio": _a}: dict(p))
+
+
 def list_models(pattern: str = "*") -> list[str]:
     """Zoo names matching a wildcard (``"resnet-*"``); aliases match too and map to names. ``*`` is the
-    paper's 8 configurations; the standard-size ones (:data:`STANDARD`) match patterns that name them
-    (``resnet18-*``, ``R18sR18``)."""
+    paper's 8 configurations; the standard-size (:data:`STANDARD`) and pretrained (:data:`PRETRAINED`) ones
+    match patterns that name them (``resnet18-*``, ``mobilenetv2-*``, ``P*``)."""
     names = set(ZOO.names(pattern))
     names |= {ZOO.canonical(a) for a in ZOO.names(pattern, aliases=True)}
     if pattern == "*":
-        names -= set(STANDARD)
+        names -= set(STANDARD) | set(PRETRAINED)
     return sorted(names)
 
 
@@ -52,7 +65,9 @@ def model_config(name: str, num_classes: int, sample_rate: int, **overrides: Any
     unknown = sorted(set(overrides) - valid)
     if unknown:
         raise ConfigError(f"unknown model option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
-    return ModelConfig(**parts, num_classes=num_classes, sample_rate=sample_rate, **overrides)
+    visual = VISUAL_ENCODERS.get(parts["visual"])
+    norm = {"video_mean": visual.mean, "video_std": visual.std} if hasattr(visual, "mean") else {}  # the weights' own
+    return ModelConfig(**parts, num_classes=num_classes, sample_rate=sample_rate, **{**norm, **overrides})
 
 
 def create_model(name: str, num_classes: int, sample_rate: int = 8000, **overrides: Any) -> AVClassifier:

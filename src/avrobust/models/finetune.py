@@ -1,0 +1,58 @@
+"""Fine-tuning a classifier's pretrained backbones: which blocks train, and at what learning rate.
+
+An encoder with a pretrained backbone (:mod:`avrobust.models.backbones`) lists its blocks in order
+(``blocks()``) and keeps the backbone as ``net``. ``trainable_blocks`` K trains the last K blocks of each
+such backbone (0: the backbones are frozen, their batch norms kept in eval mode; None: everything
+trains); ``backbone_lr`` gives the backbones' trainable parameters their own learning rate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from avrobust.errors import ConfigError
+
+
+def backbones(model: nn.Module) -> list[nn.Module]:
+    """The encoders of ``model`` that carry a pretrained backbone (``net`` and ``blocks()``)."""
+    return [enc for enc in (getattr(model, "visual", None), getattr(model, "audio", None))
+            if enc is not None and hasattr(enc, "blocks") and hasattr(enc, "net")]
+
+
+def freeze(model: nn.Module, trainable_blocks: int | None) -> int:
+    """Freeze all but the last ``trainable_blocks`` blocks of every backbone; return the frozen parameters."""
+    if trainable_blocks is None:
+        return 0
+    encoders = backbones(model)
+    if not encoders:
+        raise ConfigError("trainable_blocks applies to pretrained backbones and this model has none; use a "
+                          "pretrained zoo model (see 'avrobust models pretrained-*') or drop the option")
+    if trainable_blocks < 0:
+        raise ConfigError(f"trainable_blocks must be >= 0, got {trainable_blocks}")
+    frozen, count = [], 0
+    for enc in encoders:
+        blocks = enc.blocks()
+        for block in blocks[: max(len(blocks) - trainable_blocks, 0)]:
+            for p in block.parameters():
+                p.requires_grad_(False)
+                count += p.numel()
+            frozen.append(block)
+    if hasattr(model, "frozen"):
+        model.frozen = frozen
+    model.train(model.training)
+    return count
+
+
+def parameter_groups(model: nn.Module, lr: float, backbone_lr: float | None) -> list[dict[str, Any]]:
+    """The optimiser's groups: trainable backbone parameters at ``backbone_lr`` (None: ``lr``), the rest at ``lr``."""
+    inside = {id(p) for enc in backbones(model) for p in enc.net.parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if backbone_lr is None:
+        return [{"params": trainable, "lr": lr}]
+    if not inside:
+        raise ConfigError("backbone_lr applies to pretrained backbones and this model has none")
+    groups = [{"params": [p for p in trainable if id(p) in inside], "lr": backbone_lr},
+              {"params": [p for p in trainable if id(p) not in inside], "lr": lr}]
+    return [g for g in groups if g["params"]]

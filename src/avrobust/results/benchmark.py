@@ -1,0 +1,186 @@
+"""The ``benchmark`` kind (``avrobust benchmark``): a model card, the standard protocol's clean and
+robust accuracy per threat model with every attack of the cascade, the flags, cost and versions; cards
+merge into a leaderboard (:func:`leaderboard_table`), which the report shows once it has two."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from avrobust.record import Flags, Record
+from avrobust.results.base import ReportContext, Result, Section, register_result
+from avrobust.tables import Table, eps_text, pct
+
+#: the threat models in the order tables show them
+THREAT_ORDER = ("linf-video", "linf-audio", "linf-both", "l2-video", "l2-audio", "l2-both")
+#: the leaderboard ranks by this threat model (the paper's: both modalities, L-inf)
+RANKED_BY = "linf-both"
+GROUP = "Benchmark"
+ORDER = 35  # after the white-box evaluations, before transfer
+
+
+@dataclass(kw_only=True, eq=False)
+class CascadeStep(Record):
+    """One attack of a cascade: the clips it was run on (still robust), those it fooled, the robust
+    accuracy after it (over all clips) and its seconds."""
+
+    attack: str
+    spec: str
+    attacked: int
+    fooled: int
+    robust_accuracy: float
+    seconds: float
+
+
+@dataclass(kw_only=True, eq=False)
+class EpsCurve(Record):
+    """APGD-CE's robust accuracy at budgets scaled by each of ``scales``."""
+
+    scales: list[float]
+    robust_accuracy: list[float]
+
+
+@dataclass(kw_only=True, eq=False)
+class ThreatResult(Record):
+    """One threat model: budgets, clean and robust accuracy (after the whole cascade), the cascade,
+    per-clip robust flags ``[n]``, the twin's transfer and the eps curve where measured."""
+
+    budget: dict[str, Any]
+    clean_accuracy: float
+    robust_accuracy: float
+    cascade: list[CascadeStep]
+    robust_flags: Flags = field(default_factory=lambda: torch.zeros(0, dtype=torch.bool))
+    twin_robust_accuracy: float | None = None
+    eps_curve: EpsCurve | None = None
+    seconds: float = 0.0
+
+    def white_box_accuracy(self) -> float:
+        """Robust accuracy after the gradient attacks alone (before Square)."""
+        gradient = [s for s in self.cascade if s.attack != "square"]
+        return gradient[-1].robust_accuracy if gradient else self.clean_accuracy
+
+
+@register_result("benchmark")
+@dataclass(kw_only=True, eq=False)
+class BenchmarkResult(Result):
+    """``avrobust benchmark``: the model card (see the module docstring)."""
+
+    order: ClassVar[float] = ORDER
+    model: str
+    checkpoint: str
+    data: str
+    split: str
+    n: int
+    protocol: str
+    attacks: list[str]
+    clean_accuracy: float
+    randomised: bool
+    zero_gradient_share: dict[str, float]
+    threats: dict[str, ThreatResult]
+    flags: list[str]
+    seed: int
+    seconds: float
+    seconds_per_clip: float
+    device: str
+    precision: str
+    versions: dict[str, str]
+    twin: str | None = None
+
+    def data_source(self) -> tuple[str, str]:
+        return self.data, self.split
+
+    def name(self, path: Path | None = None) -> str:
+        """How tables name the card's model."""
+        return self.model or (Path(self.checkpoint).name if self.checkpoint else (path.stem if path else "model"))
+
+    @classmethod
+    def sections(cls, items: Sequence[tuple[Path, Result]], ctx: ReportContext) -> list[Section]:
+        cards = [(p, r) for p, r in items if isinstance(r, BenchmarkResult)]
+        out = [card_section(p, r) for p, r in cards]
+        if len(cards) >= 2:
+            out.insert(0, Section("Leaderboard", [leaderboard_text(cards)], [leaderboard_table(cards)], group=GROUP,
+                                  order=ORDER))
+        return out
+
+    @classmethod
+    def summary(cls, items: Sequence[tuple[Path, Result]], ctx: ReportContext) -> list[Section]:
+        part = Section("benchmark", group="Summary", order=ORDER)
+        for path, r in items:
+            assert isinstance(r, BenchmarkResult)
+            ranked = r.threats.get(RANKED_BY)
+            robust = f"{pct(ranked.robust_accuracy)} % robust on {RANKED_BY}" if ranked else "no linf-both result"
+            flagged = f", {len(r.flags)} flag(s)" if r.flags else ", no flags"
+            part.notes.append(f"Benchmark ({r.protocol}): {r.name(path)} {pct(r.clean_accuracy)} % clean, "
+                              f"{robust}{flagged}; see Benchmark.")
+        return [part]
+
+
+def threats_of(card: BenchmarkResult) -> list[str]:
+    return [t for t in THREAT_ORDER if t in card.threats] + [t for t in card.threats if t not in THREAT_ORDER]
+
+
+def card_table(card: BenchmarkResult, title: str = "") -> Table:
+    """One row per threat model: budgets, clean %, robust % after each attack of the cascade, final robust %
+    (the twin's transfer too, when there is one) and seconds."""
+    twin = any(r.twin_robust_accuracy is not None for r in card.threats.values())
+    rows = []
+    for t in threats_of(card):
+        r = card.threats[t]
+        steps = " → ".join(f"{s.attack} {pct(s.robust_accuracy)}" for s in r.cascade)
+        rows.append([t, attacked_budget(r.budget), pct(r.clean_accuracy), steps,
+                     *([pct(r.twin_robust_accuracy)] if twin else []), pct(r.robust_accuracy), f"{r.seconds:.0f}"])
+    header = ["threat model", "budget", "clean %", "cascade (robust % after each)", *(["twin transfer %"] if twin else []),
+              "robust %", "s"]
+    return Table(header, rows, title, {2, len(header) - 2, len(header) - 1, *([4] if twin else [])})
+
+
+def attacked_budget(budget: dict[str, Any]) -> str:
+    """``video linf 8/255`` for the attacked modalities of a threat model's ``budget`` entry."""
+    return " + ".join(f"{m} {budget[m]['norm']} {eps_text(budget[m]['eps'], m)}" for m in budget["modalities"])
+
+
+def card_section(path: Path, card: BenchmarkResult) -> Section:
+    """A model card: what was measured, the per-threat table, the flags and the cost."""
+    intro = (f"{card.name(path)} on `{card.data}` ({card.split}, {card.n} clips): clean accuracy "
+             f"{pct(card.clean_accuracy)} %. Protocol `{card.protocol}` ({', '.join(f'`{a}`' for a in card.attacks)}; "
+             f"each attack only on the clips still robust, seed {card.seed}); "
+             f"{'randomised model, gradient attacks with EOT' if card.randomised else 'deterministic model'}; "
+             f"{card.device}, {card.precision}; {card.seconds:.0f} s in all, {card.seconds_per_clip:.2f} s per clip. "
+             + ", ".join(f"{k} {v}" for k, v in card.versions.items()) + ".")
+    notes = ([f"Flag: {line}" for line in card.flags] if card.flags
+             else ["No flags: Square found nothing the gradient attacks missed, no zero gradients, robust accuracy "
+                   "falls as the budget grows."])
+    curves = [f"APGD-CE on {t} at budget x{', x'.join(f'{s:g}' for s in c.scales)}: "
+              f"{', '.join(pct(a) for a in c.robust_accuracy)} %." for t in threats_of(card)
+              if (c := card.threats[t].eps_curve) is not None]
+    return Section(f"Model card: {card.name(path)} ({path.name})", [intro], [card_table(card)], group=GROUP,
+                   order=ORDER + 0.1, notes=curves + notes)
+
+
+def leaderboard_table(cards: Sequence[tuple[Path, BenchmarkResult]], title: str = "") -> Table:
+    """One row per card, ranked by robust accuracy on :data:`RANKED_BY`: clean %, robust % per threat
+    model, flags, protocol, clips and seconds per clip."""
+    threats = [t for t in THREAT_ORDER if any(t in c.threats for _, c in cards)]
+    ranked = sorted(cards, key=lambda pc: -(pc[1].threats[RANKED_BY].robust_accuracy
+                                            if RANKED_BY in pc[1].threats else -1.0))
+    rows = []
+    for rank, (path, c) in enumerate(ranked, 1):
+        rows.append([str(rank), c.name(path), f"`{c.data}`", pct(c.clean_accuracy),
+                     *[pct(c.threats[t].robust_accuracy) if t in c.threats else "—" for t in threats],
+                     str(len(c.flags)) if c.flags else "", c.protocol, str(c.n), f"{c.seconds_per_clip:.2f}"])
+    header = ["#", "model", "data", "clean %", *[f"{t} %" for t in threats], "flags", "protocol", "clips", "s / clip"]
+    t = len(threats)
+    return Table(header, rows, title, {0, 3, *range(4, 4 + t), 4 + t, 6 + t, 7 + t})
+
+
+def leaderboard_text(cards: Sequence[tuple[Path, BenchmarkResult]]) -> str:
+    protocols = sorted({c.protocol for _, c in cards})
+    datas = sorted({c.data for _, c in cards})
+    warn = "" if len(protocols) == 1 and len(datas) == 1 else (
+        " The cards differ in protocol or data; compare rows of the same protocol and data only.")
+    return (f"{len(cards)} model cards ranked by robust accuracy on {RANKED_BY} (worst case of the protocol's "
+            f"cascade); a flagged card's robust accuracy may be an overestimate (see its flags).{warn}")
