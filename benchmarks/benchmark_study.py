@@ -7,6 +7,7 @@ input quantisation of :class:`avrobust.models.canary.Quantised`: PGD-10 and the 
 ``cards``: benchmark existing run directories (``--runs``) with a protocol and print one line each.
 
     PYTHONPATH=src python benchmarks/benchmark_study.py masking ROOT --seeds 0 1 2 --n 100
+    PYTHONPATH=src python benchmarks/benchmark_study.py masking ROOT5000 --seeds 1 --n 100 --queries 5000
     PYTHONPATH=src python benchmarks/benchmark_study.py cards ROOT --runs RUN... --protocol quick --n 64
 """
 
@@ -31,7 +32,10 @@ MASKING = Protocol("masking-study", apgd_steps=20, targets=3, queries=1000, eps_
                    eps_steps=10)
 
 
-def masking(root: Path, seeds: list[int], n: int) -> None:
+def masking(root: Path, seeds: list[int], n: int, queries: int = 1000) -> None:
+    protocol = MASKING if queries == MASKING.queries else \
+        Protocol(f"masking-study-q{queries}", apgd_steps=MASKING.apgd_steps, targets=MASKING.targets, queries=queries,
+                 eps_scales=MASKING.eps_scales, eps_steps=MASKING.eps_steps)
     rows = []
     for seed in seeds:
         run = root / f"asv-s{seed}"
@@ -43,7 +47,7 @@ def masking(root: Path, seeds: list[int], n: int) -> None:
         row: dict = {"seed": seed}
         for name, net in (("plain", model), ("quantised", Quantised(model))):
             pgd = evaluate_classifier(net, test, EvaluationPlan(("pgd:steps=10",), ThreatModel()), indices=idx)
-            card = run_benchmark(net, test, MASKING, threats=["linf-both"], indices=idx, model_name=name, seed=seed)
+            card = run_benchmark(net, test, protocol, threats=["linf-both"], indices=idx, model_name=name, seed=seed)
             card.write(root / f"card-{name}-s{seed}.json")
             both = card.threats["linf-both"]
             row[name] = {"clean": card.clean_accuracy, "pgd10": pgd.attacks["pgd:steps=10"].robust_accuracy,
@@ -77,10 +81,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--runs", type=Path, nargs="*", default=[])
     ap.add_argument("--protocol", default="quick")
+    ap.add_argument("--queries", type=int, default=1000, help="masking: Square's query budget")
     ap.add_argument("--threats", nargs="+", default=["linf-both"])
     args = ap.parse_args()
     if args.study == "masking":
-        masking(args.root, args.seeds, args.n)
+        masking(args.root, args.seeds, args.n, args.queries)
     else:
         cards(args.root, args.runs, args.protocol, args.n, args.threats)
 

@@ -9,7 +9,7 @@ process's peak resident memory. Runs already done (their evaluation file exists)
 interrupted study continues.
 
     PYTHONPATH=src python benchmarks/pretrained_study.py ROOT --data digits:size=112,sample_rate=16000 \
-        --epochs 6 --seeds 0 1 2 --runs PMsY:finetune PMsY:frozen RsR:finetune
+        --epochs 6 --seeds 0 1 2 --backbone-lr 3e-4 --runs PMsY:finetune PMsY:frozen
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ AVROBUST = str(Path(sys.executable).with_name("avrobust"))
 KEYS = ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")
 
 
-def run(root: Path, data: str, model: str, mode: str, seed: int, epochs: int, batch_size: int) -> None:
+def run(root: Path, data: str, model: str, mode: str, seed: int, epochs: int, batch_size: int,
+        backbone_lr: float | None) -> None:
     name = f"{model}-{mode}-s{seed}"
     out, ev = root / "runs" / name, root / "eval" / f"{name}.json"
     if ev.exists():
@@ -37,6 +38,8 @@ def run(root: Path, data: str, model: str, mode: str, seed: int, epochs: int, ba
            "--seed", str(seed), "--batch-size", str(batch_size), "--out", str(out), "--overwrite"]
     if mode == "frozen":
         cmd += ["--trainable-blocks", "0"]
+    elif backbone_lr is not None:
+        cmd += ["--backbone-lr", str(backbone_lr)]
     print(" ".join(cmd[2:]), flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
@@ -84,13 +87,15 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--runs", nargs="+", default=["PMsY:finetune", "PMsY:frozen"],
                     help="MODEL:finetune or MODEL:frozen (frozen: --trainable-blocks 0)")
+    ap.add_argument("--backbone-lr", type=float, default=None,
+                    help="the fine-tuned backbones' learning rate (default: the head's)")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     if not args.table_only:
         for seed in args.seeds:
             for entry in args.runs:
                 model, mode = entry.split(":")
-                run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size)
+                run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size, args.backbone_lr)
     print(f"`{args.data}`, {args.epochs} epochs, test split\n")
     table(args.root, args.runs, args.seeds)
 

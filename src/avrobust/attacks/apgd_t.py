@@ -3,7 +3,7 @@
 For each of the ``targets`` classes the model ranks highest after the true one (on the clean clip), APGD
 runs with the targeted DLR loss ``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)``; a clip keeps the first
 run that makes it misclassified (any wrong class counts: the targets are a search strategy, the goal is
-untargeted). AutoAttack's defaults: 9 target classes for 10 classes (here ``min(9, K - 1)``), 100 steps
+untargeted); each target runs only on the clips no earlier one fooled, as AutoAttack's does. AutoAttack's defaults: 9 target classes for 10 classes (here ``min(9, K - 1)``), 100 steps
 each, momentum 0.75. Needs at least 4 classes (the targeted DLR loss).
 """
 
@@ -16,7 +16,7 @@ from torch import nn
 
 from avrobust.attacks.apgd import APGD
 from avrobust.attacks.base import forward, register_attack
-from avrobust.attacks.threat import Inputs, ThreatModel, select
+from avrobust.attacks.threat import Inputs, ThreatModel
 from avrobust.errors import ConfigError
 
 
@@ -50,21 +50,22 @@ class APGDT(APGD):
         ranked = logits.argsort(dim=1, descending=True)
         # the classes ranked highest after the true class, best first
         others = torch.stack([row[row != y] for row, y in zip(ranked, labels)])
-        best: Inputs | None = None
-        done = torch.zeros_like(labels, dtype=torch.bool)
+        best = {m: x[m].clone() for m in x}
+        done = logits.argmax(1) != labels  # already wrong: left as they are
         try:
             for i in range(min(self.targets or 9, k - 1)):
-                self._target = others[:, i]
-                adv = super().perturb(model, x, labels, None, generator)
-                with torch.no_grad():
-                    fooled = forward(model, adv).logits.argmax(1) != labels
-                best = adv if best is None else {m: select(done, best[m], adv[m]) for m in adv}
-                done |= fooled
-                if bool(done.all()):
+                live = (~done).nonzero()[:, 0]  # each target only on the clips no earlier target fooled
+                if not len(live):
                     break
+                self._target = others[live, i]
+                adv = super().perturb(model, {m: x[m][live] for m in x}, labels[live], None, generator)
+                with torch.no_grad():
+                    fooled = forward(model, adv).logits.argmax(1) != labels[live]
+                for m in adv:
+                    best[m][live] = adv[m]
+                done[live] = fooled
         finally:
             self._target = None
-        assert best is not None
         return best
 
 
