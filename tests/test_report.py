@@ -200,6 +200,7 @@ def test_the_report_in_a_real_browser(report: dict, tmp_path: Path) -> None:
     assert image.size == (1280, 800) and len(np.unique(np.asarray(image))) > 20
 
 
+@pytest.mark.slow
 @needs_browser
 def test_the_demo_report_shows_the_summary_table_on_the_first_screen(tmp_path: Path) -> None:
     from avrobust.jobs.demo import run_demo
