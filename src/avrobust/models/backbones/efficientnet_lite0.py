@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from avrobust.models.backbones.frames import FrameBackbone
 from avrobust.models.encoders import VISUAL_ENCODERS
 
 #: kernel, repeats, input and output channels, expansion, first stride (EfficientNet-B0's blocks)
@@ -79,7 +80,7 @@ class EfficientNetLite0(nn.Module):
 
 
 @VISUAL_ENCODERS.register("efficientnet-lite0")
-class VisualEfficientNetLite0(nn.Module):
+class VisualEfficientNetLite0(FrameBackbone):
     """Per-frame EfficientNet-Lite0 features (1280); frames mapped to [-1, 1] by the classifier (mean and std
     0.5). ``width`` is fixed by the weights (accepted and unused)."""
 
@@ -88,14 +89,8 @@ class VisualEfficientNetLite0(nn.Module):
     std: ClassVar[tuple[float, float, float]] = (0.5, 0.5, 0.5)
 
     def __init__(self, width: int = 0, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.net = EfficientNetLite0()
-        self.drop = nn.Dropout(dropout)
-        self.out_dim = 1280
+        super().__init__(EfficientNetLite0(), dropout)
 
     def blocks(self) -> list[nn.Module]:
         return [nn.ModuleList([self.net._conv_stem, self.net._bn0]), *self.net._blocks,
                 nn.ModuleList([self.net._conv_head, self.net._bn1])]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.net.embed(x))

@@ -9,6 +9,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from avrobust.models.backbones.frames import FrameBackbone
 from avrobust.models.encoders import VISUAL_ENCODERS
 
 #: torchvision's inverted-residual settings: expansion t, channels c, repeats n, first stride s
@@ -58,7 +59,7 @@ class MobileNetV2(nn.Module):
 
 
 @VISUAL_ENCODERS.register("mobilenetv2")
-class VisualMobileNetV2(nn.Module):
+class VisualMobileNetV2(FrameBackbone):
     """Per-frame MobileNetV2 features (1280); frames normalised with ImageNet's mean and std by the classifier.
     ``width`` is fixed by the weights (accepted and unused)."""
 
@@ -67,14 +68,7 @@ class VisualMobileNetV2(nn.Module):
     std: ClassVar[tuple[float, float, float]] = (0.229, 0.224, 0.225)
 
     def __init__(self, width: int = 0, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.net = MobileNetV2()
-        self.drop = nn.Dropout(dropout)
-        self.out_dim = 1280
+        super().__init__(MobileNetV2(), dropout)
 
     def blocks(self) -> list[nn.Module]:
-        """The backbone's blocks in order (``--trainable-blocks K`` trains the last K)."""
         return list(self.net.features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.net.embed(x))
