@@ -122,6 +122,7 @@ class Square(Attack):
             window = on_frame[:, :, None, None, None] & square[:, None, None]
             window = window.expand(n, t, c, h, w)
             value_shape = (n, 1, c, 1, 1)
+            shape = torch.ones((), dtype=x.dtype, device=x.device)  # a flat colour per channel
         else:
             length = x.shape[1]
             size = max(1, round(p * length))
@@ -135,8 +136,6 @@ class Square(Attack):
                                                                             generator=g))
             phase = torch.rand(n, 1, generator=g, device=x.device) * 2 * math.pi
             shape = torch.sign(torch.sin(2 * math.pi * cycles * k[None].to(cycles.dtype) + phase)).to(x.dtype)
-        if modality == "video":
-            shape = torch.ones((), dtype=x.dtype, device=x.device)
         if b.norm == "linf":
             value = (torch.randint(0, 2, value_shape, generator=g, device=x.device).to(x.dtype) * 2 - 1) * b.eps
             delta = torch.where(window, (value * shape).expand_as(delta), delta)
