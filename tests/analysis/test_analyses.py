@@ -63,6 +63,21 @@ def test_masking_everything_leaves_one_answer_per_model(study: Study, tmp_path: 
 
 
 @pytest.mark.slow
+def test_masking_one_modality_leaves_the_other_whole(study: Study, tmp_path: Path) -> None:
+    """Fig. 1's per-modality masking: at rho = 1 video-only masking is the model on black frames and the
+    true sound, audio-only masking the model on silence and the true frames."""
+    r = run_analysis("masking", study, tmp_path, values=[1.0])["results"]
+    batch, labels = study.dataset.batch(study.indices)
+    for member in (study.surrogate, *study.victims):
+        with torch.no_grad():
+            no_video = member.model(torch.zeros_like(batch.video), batch.audio).logits.argmax(1)
+            no_audio = member.model(batch.video, torch.zeros_like(batch.audio)).logits.argmax(1)
+        per_mode = r["per_model"][member.label]
+        assert per_mode["video-only"][0] == pytest.approx(float((no_video == labels).float().mean()))
+        assert per_mode["audio-only"][0] == pytest.approx(float((no_audio == labels).float().mean()))
+
+
+@pytest.mark.slow
 def test_temporal_masking_baseline_is_the_plain_attack(study: Study, tmp_path: Path) -> None:
     r = run_analysis("temporal-masking", study, tmp_path, values=[0.25])["results"]
     plain = study.measure(study.attacks(["mifgsm"]))["mifgsm"]

@@ -2,8 +2,10 @@
 
 A ratio rho of the T aligned segments is dropped (black frames, silence). Synchronous masking drops
 the same segments in both modalities; asynchronous masking draws the audio segments independently,
-so one modality can often fill in for the other (PAPER.md, Section 3). No attack is involved: this
-measures how much the models rely on every segment (temporal redundancy).
+so one modality can often fill in for the other (PAPER.md, Section 3). ``video-only`` and ``audio-only``
+mask one modality and leave the other whole: the paper's Fig. 1 reads "vision is more vulnerable than
+audio" from that pair. No attack is involved: this measures how much the models rely on every segment
+(temporal redundancy).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from avrobust.stats import mean_std
 from avrobust.types import segment_masks
 
 DEFAULT_RATIOS = (0.0, 0.125, 0.25, 0.5, 0.75)
-MODES = ("synchronous", "asynchronous")
+MODES = ("synchronous", "asynchronous", "video-only", "audio-only")
 
 
 def plot(result: dict[str, Any], path: str) -> None:
@@ -51,8 +53,12 @@ def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, An
             g = torch.Generator(device=device).manual_seed(study.seed)
             for batch, labels in study.dataset.batches(study.batch_size, indices=study.indices):
                 batch, labels = batch.to(device), labels.to(device)
-                drop_v, drop_a = segment_masks(batch.size, batch.frames, rho, synchronous=mode == "synchronous",
+                drop_v, drop_a = segment_masks(batch.size, batch.frames, rho, synchronous=mode != "asynchronous",
                                                generator=g, device=device)
+                if mode == "video-only":
+                    drop_a = torch.zeros_like(drop_a)
+                elif mode == "audio-only":
+                    drop_v = torch.zeros_like(drop_v)
                 masked = batch.mask_segments(drop_v, drop_a)
                 for m in models:
                     with autocast(device, study.precision):
