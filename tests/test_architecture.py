@@ -21,6 +21,7 @@ LAYERS = [
     {"analysis"},
     {"report"},
     {"jobs"},
+    {"studies"},
     {"api", "cli", "__main__", "__init__"},
 ]
 

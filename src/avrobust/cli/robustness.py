@@ -198,3 +198,24 @@ def export(
                             seed=seed, amplify=amplify, overwrite=overwrite, precision=compute.precision)
     fooled = sum(c["adversarial_prediction"] != c["label"] for c in index["clips"])
     output.print(f"{len(index['clips'])} clips ({fooled} misclassified after the attack) -> {out}/index.json")
+
+
+@app.command()
+@compute_options
+def study(
+    file: Path = typer.Argument(..., help="A study file (TOML; the project's are in benchmarks/studies/)."),
+    root: Path = typer.Option(Path("runs/studies"), help="Zoos (ROOT/zoos) and the study's units (ROOT/NAME) live "
+                              "here; units already there are reused, so an interrupted study continues."),
+    stage: list[str] = typer.Option([], "--stage", help="Run only this stage (repeat; default: every stage)."),
+    out: Optional[Path] = typer.Option(None, "--output", help="Write OUTPUT.json and OUTPUT.md (default: the file's "
+                                       "'output')."),
+    train: bool = typer.Option(True, help="Train missing zoo models (--no-train: a missing model is a one-line error)."),
+    compute: Any = None,
+) -> None:
+    """Run a study file (zoos, seeds and stages: clean, transfer, ensemble, analysis, tuning) into JSON and the
+    Markdown tables benchmarks/RESULTS.md quotes."""
+    from avrobust.studies import run_study
+
+    record = run_study(file, root, stages=stage, train=train, output=out, show_progress=True)
+    output.print(f"study {record['study']}: {len(record['stages'])} stages in {record['seconds']:.0f} s -> "
+                 f"{record['output']}.json, {record['output']}.md")

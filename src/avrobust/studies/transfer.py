@@ -1,0 +1,166 @@
+"""The ``transfer`` and ``ensemble`` stage kinds (see :mod:`avrobust.studies.stages`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from avrobust.errors import ConfigError
+from avrobust.studies.context import Context
+from avrobust.studies.kinds import budget_line, diff_text, first, ms, options, register_stage, seeds_of
+from avrobust.studies.spec import StageSpec
+from collections.abc import Sequence
+
+from avrobust.attacks import Attack, ThreatModel, build_attacks
+from avrobust.evaluation.transfer import transfer_matrix
+from avrobust.stats import paired_difference
+from avrobust.studies.context import ensemble_member
+
+
+# --- transfer -------------------------------------------------------------------------------------
+def _attacks(ctx: Context, o: dict[str, Any], k: int) -> list[Attack]:
+    threat = ThreatModel().scaled(float(o["scale"]))
+    attacks = build_attacks(list(o["attacks"]), threat, steps=o["steps"], seed=k)
+    if o.get("tuned"):
+        chosen = ctx.results.get(o["tuned"])
+        if chosen is None:
+            raise ConfigError(f"stage uses tuned = {o['tuned']!r}, which is not an earlier tuning stage of the study")
+        for name, c in chosen["attacks"].items():
+            (attack,) = build_attacks([c["chosen"]], threat, steps=o["steps"], seed=k)
+            attack.label = f"{name} (tuned)"
+            attacks.append(attack)
+    return attacks
+
+
+def _pairs(units: dict[int, dict[str, Any]]) -> dict[str, dict[tuple, float]]:
+    """Black-box ASR per attack, keyed by (seed, surrogate, victim)."""
+    cells: dict[str, dict[tuple, float]] = {}
+    for k, result in units.items():
+        for c in result["matrix"]:
+            if not c["white_box"]:
+                cells.setdefault(c["attack"], {})[(k, c["surrogate"], c["victim"])] = c["attack_success_rate"]
+    return cells
+
+
+def summarize_transfer(units: dict[int, dict[str, Any]], baseline: str | None,
+                       compare: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Per attack: black-box ASR per seed (mean over its pairs), white-box ASR per seed, and paired
+    differences against ``baseline`` and for each (a, b) in ``compare``."""
+    cells = _pairs(units)
+    white: dict[str, dict[int, list[float]]] = {}
+    for k, result in units.items():
+        for c in result["matrix"]:
+            if c["white_box"]:
+                white.setdefault(c["attack"], {}).setdefault(k, []).append(c["attack_success_rate"])
+    seeds = sorted(units)
+    table = {}
+    for attack, d in cells.items():
+        per_seed = [sum(v for key, v in d.items() if key[0] == k) / max(1, sum(key[0] == k for key in d)) for k in seeds]
+        wb = [sum(white.get(attack, {}).get(k, [0.0])) / max(1, len(white.get(attack, {}).get(k, []))) for k in seeds]
+        table[attack] = {"black_box_per_seed": per_seed, "white_box_per_seed": wb, "pairs": len(d) // len(seeds)}
+
+    def diff(a: str, b: str) -> dict[str, Any] | None:
+        if a not in cells or b not in cells:
+            return None
+        keys = sorted(set(cells[a]) & set(cells[b]))
+        return paired_difference([cells[a][x] for x in keys], [cells[b][x] for x in keys])
+
+    for attack in table:
+        table[attack]["minus_baseline"] = diff(attack, baseline) if baseline and attack != baseline else None
+    pairs: dict[str, dict[str, list[float]]] = {}
+    for attack, d in cells.items():
+        for (k, sur, vic), v in sorted(d.items()):
+            pairs.setdefault(f"{sur} -> {vic}", {}).setdefault(attack, []).append(v)
+    return {"seeds": seeds, "attacks": table, "pairs": pairs, "compare": [{"a": a, "b": b, "difference": diff(a, b)} for a, b in compare]}
+
+
+def _render_transfer(stage: StageSpec, r: dict[str, Any]) -> str:
+    base = stage.options.get("baseline", "mifgsm")
+    lines = [f"Black-box ASR %, {len(r['seeds'])} seeds (mean over each seed's (surrogate, victim) pairs), "
+             f"budget {r['budget']}, {r['n']} clips, {r['steps']} steps.", "",
+             f"| attack | black box, mean ± std over seeds | per seed | white box | minus {base}, paired [95 % bootstrap] |",
+             "|---|---:|---|---:|---|"]
+    for attack, a in r["attacks"].items():
+        d = a["minus_baseline"]
+        lines.append(f"| {attack} | {ms(a['black_box_per_seed'])} | {' / '.join(f'{100 * v:.1f}' for v in a['black_box_per_seed'])}"
+                     f" | {ms(a['white_box_per_seed'])} | {diff_text(d) if d else ''} |")
+    for c in r["compare"]:
+        if c["difference"]:
+            lines.append(f"\n{c['a']} minus {c['b']}: {diff_text(c['difference'])} points")
+    if stage.options.get("matrix"):
+        attacks = list(r["attacks"])
+        lines += ["", "| surrogate -> victim | " + " | ".join(attacks) + " |", "|---|" + "---:|" * len(attacks)]
+        lines += [f"| {pair} | " + " | ".join(ms(cells.get(a, [])) for a in attacks) + " |" for pair, cells in r["pairs"].items()]
+    return "\n".join(lines)
+
+
+TRANSFER_KEYS = ("surrogates", "victims", "attacks", "scale", "n", "steps", "batch_size", "baseline", "compare", "tuned",
+                 "seeds", "matrix")
+TRANSFER_DEFAULTS = {"scale": 1.0, "n": 64, "steps": 10, "batch_size": 32, "baseline": "mifgsm", "compare": [],
+                     "tuned": None, "matrix": False}
+
+
+@register_stage("transfer", TRANSFER_KEYS, _render_transfer)
+def transfer(ctx: Context, stage: StageSpec) -> dict[str, Any]:
+    """Per seed one transfer matrix (every surrogate against every victim, white box where equal)."""
+    o = options(stage, TRANSFER_DEFAULTS)
+    units = {}
+    for k in seeds_of(ctx, o):
+        def compute(k=k) -> dict[str, Any]:
+            data = ctx.dataset("test")
+            sur, vic = ctx.members(o["surrogates"], k), ctx.members(o["victims"], k)
+            return dict(transfer_matrix(sur, vic, data, _attacks(ctx, o, k), indices=first(data, o["n"]),
+                                        batch_size=o["batch_size"], show_progress=ctx.show_progress))
+        units[k] = ctx.unit(ctx.dir / stage.name / f"s{k}.json", compute)
+    budget = ThreatModel().scaled(float(o["scale"])).describe()
+    return {**summarize_transfer(units, o["baseline"], o["compare"]), "n": o["n"], "steps": o["steps"],
+            "budget": budget_line(budget)}
+
+
+# --- ensemble -------------------------------------------------------------------------------------
+def _render_ensemble(stage: StageSpec, r: dict[str, Any]) -> str:
+    lines = [f"Black-box ASR % on each victim, {len(r['seeds'])} seeds x {r['victims']} victims; the ensemble "
+             "averages the logits of every surrogate but the victim; single = each of those surrogates alone.", "",
+             "| attack | single, mean | best single | ensemble | ensemble minus mean single [95 % bootstrap] | "
+             "ensemble minus best single |", "|---|---:|---:|---:|---|---|"]
+    for attack, a in r["attacks"].items():
+        lines.append(f"| {attack} | {ms(a['single'])} | {ms(a['best_single'])} | {ms(a['ensemble'])} | "
+                     f"{diff_text(a['minus_single'])} | {diff_text(a['minus_best'])} |")
+    return "\n".join(lines)
+
+
+@register_stage("ensemble", TRANSFER_KEYS, _render_ensemble)
+def ensemble(ctx: Context, stage: StageSpec) -> dict[str, Any]:
+    """For each seed and victim v: the attacks crafted on ens(surrogates - v) and on each surrogate alone."""
+    o = options(stage, TRANSFER_DEFAULTS)
+    rows: dict[str, dict[str, list[float]]] = {}
+    victims_count = 0
+    for k in seeds_of(ctx, o):
+        data = ctx.dataset("test")
+        idx = first(data, o["n"])
+
+        def singles(k=k) -> dict[str, Any]:
+            sur, vic = ctx.members(o["surrogates"], k), ctx.members(o["victims"], k)
+            return dict(transfer_matrix(sur, vic, data, _attacks(ctx, o, k), indices=idx, batch_size=o["batch_size"],
+                                        show_progress=ctx.show_progress))
+        single = ctx.unit(ctx.dir / stage.name / f"s{k}-single.json", singles)
+        victims = ctx.members(o["victims"], k)
+        victims_count = len(victims)
+        for victim in victims:
+            def ens(v=victim, k=k) -> dict[str, Any]:
+                pool = [m for m in ctx.members(o["surrogates"], k) if not set(m.sources) & set(v.sources)]
+                return dict(transfer_matrix([ensemble_member(pool)], [v], data, _attacks(ctx, o, k), indices=idx,
+                                            batch_size=o["batch_size"], show_progress=ctx.show_progress))
+            result = ctx.unit(ctx.dir / stage.name / f"s{k}-ens-{victim.label}.json", ens)
+            for c in result["matrix"]:
+                own = [s["attack_success_rate"] for s in single["matrix"] if s["victim"] == victim.label
+                       and s["attack"] == c["attack"] and not s["white_box"]]
+                r = rows.setdefault(c["attack"], {"single": [], "best_single": [], "ensemble": []})
+                r["single"].append(sum(own) / len(own))
+                r["best_single"].append(max(own))
+                r["ensemble"].append(c["attack_success_rate"])
+    attacks = {a: {**r, "minus_single": paired_difference(r["ensemble"], r["single"]),
+                   "minus_best": paired_difference(r["ensemble"], r["best_single"])} for a, r in rows.items()}
+    return {"seeds": seeds_of(ctx, o), "victims": victims_count, "attacks": attacks}
+
+
