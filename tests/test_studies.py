@@ -149,10 +149,25 @@ surrogate = "z:AsV"
 victims = ["z"]
 n = 8
 values = { masking = [0.0, 0.5] }
+
+[[stage]]
+kind = "defence"
+seeds = [0]
+model = "AsV"
+variants = ["pgd-at", "fgsm-rs"]
+equal_time = true
+epochs = 1
+steps = 1
+n = 8
+attacks = ["fgsm"]
+eval_steps = 1
+batch_size = 8
 ''')
     record = run_study(path, tmp_path / "root")
     saved = json.loads(out.with_suffix(".json").read_text())
-    assert saved["stages"].keys() == {"clean", "tuning", "x1", "ensemble", "masking"}
+    assert saved["stages"].keys() == {"clean", "tuning", "x1", "ensemble", "masking", "defence"}
+    summary = saved["stages"]["defence"]["ablation"]["summary"]
+    assert set(summary) == {"pgd-at", "fgsm-rs", "fgsm-rs@time"} and summary["pgd-at"]["seeds"] == [0]
     assert saved["zoos"]["z"]["models"] == ["AsV", "AcV"]
     # zoo k trains model i with seed 8k + i, one directory per seed; the validation zoo has its own
     assert {p.name for p in (tmp_path / "root" / "zoos" / "z").iterdir()} == {"s0", "s1", "s5", "spec.json"}
@@ -174,7 +189,7 @@ values = { masking = [0.0, 0.5] }
     assert masking["seeds"] == [1] and masking["runs"]["masking"][0]["results"]["ratios"] == [0.0, 0.5]
     md = out.with_suffix(".md").read_text()
     for heading in ("### clean (clean)", "### tuning (tuning)", "### x1 (transfer)", "### ensemble (ensemble)",
-                    "#### (masking) 1 seeds", "mifgsm minus fgsm", "| AsV -> AcV |"):
+                    "#### (masking) 1 seeds", "mifgsm minus fgsm", "| AsV -> AcV |", "### defence (defence)"):
         assert heading in md
     # a second run reads every unit back: nothing trains, nothing is attacked again, same figures
     import avrobust.studies.stages as stages
@@ -183,7 +198,10 @@ values = { masking = [0.0, 0.5] }
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished unit was computed again")
 
-    for module, name in ((stages, "transfer_matrix"), (stages, "run_analysis"), (transfer, "transfer_matrix")):
+    import avrobust.jobs.ablate as ablate
+
+    for module, name in ((stages, "transfer_matrix"), (stages, "run_analysis"), (transfer, "transfer_matrix"),
+                         (ablate, "train_model")):
         monkeypatch.setattr(module, name, refuse)
     again = run_study(path, tmp_path / "root", train=False)
     assert json.dumps(again["stages"], sort_keys=True) == json.dumps(record["stages"], sort_keys=True)

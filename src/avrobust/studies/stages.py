@@ -7,6 +7,7 @@ directory (resumable) and its results into the Markdown table RESULTS.md quotes.
 - ``ensemble``: per victim, the attack crafted on an ensemble of the surrogates (the victim left out)
   against the same attack crafted on each of those surrogates alone.
 - ``analysis``: the Section 3 analyses (``avrobust analyze``) per seed.
+- ``defence``: training methods on one zoo model at equal epochs and equal time (``avrobust ablate``).
 - ``tuning``: the fair tuning protocol: every attack's candidate settings (the same number per attack)
   scored on a validation zoo of its own seed; the best is kept for later ``transfer`` stages (``tuned``).
 """
@@ -25,7 +26,8 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.defences.runstate import SUMMARY_FILE
 from avrobust.evaluation.clean import clean_counts
 from avrobust.evaluation.transfer import transfer_matrix
-from avrobust.results import read_result
+from avrobust.results import AblationResult, read_result
+from avrobust.results.ablation import ablation_settings, ablation_table
 from avrobust.studies.render import analysis_tables
 
 
@@ -122,3 +124,27 @@ def tuning(ctx: Context, stage: StageSpec) -> dict[str, Any]:
         best = max(scores, key=lambda c: c["black_box_asr"])  # ties: the earlier candidate (the default first)
         out[attack] = {"default": specs[0], "chosen": best["spec"], "scores": scores}
     return {"seed": seed, "n": o["n"], "candidates": sizes.pop(), "budget": budget_line(threat.describe()), "attacks": out}
+
+
+# --- defence --------------------------------------------------------------------------------------
+def _render_defence(stage: StageSpec, r: dict[str, Any]) -> str:
+    result = AblationResult.from_dict(r["ablation"])
+    return f"{ablation_settings(result.settings)}\n\n{ablation_table(result).markdown()}"
+
+
+@register_stage("defence", ("model", "data", "variants", "epochs", "steps", "n", "attacks", "eval_steps", "suite",
+                            "equal_time", "batch_size", "seeds"), _render_defence)
+def defence(ctx: Context, stage: StageSpec) -> dict[str, Any]:
+    """Training methods compared on one zoo model (``avrobust ablate``: ``variants`` at equal epochs, and with
+    ``equal_time`` each again for PGD-AT's wall-clock time), judged by the worst case over ``attacks``
+    (and ``suite``); resumes the ablation under the study's directory."""
+    from avrobust.jobs.ablate import run_ablation
+
+    o = options(stage, {"data": ctx.spec.data, "epochs": 8, "steps": 5, "n": 64, "attacks": ["fgsm", "pgd", "apgd-ce", "tma"],
+                        "eval_steps": 10, "suite": None, "equal_time": False, "batch_size": 32, "variants": None})
+    out = ctx.dir / stage.name
+    result = run_ablation(out, data=o["data"], model=o["model"], seeds=seeds_of(ctx, o), epochs=o["epochs"],
+                          steps=o["steps"], n=o["n"], attacks=o["attacks"], eval_steps=o["eval_steps"],
+                          variants=o["variants"], resume=(out / "ablation.json").exists(), batch_size=o["batch_size"],
+                          equal_time=o["equal_time"], suite=o["suite"])
+    return {"ablation": dict(result)}
