@@ -120,12 +120,18 @@ def transfer(ctx: Context, stage: StageSpec) -> dict[str, Any]:
 # --- ensemble -------------------------------------------------------------------------------------
 def _render_ensemble(stage: StageSpec, r: dict[str, Any]) -> str:
     lines = [f"Black-box ASR % on each victim, {len(r['seeds'])} seeds x {r['victims']} victims; the ensemble "
-             "averages the logits of every surrogate but the victim; single = each of those surrogates alone.", "",
+             "averages the logits of every surrogate but the victim; single = each of those surrogates alone; mean ± std "
+             "over (seed, victim) entries.", "",
              "| attack | single, mean | best single | ensemble | ensemble minus mean single [95 % bootstrap] | "
              "ensemble minus best single |", "|---|---:|---:|---:|---|---|"]
     for attack, a in r["attacks"].items():
         lines.append(f"| {attack} | {ms(a['single'])} | {ms(a['best_single'])} | {ms(a['ensemble'])} | "
                      f"{diff_text(a['minus_single'])} | {diff_text(a['minus_best'])} |")
+    lines += ["", "Per victim (mean ± std over seeds):", "", "| attack | victim | single, mean | best single | ensemble |",
+              "|---|---|---:|---:|---:|"]
+    for attack, victims in r.get("per_victim", {}).items():
+        lines += [f"| {attack} | {v} | {ms(x['single'])} | {ms(x['best_single'])} | {ms(x['ensemble'])} |"
+                  for v, x in victims.items()]
     return "\n".join(lines)
 
 
@@ -134,6 +140,7 @@ def ensemble(ctx: Context, stage: StageSpec) -> dict[str, Any]:
     """For each seed and victim v: the attacks crafted on ens(surrogates - v) and on each surrogate alone."""
     o = options(stage, TRANSFER_DEFAULTS)
     rows: dict[str, dict[str, list[float]]] = {}
+    per_victim: dict[str, dict[str, dict[str, list[float]]]] = {}
     victims_count = 0
     for k in seeds_of(ctx, o):
         data = ctx.dataset("test")
@@ -155,12 +162,14 @@ def ensemble(ctx: Context, stage: StageSpec) -> dict[str, Any]:
             for c in result["matrix"]:
                 own = [s["attack_success_rate"] for s in single["matrix"] if s["victim"] == victim.label
                        and s["attack"] == c["attack"] and not s["white_box"]]
-                r = rows.setdefault(c["attack"], {"single": [], "best_single": [], "ensemble": []})
-                r["single"].append(sum(own) / len(own))
-                r["best_single"].append(max(own))
-                r["ensemble"].append(c["attack_success_rate"])
+                for r in (rows.setdefault(c["attack"], {"single": [], "best_single": [], "ensemble": []}),
+                          per_victim.setdefault(c["attack"], {}).setdefault(victim.label, {"single": [], "best_single": [],
+                                                                                           "ensemble": []})):
+                    r["single"].append(sum(own) / len(own))
+                    r["best_single"].append(max(own))
+                    r["ensemble"].append(c["attack_success_rate"])
     attacks = {a: {**r, "minus_single": paired_difference(r["ensemble"], r["single"]),
                    "minus_best": paired_difference(r["ensemble"], r["best_single"])} for a, r in rows.items()}
-    return {"seeds": seeds_of(ctx, o), "victims": victims_count, "attacks": attacks}
+    return {"seeds": seeds_of(ctx, o), "victims": victims_count, "attacks": attacks, "per_victim": per_victim}
 
 
