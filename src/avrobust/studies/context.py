@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Context:
     train: bool = True
     results: dict[str, Any] = field(default_factory=dict)
     _data: dict[tuple[str, str], AVDataset] = field(default_factory=dict)
+    _loaded: dict[Path, Member] = field(default_factory=dict)  # each checkpoint read once per study run
 
     @property
     def dir(self) -> Path:
@@ -99,9 +100,10 @@ class Context:
         clash = len({a for _, a in pairs}) != len(pairs)
         out = []
         for zoo, alias in pairs:
-            (member,) = load_members([self.run_dir(zoo, alias, k)])
-            member.label = f"{zoo.name}:{alias}" if clash else alias
-            out.append(member)
+            run = self.run_dir(zoo, alias, k)
+            if run not in self._loaded:
+                (self._loaded[run],) = load_members([run])
+            out.append(replace(self._loaded[run], label=f"{zoo.name}:{alias}" if clash else alias))
         return out
 
 

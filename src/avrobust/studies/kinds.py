@@ -11,10 +11,8 @@ import torch
 
 from avrobust.errors import ConfigError
 from avrobust.registry import Registry
-from avrobust.stats import mean_std
 from avrobust.studies.context import Context
 from avrobust.studies.spec import StageSpec
-from avrobust.tables import budget_text
 
 
 @dataclass(frozen=True)
@@ -56,21 +54,9 @@ def seeds_of(ctx: Context, o: dict[str, Any]) -> list[int]:
     return seeds
 
 
-def ms(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
-    """``mean ± std`` (std over > 1 values only) of ``values * scale``."""
-    mean, std = mean_std([v * scale for v in values])
-    if mean is None:
-        return "-"
-    return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
-
-
 def diff_text(d: dict[str, Any], scale: float = 100.0) -> str:
     return f"{scale * d['mean']:+.1f} [{scale * d['low']:+.1f}, {scale * d['high']:+.1f}] (n = {d['n']})"
 
 
 def first(dataset: Any, n: int | None) -> torch.Tensor | None:
     return None if n is None else torch.arange(min(int(n), len(dataset)))
-
-
-def budget_line(budget: dict[str, Any]) -> str:
-    return budget_text(budget)

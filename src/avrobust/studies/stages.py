@@ -19,8 +19,10 @@ from typing import Any
 
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
-from avrobust.studies.kinds import budget_line, diff_text, first, ms, options, register_stage, seeds_of
+from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
+from avrobust.studies.render import ms
 from avrobust.studies.spec import StageSpec
+from avrobust.tables import budget_text
 from avrobust.analysis import ANALYSES, Study, run_analysis
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.defences.runstate import SUMMARY_FILE
@@ -123,7 +125,7 @@ def tuning(ctx: Context, stage: StageSpec) -> dict[str, Any]:
         scores = [{"spec": s, "black_box_asr": result["summary"][s]["black_box_asr"]} for s in specs]
         best = max(scores, key=lambda c: c["black_box_asr"])  # ties: the earlier candidate (the default first)
         out[attack] = {"default": specs[0], "chosen": best["spec"], "scores": scores}
-    return {"seed": seed, "n": o["n"], "candidates": sizes.pop(), "budget": budget_line(threat.describe()), "attacks": out}
+    return {"seed": seed, "n": o["n"], "candidates": sizes.pop(), "budget": budget_text(threat.describe()), "attacks": out}
 
 
 # --- defence --------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from typing import Any
 
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
-from avrobust.studies.kinds import budget_line, diff_text, first, ms, options, register_stage, seeds_of
+from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
+from avrobust.studies.render import ms
 from avrobust.studies.spec import StageSpec
+from avrobust.tables import budget_text
 from collections.abc import Sequence
 
 from avrobust.attacks import Attack, ThreatModel, build_attacks
@@ -114,7 +116,7 @@ def transfer(ctx: Context, stage: StageSpec) -> dict[str, Any]:
         units[k] = ctx.unit(ctx.dir / stage.name / f"s{k}.json", compute)
     budget = ThreatModel().scaled(float(o["scale"])).describe()
     return {**summarize_transfer(units, o["baseline"], o["compare"]), "n": o["n"], "steps": o["steps"],
-            "budget": budget_line(budget)}
+            "budget": budget_text(budget)}
 
 
 # --- ensemble -------------------------------------------------------------------------------------
