@@ -153,7 +153,8 @@ values = { masking = [0.0, 0.5] }
 [[stage]]
 kind = "defence"
 seeds = [0]
-model = "AsV"
+init = "z:AsV"
+train = { lr = 1e-3 }
 variants = ["pgd-at", "fgsm-rs"]
 equal_time = true
 epochs = 1
@@ -168,6 +169,9 @@ batch_size = 8
     assert saved["stages"].keys() == {"clean", "tuning", "x1", "ensemble", "masking", "defence"}
     summary = saved["stages"]["defence"]["ablation"]["summary"]
     assert set(summary) == {"pgd-at", "fgsm-rs", "fgsm-rs@time"} and summary["pgd-at"]["seeds"] == [0]
+    settings = saved["stages"]["defence"]["ablation"]["settings"]  # fine-tuned from zoo 0's AsV
+    assert settings["init"] == {"0": str(tmp_path / "root" / "zoos" / "z" / "s0" / "AsV")}
+    assert settings["model"] == "AsV" and settings["train"] == {"lr": 1e-3}
     assert saved["zoos"]["z"]["models"] == ["AsV", "AcV"]
     # zoo k trains model i with seed 8k + i, one directory per seed; the validation zoo has its own
     assert {p.name for p in (tmp_path / "root" / "zoos" / "z").iterdir()} == {"s0", "s1", "s5", "spec.json"}

@@ -53,6 +53,8 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
                                                 "'.safetensors') for the visual branch of a resnet18-* model.")),
     "pretrained_audio": (Optional[Path], typer.Option(None, help="The same for the audio branch (RGB conv1 "
                                                       "averaged to 1 channel).")),
+    "init": (Optional[Path], typer.Option(None, help="Start from the weights of this run directory (the same model "
+                                          "and classes): adversarial fine-tuning of a trained model.")),
     "json": (Optional[Path], typer.Option(None, "--json", help="Also write the run summary here.")),
     "overwrite": (bool, typer.Option(False, help="Replace a run already in --out.")),
     "resume": (bool, typer.Option(False, help="Continue the run in --out from its last checkpoint.")),

@@ -69,6 +69,10 @@ def ablate(
     equal_time: bool = typer.Option(False, help="Also train every variant for PGD-AT's wall-clock time (X@time: "
                                     "epochs scaled by its measured seconds per epoch)."),
     batch_size: int = typer.Option(32, min=1),
+    init: Optional[Path] = typer.Option(None, help="Every configuration starts from this run's weights (the same "
+                                        "model): adversarial fine-tuning of a trained model."),
+    lr: Optional[float] = typer.Option(None, help="Peak learning rate of every configuration (default 3e-3)."),
+    backbone_lr: Optional[float] = typer.Option(None, help="Pretrained backbones' learning rate (default: the lr)."),
     resume: bool = typer.Option(False, help="Keep finished runs in --out and do the rest."),
     overwrite: bool = typer.Option(False, help="Replace an ablation already in --out."),
     threat: Any = None,
@@ -84,7 +88,8 @@ def ablate(
                                    else [] if suite else list(DEFAULT_ATTACKS)), eval_steps=eval_steps, suite=suite,
                           variants=[v for v in variants.split(",") if v] or None, threat=threat, resume=resume,
                           overwrite=overwrite, batch_size=batch_size, equal_time=equal_time,
-                          precision=compute.precision)
+                          precision=compute.precision, init=init,
+                          train={k: v for k, v in (("lr", lr), ("backbone_lr", backbone_lr)) if v is not None})
     output.print(render_markdown(result), markup=False, highlight=False, soft_wrap=True)
     output.print(f"-> {out / 'ablation.json'}, {out / 'ablation.md'}, {out / 'ablation.png'}")
 

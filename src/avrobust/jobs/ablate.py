@@ -36,7 +36,7 @@ defence suite of ``evaluate --suite defence``, then ``attacks``), worst case per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +104,14 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
                  epochs: int = 8, steps: int = 5, n: int = 200, attacks: Sequence[str] = DEFAULT_ATTACKS,
                  eval_steps: int = 10, variants: Sequence[str] | None = None, threat: ThreatModel | None = None,
                  resume: bool = False, overwrite: bool = False, batch_size: int = 32,
-                 equal_time: bool = False, suite: str | None = None, precision: str = "fp32") -> AblationResult:
+                 equal_time: bool = False, suite: str | None = None, precision: str = "fp32",
+                 init: str | Path | Mapping[int, str | Path] | None = None,
+                 train: Mapping[str, Any] | None = None) -> AblationResult:
     """Train and evaluate every configuration (or ``variants``) for every seed, and with ``equal_time``
     again for PGD-AT's training time; return the result. ``suite`` (``defence``) evaluates with that
-    attack suite before ``attacks``."""
+    attack suite before ``attacks``. ``init``: the run directory every configuration starts from (or one
+    per seed), for adversarial fine-tuning of a trained model; ``train``: :class:`TrainConfig` fields
+    (``lr``, ``backbone_lr``) of every configuration."""
     out = Path(out)
     configs = ablation_configs(steps)
     chosen = list(variants) if variants else list(configs)
@@ -123,6 +127,14 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
         settings["suite"] = suite
     if precision != "fp32":  # the same
         settings["precision"] = precision
+    if init is not None:
+        starts = {int(k): str(v) for k, v in init.items()} if isinstance(init, Mapping) else {k: str(init) for k in seeds}
+        missing = [k for k in seeds if k not in starts]
+        if missing:
+            raise ConfigError(f"init names no run for seed(s) {', '.join(map(str, missing))}")
+        settings["init"] = {str(k): starts[k] for k in seeds}
+    if train:
+        settings["train"] = dict(train)
     rows: list[AblationRow] = []
     if resume and (out / ABLATION_FILE).exists():
         previous = read_result(out / ABLATION_FILE)
@@ -195,7 +207,8 @@ def _run(out: Path, label: str, method: str, seed: int, epochs: int, settings: d
     run_dir = out / "runs" / f"{label}-s{seed}"
     precision = s.get("precision", "fp32")
     summary = train_model(s["data"], s["model"], run_dir, epochs=epochs, seed=seed, method=method, threat=threat,
-                          overwrite=True, batch_size=s["batch_size"], precision=precision)
+                          overwrite=True, batch_size=s["batch_size"], precision=precision,
+                          init=s.get("init", {}).get(str(seed)), **s.get("train", {}))
     ev = evaluate_checkpoint(run_dir, split="test", attacks=[",".join(s["attacks"])] if s["attacks"] else [],
                              suite=s.get("suite"), threat=threat,
                              steps=s["eval_steps"], seed=seed, limit=s["n"], show_progress=True, precision=precision)

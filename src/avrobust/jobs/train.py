@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from avrobust.attacks.threat import ThreatModel
-from avrobust.checkpoint import CHECKPOINT_FILE, read_meta
+from avrobust.checkpoint import CHECKPOINT_FILE, check_classes, load_weights as load_run_weights, read_meta
 from avrobust.console import console
 from avrobust.data import load_dataset
 from avrobust.defences import TrainConfig, create_method, prepare_run_dir, train
@@ -39,6 +39,7 @@ def train_model(
     deterministic: bool = False,
     pretrained: str | Path | None = None,
     pretrained_audio: str | Path | None = None,
+    init: str | Path | None = None,
     **train_options: Any,
 ) -> TrainingResult:
     """Train zoo model ``model`` on ``data`` into run directory ``out``; return the run summary.
@@ -53,6 +54,8 @@ def train_model(
             or a pretrained zoo model's; :mod:`avrobust.models.pretrained`). A pretrained zoo model's
             branches otherwise load the weights ``avrobust weights fetch`` converted. The key reports (and
             the weights' provenance) are printed and kept in the checkpoint's metadata and the summary.
+        init: a run directory of the same model and classes whose weights the training starts from instead
+            (adversarial fine-tuning of a fine-tuned model); recorded in the metadata with its checksum.
     """
     name = ZOO.canonical(model)
     method_name, method_options = parse_spec(method)
@@ -64,16 +67,33 @@ def train_model(
     seed_everything(seed, deterministic)
     overrides = {} if width is None else {"width": width}
     net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides)
-    reports = [] if resume else pretrained_weights(net, {"visual": pretrained, "audio": pretrained_audio})
+    if init is not None and (pretrained or pretrained_audio):
+        raise ConfigError("--init starts from a whole run's weights; drop --pretrained/--pretrained-audio")
+    start = None if resume or init is None else init_weights(net, init, name, train_set)
+    reports = [] if resume or init is not None else pretrained_weights(net, {"visual": pretrained,
+                                                                             "audio": pretrained_audio})
     for report in reports:  # a resumed run's checkpoint holds the weights
         console.print(f"pretrained {describe(report)}")
-    meta = {"model_name": name, **({"pretrained": reports} if reports else {})}
+    meta = {"model_name": name, **({"pretrained": reports} if reports else {}), **({"init": start} if start else {})}
     summary = train(net.to(default_device()), train_set, val_set, config, run_dir, method=trainer_method, meta=meta,
                     resume=resume, show_progress=show_progress)
     summary.run_dir = str(run_dir)
     if json_path:
         summary.write(json_path)
     return summary
+
+
+def init_weights(net: Any, run_dir: str | Path, name: str, train_set: Any) -> dict[str, Any]:
+    """Load the weights of run ``run_dir`` (zoo model ``name``, trained on ``train_set``'s classes) into
+    ``net``; return its record (run directory, model, checksum of its tensors)."""
+    meta = read_meta(run_dir)
+    if meta.get("model_name") != name:
+        raise ConfigError(f"--init {run_dir} holds model {meta.get('model_name') or '(unnamed)'}, not {name}; "
+                          "start from a run of the same model")
+    check_classes(meta, train_set, f"--init {run_dir}")
+    load_run_weights(net, run_dir)
+    console.print(f"init: the weights of {run_dir}")
+    return {"run_dir": str(run_dir), "tensors_sha256": meta.get("tensors_sha256")}
 
 
 def pretrained_weights(net: Any, files: dict[str, str | Path | None]) -> list[dict[str, Any]]:

@@ -90,7 +90,9 @@ def ablation_table(result: AblationResult, title: str = "") -> Table:
 def ablation_settings(s: Mapping[str, Any]) -> str:
     """One line: epochs, attack steps, evaluation clips and attacks of an ablation."""
     attacks = ", ".join([*([f"the {s['suite']} suite"] if s.get("suite") else []), *s["attacks"]])
-    return (f"{s['epochs']} epochs, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
+    start = " from the trained runs in `init` (fine-tuning)" if s.get("init") else ""
+    rates = "".join(f", {k} {v:g}" for k, v in s.get("train", {}).items())
+    return (f"{s['epochs']} epochs{start}{rates}, {s['steps']} attack steps, evaluation on {s['n']} test clips against "
             f"{attacks} ({s['eval_steps']} steps where an attack sets none), worst case per clip. "
             "Mean ± std over seeds.")
 

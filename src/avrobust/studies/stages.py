@@ -134,19 +134,30 @@ def _render_defence(stage: StageSpec, r: dict[str, Any]) -> str:
     return f"{ablation_settings(result.settings)}\n\n{ablation_table(result).markdown()}"
 
 
-@register_stage("defence", ("model", "data", "variants", "epochs", "steps", "n", "attacks", "eval_steps", "suite",
-                            "equal_time", "batch_size", "seeds"), _render_defence)
+@register_stage("defence", ("model", "init", "train", "data", "variants", "epochs", "steps", "n", "attacks", "eval_steps",
+                            "suite", "equal_time", "batch_size", "seeds"), _render_defence)
 def defence(ctx: Context, stage: StageSpec) -> dict[str, Any]:
     """Training methods compared on one zoo model (``avrobust ablate``: ``variants`` at equal epochs, and with
     ``equal_time`` each again for PGD-AT's wall-clock time), judged by the worst case over ``attacks``
-    (and ``suite``); resumes the ablation under the study's directory."""
+    (and ``suite``); resumes the ablation under the study's directory. ``init`` (``ZOO:ALIAS``) starts every
+    configuration from that zoo model of the seed (adversarial fine-tuning of a fine-tuned model; its model
+    and data replace ``model`` and ``data``); ``train``: TrainConfig fields (``lr``, ``backbone_lr``)."""
     from avrobust.jobs.ablate import run_ablation
 
     o = options(stage, {"data": ctx.spec.data, "epochs": 8, "steps": 5, "n": 64, "attacks": ["fgsm", "pgd", "apgd-ce", "tma"],
-                        "eval_steps": 10, "suite": None, "equal_time": False, "batch_size": 32, "variants": None})
+                        "eval_steps": 10, "suite": None, "equal_time": False, "batch_size": 32, "variants": None,
+                        "init": None, "train": {}, "model": None})
+    seeds = seeds_of(ctx, o)
+    init, model, data = None, o["model"], o["data"]
+    if o["init"] is not None:
+        ((zoo, alias),) = ctx.refs([o["init"]])
+        init = {k: str(ctx.run_dir(zoo, alias, k)) for k in seeds}
+        model, data = alias, zoo.data
+    if model is None:
+        raise ConfigError(f"{ctx.spec.source}: stage {stage.name!r} needs a model (or init = 'ZOO:ALIAS')")
     out = ctx.dir / stage.name
-    result = run_ablation(out, data=o["data"], model=o["model"], seeds=seeds_of(ctx, o), epochs=o["epochs"],
+    result = run_ablation(out, data=data, model=model, seeds=seeds, epochs=o["epochs"],
                           steps=o["steps"], n=o["n"], attacks=o["attacks"], eval_steps=o["eval_steps"],
                           variants=o["variants"], resume=(out / "ablation.json").exists(), batch_size=o["batch_size"],
-                          equal_time=o["equal_time"], suite=o["suite"])
+                          equal_time=o["equal_time"], suite=o["suite"], init=init, train=o["train"])
     return {"ablation": dict(result)}
