@@ -27,7 +27,7 @@ from torch import nn
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import AVDataset, load_dataset
-from avrobust.defences import METHODS, TrainConfig, create_method, prepare_run_dir, train
+from avrobust.defences import TrainConfig, method_for, prepare_run_dir, train
 from avrobust.device import check_precision, resolve
 from avrobust.errors import ConfigError, InputError
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
@@ -37,10 +37,8 @@ from avrobust.jobs.common import first_clips
 from avrobust.jobs.transfer import TRANSFER_ATTACKS
 from avrobust.models.adapter import WrappedModel
 from avrobust.models.interface import AVModel, model_device
-from avrobust.options import parameters
 from avrobust.results import BenchmarkResult, EvaluationResult, TrainingResult, TransferResult
 from avrobust.seeding import seed_everything
-from avrobust.specs import parse_spec
 
 Batch = Union[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Mapping[str, torch.Tensor]]
 DataLike = Union[str, AVDataset, Iterable[Batch]]
@@ -134,14 +132,7 @@ def adversarial_training(model: ModelLike, data: DataLike, out: str | Path, *, m
     ``device``: as :func:`evaluate`.
     """
     net = classifier(model, device)
-    name, options = parse_spec(method)
-    factory = METHODS.get(name)
-    if isinstance(net, WrappedModel) and factory.native_only:
-        raise ConfigError(f"{METHODS.canonical(name)} changes avrobust's own fusion layer; a wrapped model cannot use "
-                          f"it: choose one of {', '.join(n for n in METHODS if not METHODS.get(n).native_only)}")
-    if net.unimodal_definition and "unimodal_weight" in parameters(factory)[0]:
-        options.setdefault("unimodal_weight", 0.0)
-    trainer_method = create_method(name, threat, **options)
+    trainer_method = method_for(net, method, threat)
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     train_set = as_dataset(data, "train", model=net, video_layout=video_layout)
     val_set = as_dataset(val_data, "val", model=net, video_layout=video_layout) if val_data is not None else \

@@ -145,6 +145,11 @@ def load_checkpoint(run_dir: str | Path, *, with_state: bool = False) -> Checkpo
     """
     path = _checkpoint_path(run_dir)
     meta = _checked_meta(path)
+    if meta["model_config"].get("wrapped") and meta.get("model_source"):  # trained from a factory: rebuild it
+        from avrobust.models.custom import rebuild
+
+        model = rebuild(meta, run_dir)
+        return load_weights(model, run_dir, with_state=with_state, architecture=model.config.model_class)
     if meta["model_config"].get("wrapped"):
         raise CheckpointError(f"{path} holds a wrapped {meta['model_config'].get('model_class') or 'model'}, which "
                               "avrobust cannot rebuild; build and wrap it, then avrobust.load_weights(model, run_dir)")

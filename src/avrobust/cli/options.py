@@ -43,7 +43,13 @@ THREAT_OPTIONS: dict[str, tuple[Any, Any]] = {
 
 RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "data": (str, typer.Option("synth", help=DATA_HELP)),
-    "model": (str, typer.Option(..., help=texts.MODEL)),
+    "model": (Optional[str], typer.Option(None, help=texts.MODEL + " Or your own: package.module:FACTORY.")),
+    "model_file": (Optional[str], typer.Option(None, help="Your own model: PATH.py:FACTORY, a function returning an "
+                                               "nn.Module (called with num_classes, sample_rate if it takes them); "
+                                               "see examples/own_model.py.")),
+    "wrap": (Optional[Path], typer.Option(None, help="How to wrap your model (TOML or YAML: video_layout, inputs, "
+                                          "video_mean/std, audio_frontend, logits, heads, features; "
+                                          "examples/own_model.toml).")),
     "out": (Path, typer.Option(..., help="Run directory (checkpoint, summary.json).")),
     "epochs": (int, typer.Option(12, min=1)),
     "seed": (int, typer.Option(0, help="Seeds initialisation, shuffling and (adversarial methods) random starts and "
@@ -127,5 +133,18 @@ def _build_compute(opts: dict[str, Any]) -> Any:
 threat_options = bundle_options(THREAT_OPTIONS, "threat", _build_threat)
 compute_options = bundle_options(COMPUTE_OPTIONS, "compute", _build_compute)
 train_options = bundle_options(TRAIN_OPTIONS, "train_options", dict)
-run_options = bundle_options(RUN_OPTIONS, "run", lambda opts: {("json_path" if k == "json" else k): v
-                                                                for k, v in opts.items()})
+
+
+def _build_run(opts: dict[str, Any]) -> dict[str, Any]:
+    """The run options as :func:`avrobust.jobs.train_model` takes them: ``--model`` or ``--model-file``."""
+    model, model_file = opts.pop("model"), opts.pop("model_file")
+    if (model is None) == (model_file is None):
+        raise ConfigError("give --model (a zoo model, or package.module:FACTORY) or --model-file PATH.py:FACTORY: "
+                          "exactly one")
+    if model_file is not None and not model_file.rpartition(":")[0].endswith(".py"):
+        raise ConfigError(f"--model-file {model_file!r}: give PATH.py:FACTORY (for a module: --model module:FACTORY)")
+    opts["wrap_config"] = opts.pop("wrap")
+    return {("json_path" if k == "json" else k): v for k, v in opts.items()} | {"model": model or model_file}
+
+
+run_options = bundle_options(RUN_OPTIONS, "run", _build_run)

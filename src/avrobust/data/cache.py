@@ -47,14 +47,21 @@ def fingerprint(item: Item) -> dict[str, Any]:
         size, mtime = st.st_size, st.st_mtime_ns
     except OSError:
         size, mtime = None, None
-    return {"source": item.path, "size": size, "mtime_ns": mtime, "start": item.start, "end": item.end}
+    out = {"source": item.path, "size": size, "mtime_ns": mtime, "start": item.start, "end": item.end}
+    if item.audio is not None:  # only then, so caches written before separate audio files stay valid
+        try:
+            st = os.stat(item.audio)
+            out["audio"] = {"source": item.audio, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        except OSError:
+            out["audio"] = {"source": item.audio, "size": None, "mtime_ns": None}
+    return out
 
 
 def _decode(args: tuple[Item, DecodeConfig]) -> tuple[np.ndarray, np.ndarray] | str:
     """Worker: the clip as (uint8 video, float32 audio), or the one-line reason it failed."""
     item, config = args
     try:
-        video, audio = decode_clip(item.path, config, start=item.start, end=item.end)
+        video, audio = decode_clip(item.path, config, start=item.start, end=item.end, audio_path=item.audio)
     except DecodeError as err:
         return str(err)
     except Exception as err:  # noqa: BLE001 - a decoder crash on one file must not end the run

@@ -23,14 +23,16 @@ SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "va
 
 @dataclass(frozen=True)
 class Item:
-    """One clip to decode: ``path``, class name ``label``, ``split`` and the seconds ``start``-``end``
-    of the file to use (``None``: the whole file)."""
+    """One clip to decode: ``path``, class name ``label``, ``split``, the seconds ``start``-``end``
+    of the file to use (``None``: the whole file) and ``audio``, a separate audio file (CREMA-D's WAVs;
+    ``None``: the video file's own audio stream, or its ``.wav`` sidecar)."""
 
     path: str
     label: str
     split: str
     start: float | None = None
     end: float | None = None
+    audio: str | None = None
 
 
 def hashed_split(key: str, val: float = 0.1, test: float = 0.1) -> str:

@@ -194,12 +194,13 @@ def probe_duration(path: str | Path) -> float:
 
 
 def decode_clip(path: str | Path, config: DecodeConfig, *, start: float | None = None,
-                end: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                end: float | None = None, audio_path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode one clip: video ``[T, 3, size, size]`` in [0, 1] and audio ``[T * S]`` in [-1, 1].
 
     Args:
         start, end: the part of the file to use, in seconds (e.g. a Kinetics segment); the clip
             window of ``config.seconds`` is centred in it (or in the whole file).
+        audio_path: read the audio from this file (the same window) instead of the video file.
 
     Raises:
         DecodeError: unreadable path, corrupt or truncated data, no video stream, no audio (and no
@@ -214,6 +215,13 @@ def decode_clip(path: str | Path, config: DecodeConfig, *, start: float | None =
                           f"{config.min_seconds} s)")
     window_start = lo + max(0.0, (hi - lo - config.seconds) / 2)
     video = _decode_video(path, config, window_start)
+    if audio_path is not None:
+        if not Path(audio_path).is_file():
+            raise DecodeError(f"{path}: its audio file {audio_path} does not exist")
+        audio = _decode_audio(Path(audio_path), config, window_start)
+        if audio is None:
+            raise DecodeError(f"{audio_path}: no audio stream")
+        return video, audio
     audio = _decode_audio(path, config, window_start)
     if audio is None:
         sidecar = path.with_suffix(".wav")

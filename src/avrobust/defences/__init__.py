@@ -4,7 +4,7 @@ method: ``standard``, ``mixup``, ``pgd_at``, ``trades``, ``crmt`` (crmt-at), the
 (efficient crafting in ``sampling``, the curriculum in ``curriculum``). A new method is one module with
 ``@register_method("name")`` on a :class:`TrainingMethod`."""
 
-from avrobust.defences.base import METHODS, TrainingMethod, create_method, register_method
+from avrobust.defences.base import METHODS, TrainingMethod, create_method, method_for, register_method
 from avrobust.registry import import_submodules
 from avrobust.defences.curriculum import Curriculum, Schedule
 from avrobust.defences.runstate import TrainState, prepare_run_dir
@@ -12,5 +12,5 @@ from avrobust.defences.trainer import TrainConfig, train
 
 import_submodules(__name__)  # every method module registers itself
 
-__all__ = ["METHODS", "Curriculum", "Schedule", "TrainingMethod", "TrainConfig", "TrainState", "create_method",
+__all__ = ["METHODS", "Curriculum", "Schedule", "TrainingMethod", "TrainConfig", "TrainState", "create_method", "method_for",
            "prepare_run_dir", "register_method", "train"]

@@ -82,3 +82,22 @@ def create_method(name: str, threat: Any = None, **options: Any) -> TrainingMeth
         raise ConfigError(f"{METHODS.canonical(name)!r} crafts no adversarial examples, so budgets do not apply; "
                           "drop them or choose an adversarial method (see 'avrobust methods')")
     return METHODS.create(name, **options)
+
+
+def method_for(model: nn.Module, spec: str, threat: Any = None) -> TrainingMethod:
+    """Training method ``spec`` (``name:key=value,...``) for ``model``: refused when it changes avrobust's own
+    fusion layer and ``model`` is not an avrobust classifier; a model whose p_a, p_v come from modality
+    ablation (a wrapped model without heads) trains on the fused logits only (``unimodal_weight=0`` unless
+    the spec sets it): those p_a, p_v are for measuring, not for training."""
+    from avrobust.models.classifier import AVClassifier
+    from avrobust.options import parameters
+    from avrobust.specs import parse_spec
+
+    name, options = parse_spec(spec)
+    factory = METHODS.get(name)
+    if factory.native_only and not isinstance(model, AVClassifier):
+        raise ConfigError(f"{METHODS.canonical(name)} changes avrobust's own fusion layer; a wrapped model cannot use "
+                          f"it: choose one of {', '.join(n for n in METHODS if not METHODS.get(n).native_only)}")
+    if getattr(model, "unimodal_definition", None) and "unimodal_weight" in parameters(factory)[0]:
+        options.setdefault("unimodal_weight", 0.0)
+    return create_method(name, threat, **options)

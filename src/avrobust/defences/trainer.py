@@ -178,7 +178,7 @@ def train(
 
 
 def _validation(model: AVClassifier, val_set: AVDataset, config: TrainConfig, method: TrainingMethod) -> dict[str, float]:
-    counts = clean_counts(model, val_set, config.eval_batch_size, precision=config.precision)
+    counts = clean_counts(model, val_set, config.eval_batch_size, precision=config.precision, missing=False)
     record = {f"val_{k}": v for k, v in counts.metrics().items() if k != "n"}
     if config.robust_val:
         from avrobust.attacks import create_attack

@@ -9,16 +9,16 @@ from avrobust.attacks.threat import ThreatModel
 from avrobust.checkpoint import CHECKPOINT_FILE, check_classes, load_weights as load_run_weights, read_meta
 from avrobust.console import console
 from avrobust.data import load_dataset
-from avrobust.defences import TrainConfig, create_method, prepare_run_dir, train
+from avrobust.defences import TrainConfig, method_for, prepare_run_dir, train
 from avrobust.defences.runstate import SUMMARY_FILE
 from avrobust.distributed import default_device
 from avrobust.errors import ConfigError
 from avrobust.io import claim_dir
 from avrobust.models import ZOO, create_model, list_models
+from avrobust.models.custom import build, is_factory, source_of
 from avrobust.models.pretrained import describe, load_branch, load_pretrained
 from avrobust.results import TrainingResult, ZooEntry, ZooResult, read_result
 from avrobust.seeding import seed_everything
-from avrobust.specs import parse_spec
 from avrobust.weights import load as load_weights
 
 
@@ -40,12 +40,15 @@ def train_model(
     pretrained: str | Path | None = None,
     pretrained_audio: str | Path | None = None,
     init: str | Path | None = None,
+    wrap_config: str | Path | None = None,
     **train_options: Any,
 ) -> TrainingResult:
     """Train zoo model ``model`` on ``data`` into run directory ``out``; return the run summary.
 
     Args:
-        data: dataset spec (``synth:classes=6``); model: zoo name or alias.
+        data: dataset spec (``synth:classes=6``); model: zoo name or alias, or a factory of the user's model
+            (``PATH.py:FACTORY``, ``package.module:FACTORY``; :mod:`avrobust.models.custom`) wrapped as
+            ``wrap_config`` (a TOML or YAML file) says; the run records both, so later commands rebuild it.
         method: training-method spec (``standard:unimodal_weight=0.5``, ``avat:rho=0.4``).
         threat: budgets of the adversarial methods (default :class:`ThreatModel`); refused for others.
         width: encoder width override; train_options: other :class:`TrainConfig` fields.
@@ -57,24 +60,35 @@ def train_model(
         init: a run directory of the same model and classes whose weights the training starts from instead
             (adversarial fine-tuning of a fine-tuned model); recorded in the metadata with its checksum.
     """
-    name = ZOO.canonical(model)
-    method_name, method_options = parse_spec(method)
-    trainer_method = create_method(method_name, threat, **method_options)
+    custom = is_factory(model)
+    if custom and (width is not None or pretrained or pretrained_audio):
+        raise ConfigError("--width, --pretrained and --pretrained-audio apply to zoo models; a model from a factory "
+                          "builds and loads its own")
+    if wrap_config is not None and not custom:
+        raise ConfigError(f"--wrap configures a model from a factory (--model-file); {model!r} is a zoo model")
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     train_set = load_dataset(data, "train")
     val_set = load_dataset(data, "val")
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     seed_everything(seed, deterministic)
-    overrides = {} if width is None else {"width": width}
-    net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides)
+    source = source_of(model, wrap_config) if custom else None
+    if source is not None:
+        net = build(source, train_set.num_classes, train_set.sample_rate)
+        net.check_batch(train_set.batch(slice(0, 1))[0])
+        name = net.config.model_class
+    else:
+        name = ZOO.canonical(model)
+        net = create_model(name, train_set.num_classes, train_set.sample_rate, **({} if width is None else {"width": width}))
+    trainer_method = method_for(net, method, threat)
     if init is not None and (pretrained or pretrained_audio):
         raise ConfigError("--init starts from a whole run's weights; drop --pretrained/--pretrained-audio")
     start = None if resume or init is None else init_weights(net, init, name, train_set)
-    reports = [] if resume or init is not None else pretrained_weights(net, {"visual": pretrained,
-                                                                             "audio": pretrained_audio})
+    reports = [] if resume or init is not None or custom else pretrained_weights(
+        net, {"visual": pretrained, "audio": pretrained_audio})
     for report in reports:  # a resumed run's checkpoint holds the weights
         console.print(f"pretrained {describe(report)}")
-    meta = {"model_name": name, **({"pretrained": reports} if reports else {}), **({"init": start} if start else {})}
+    meta = {"model_name": name, **({"pretrained": reports} if reports else {}), **({"init": start} if start else {}),
+            **({"model_source": source.to_dict()} if source else {})}
     summary = train(net.to(default_device()), train_set, val_set, config, run_dir, method=trainer_method, meta=meta,
                     resume=resume, show_progress=show_progress)
     summary.run_dir = str(run_dir)

@@ -80,6 +80,9 @@ class EvaluationResult(Result):
     audio_only_accuracy: float
     visual_only_accuracy: float
     attacks: dict[str, AttackResult] = field(default_factory=dict)
+    #: the fused model with a modality missing: audio silenced / every frame the clip's mean colour
+    no_audio_accuracy: float | None = None
+    no_video_accuracy: float | None = None
     clean_correct: int | None = None
     worst_case_robust_accuracy: float | None = None
     model: str = ""
@@ -177,7 +180,9 @@ def _section(path: Path, r: EvaluationResult) -> Section:
     name = r.model or path.stem
     sec = Section(f"Evaluation: {name} ({path.name})", [
         f"Data `{r.data}` ({r.split}, {r.n} clips). Clean accuracy {frac(r.clean_accuracy)}, audio-only "
-        f"{frac(r.audio_only_accuracy)}, visual-only {frac(r.visual_only_accuracy)}."], group="White box")
+        f"{frac(r.audio_only_accuracy)}, visual-only {frac(r.visual_only_accuracy)}"
+        + ("." if r.no_audio_accuracy is None else f"; the fused model with the audio silenced {frac(r.no_audio_accuracy)}, "
+           f"with every frame replaced by the clip's mean colour {frac(r.no_video_accuracy)}.")], group="White box")
     if r.unimodal:
         sec.paragraphs.append(f"Unimodal predictions by {r.unimodal}.")
     if r.attacks:
@@ -209,11 +214,14 @@ def sweep_figure(results: Sequence[EvaluationResult], path: Path) -> Path:
 
 
 def clean_table(results: Mapping[str, EvaluationResult], title: str = "") -> Table:
-    """One row per evaluated model: clips, clean, audio-only (p_a) and visual-only (p_v) accuracy."""
+    """One row per evaluated model: clips, clean, audio-only (p_a) and visual-only (p_v) accuracy, and the
+    fused model's accuracy with the audio silenced and with the frames replaced by their mean."""
     where = {f"{r.data} ({r.split})" for r in results.values()}
-    return Table(["model", "n", "clean accuracy", "audio-only accuracy", "visual-only accuracy"],
-                 [[name, str(r.n), frac(r.clean_accuracy), frac(r.audio_only_accuracy), frac(r.visual_only_accuracy)]
-                  for name, r in results.items()], title or f"on {', '.join(sorted(where))}", {1, 2, 3, 4})
+    return Table(["model", "n", "clean accuracy", "audio-only (p_a)", "visual-only (p_v)", "fused, audio silenced",
+                  "fused, mean frames"],
+                 [[name, str(r.n), frac(r.clean_accuracy), frac(r.audio_only_accuracy), frac(r.visual_only_accuracy),
+                   frac(r.no_audio_accuracy), frac(r.no_video_accuracy)]
+                  for name, r in results.items()], title or f"on {', '.join(sorted(where))}", {1, 2, 3, 4, 5, 6})
 
 
 def attack_table(attacks: Mapping[str, Mapping[str, Any]], worst: float | None = None, title: str = "") -> Table:

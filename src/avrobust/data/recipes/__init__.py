@@ -1,5 +1,6 @@
 """The registered datasets, one module each (see :mod:`avrobust.data.recipe`): ``synth``, ``digits``,
-``saved``, and the decoded video datasets ``kinetics-sounds``, ``music`` and ``folder``."""
+``saved``, and the decoded video datasets ``kinetics-sounds``, ``music``, ``folder``, ``crema-d``, ``ave`` and
+``vggsound``."""
 
 from avrobust.registry import import_submodules
 
