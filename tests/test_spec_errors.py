@@ -104,12 +104,12 @@ def test_bad_method_specs(run_cli, tmp_path_factory, spec: str) -> None:
 
 @fuzz
 @given(flag=st.sampled_from(["--eps-video", "--eps-audio", "--step-video", "--step-audio", "--norm-video",
-                             "--norm-audio", "--modalities"]), text=value)
+                             "--norm-audio", "--modalities", "--joint-l2"]), text=value)
 def test_bad_threat_options(run_cli, flag: str, text: str) -> None:
     from avrobust.cli.options import _build_threat
 
     opts = {"eps_video": None, "eps_audio": None, "step_video": None, "step_audio": None, "norm_video": None,
-            "norm_audio": None, "modalities": "video,audio", flag[2:].replace("-", "_"): text}
+            "norm_audio": None, "modalities": "video,audio", "joint_l2": None, flag[2:].replace("-", "_"): text}
     message = _rejected(lambda: _build_threat(opts))
     assume(message is not None)
     _one_line(run_cli, ["evaluate", "--checkpoint", "nowhere", "--attack", "pgd", flag, text], message)

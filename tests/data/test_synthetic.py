@@ -91,7 +91,7 @@ def test_hidden_probabilities_are_respected():
         ("synth:classes=1", "classes"),
         ("synth:p_visual_hidden=0.7,p_audio_hidden=0.7", "sum to"),
         ("synth:colour=red", "unknown option\\(s\\) colour for dataset 'synth'; valid options: classes"),
-        ("nosuch", "unknown dataset 'nosuch'; valid choices: digits, folder, kinetics-sounds, ks, music, saved, synth"),
+        ("nosuch", "unknown dataset 'nosuch'; valid choices: ave, crema-d, cremad, digits, folder, kinetics-sounds, ks, music, saved, synth, vggsound"),
         ("synth:seconds=0.05,frames=8", "fewer than 64"),
     ],
 )

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from avrobust.attacks.losses import get_loss
+from avrobust.attacks.joint import joint_random_start, joint_step, project_joint
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start, select
 from avrobust.errors import ConfigError, InputError
 from avrobust.models.classifier import AVOutput, eval_mode, float32_outputs
@@ -89,6 +90,8 @@ class Attack:
     """
 
     name = ""
+    #: takes a joint L2 budget over both modalities (:mod:`avrobust.attacks.joint`); the others refuse one
+    joint_capable = False
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 10, loss: str = "ce",
                  targeted: bool = False, random_start: bool = False, restarts: int = 1, seed: int = 0,
@@ -106,6 +109,9 @@ class Attack:
         self.loss_name, self.loss_fn = loss, get_loss(loss)
         self.targeted, self.random_start = bool(targeted), bool(random_start)
         self.label = self.name  # the key in results; build_attacks sets it to the spec
+        if self.threat.joint_l2 is not None and not self.joint_capable:
+            raise ConfigError(f"{self.name} does not take a joint L2 budget over both modalities; use fgsm (FGM), "
+                              "ifgsm or pgd, or per-modality budgets")
 
     # ---- configuration -------------------------------------------------------------------------
     def default_step(self, budget: Budget) -> float:
@@ -170,7 +176,7 @@ class Attack:
                 cand = self.perturb(model, x, labels, target, generator)
                 best = {m: select(fooled, best[m], cand[m]) for m in best}
         out = {m: (project(best[m], x[m], self.threat.budget(m)) if m in self.threat.modalities else x[m]).detach()
-               for m in x}
+               for m in x} if self.threat.joint_l2 is None else project_joint(best, x, self.threat)
         return batch.with_inputs(out["video"], out["audio"])
 
     def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
@@ -206,6 +212,10 @@ class Attack:
     def start(self, x: Inputs, generator: torch.Generator) -> Inputs:
         """Initial point: the call's ``init`` projected onto the ball, else ``x``, or a random point of
         the ball when ``random_start``."""
+        if self.threat.joint_l2 is not None:
+            init = self._init if self._init is not None else x
+            return joint_random_start(x, self.threat, generator) if self._init is None and self.random_start \
+                else project_joint({m: init[m].clone() for m in x}, x, self.threat)
         if self._init is not None:
             return {m: (project(self._init[m], x[m], self.threat.budget(m)) if m in self.threat.modalities
                         else x[m].clone()) for m in x}
@@ -214,6 +224,9 @@ class Attack:
 
     def update(self, adv: Inputs, x: Inputs, direction: Inputs) -> Inputs:
         """A projected ascent step of each attacked modality along ``direction``."""
+        if self.threat.joint_l2 is not None:
+            moved = joint_step(adv, direction, self.step_size("video"))
+            return {m: v.detach() for m, v in project_joint(moved, x, self.threat).items()}
         new = dict(adv)
         for m in self.threat.modalities:
             b = self.threat.budget(m)

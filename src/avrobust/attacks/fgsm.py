@@ -11,6 +11,8 @@ from avrobust.attacks.threat import Budget, ThreatModel
 class FGSM(IterativeAttack):
     """Fast Gradient Sign Method: ``x + eps * sign(grad)`` per attacked modality (one full step)."""
 
+    joint_capable = True
+
     def __init__(self, threat: ThreatModel | None = None, *, loss: str = "ce", targeted: bool = False,
                  seed: int = 0, eot: int = 1) -> None:
         super().__init__(threat, steps=1, loss=loss, targeted=targeted, seed=seed, eot=eot)

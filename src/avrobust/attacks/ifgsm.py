@@ -9,3 +9,5 @@ from avrobust.attacks.base import IterativeAttack, register_attack
 @register_attack("ifgsm", aliases=("bim", "i-fgsm"))
 class IFGSM(IterativeAttack):
     """Iterative FGSM without random start; default step ``eps / steps``."""
+
+    joint_capable = True

@@ -11,6 +11,8 @@ from avrobust.attacks.threat import Budget, ThreatModel
 class PGD(IterativeAttack):
     """Projected gradient descent; default step ``2.5 * eps / steps`` (Madry et al.'s rule)."""
 
+    joint_capable = True
+
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 10, loss: str = "ce",
                  targeted: bool = False, random_start: bool = True, restarts: int = 1, seed: int = 0,
                  eot: int = 1) -> None:

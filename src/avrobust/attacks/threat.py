@@ -81,6 +81,9 @@ class ThreatModel:
     video: Budget = field(default_factory=_video_budget)
     audio: Budget = field(default_factory=_audio_budget)
     modalities: tuple[str, ...] = MODALITIES
+    #: CRMT's protocol: one L2 budget over the concatenated (video, audio) perturbation (:mod:`.joint`);
+    #: each modality's budget then is L2 with this eps (a bound the joint budget implies)
+    joint_l2: float | None = None
 
     def __post_init__(self) -> None:
         mods = tuple(self.modalities)
@@ -88,6 +91,15 @@ class ThreatModel:
         if unknown or not mods:
             raise ConfigError(f"unknown modality {', '.join(unknown) or '(none)'}; choose from video, audio")
         object.__setattr__(self, "modalities", tuple(m for m in MODALITIES if m in mods))
+        if self.joint_l2 is not None:
+            eps = float(self.joint_l2)
+            if not (eps > 0 and eps != float("inf")):
+                raise ConfigError(f"a joint L2 budget must be a finite number > 0, got {self.joint_l2}")
+            if self.modalities != MODALITIES:
+                raise ConfigError("a joint L2 budget spans both modalities; attack video,audio")
+            object.__setattr__(self, "joint_l2", eps)
+            for m in MODALITIES:
+                object.__setattr__(self, m, replace(self.budget(m), norm="l2", eps=eps))
 
     def budget(self, modality: str) -> Budget:
         return self.video if modality == "video" else self.audio
@@ -103,17 +115,20 @@ class ThreatModel:
         def scale(b: Budget) -> Budget:
             return replace(b, eps=b.eps * factor, step=None if b.step is None else b.step * factor)
 
-        return replace(self, video=scale(self.video), audio=scale(self.audio))
+        joint = None if self.joint_l2 is None else self.joint_l2 * factor
+        return replace(self, video=scale(self.video), audio=scale(self.audio), joint_l2=joint)
 
     def describe(self, steps: Mapping[str, float] | None = None) -> dict[str, Any]:
         """JSON-ready budgets of both modalities plus the attacked ones."""
         steps = steps or {}
         return {"video": self.video.describe(steps.get("video")), "audio": self.audio.describe(steps.get("audio")),
-                "modalities": list(self.modalities)}
+                "modalities": list(self.modalities), **({"joint_l2": self.joint_l2} if self.joint_l2 else {})}
 
     @classmethod
-    def build(cls, modalities: str | tuple[str, ...] = MODALITIES, **kwargs: Any) -> ThreatModel:
-        """Build from flat keywords: ``eps_video``, ``norm_audio``, ``step_video``...
+    def build(cls, modalities: str | tuple[str, ...] = MODALITIES, joint_l2: float | None = None,
+              **kwargs: Any) -> ThreatModel:
+        """Build from flat keywords: ``eps_video``, ``norm_audio``, ``step_video``...; ``joint_l2``: one L2
+        budget over both modalities (CRMT's protocol), which replaces the per-modality ones.
 
         ``modalities`` may be ``"video,audio"``.
         """
@@ -126,7 +141,9 @@ class ThreatModel:
                 parts[mod][attr] = value
         if isinstance(modalities, str):
             modalities = tuple(m.strip() for m in modalities.split(",") if m.strip())
-        return cls(Budget(**parts["video"]), Budget(**parts["audio"]), tuple(modalities))
+        if joint_l2 is not None and any(kwargs.get(f"{a}_{m}") is not None for a in ("eps", "norm") for m in MODALITIES):
+            raise ConfigError("a joint L2 budget replaces the per-modality eps and norm; give one or the other")
+        return cls(Budget(**parts["video"]), Budget(**parts["audio"]), tuple(modalities), joint_l2)
 
 
 def flat_norm(x: torch.Tensor, norm: str) -> torch.Tensor:

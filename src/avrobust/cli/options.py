@@ -39,6 +39,9 @@ THREAT_OPTIONS: dict[str, tuple[Any, Any]] = {
     "step_video": (Optional[str], typer.Option(None, help="Video step size (default: each attack's rule).")),
     "step_audio": (Optional[str], typer.Option(None, help="Audio step size (default: each attack's rule).")),
     "modalities": (str, typer.Option("video,audio", help=texts.MODALITY)),
+    "joint_l2": (Optional[str], typer.Option(None, help="CRMT's protocol: one L2 budget over both modalities' "
+                                             "perturbations together (replaces --eps-*/--norm-*; fgsm = FGM, ifgsm, "
+                                             "pgd take it).")),
 }
 
 RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
@@ -120,7 +123,8 @@ def _build_threat(opts: dict[str, Any]) -> Any:
     from avrobust.attacks import ThreatModel
 
     numbers = {k: _number(opts[k], "--" + k.replace("_", "-")) for k in ("eps_video", "eps_audio", "step_video", "step_audio")}
-    return ThreatModel.build(opts["modalities"], norm_video=opts["norm_video"], norm_audio=opts["norm_audio"], **numbers)
+    return ThreatModel.build(opts["modalities"], norm_video=opts["norm_video"], norm_audio=opts["norm_audio"],
+                             joint_l2=_number(opts["joint_l2"], "--joint-l2"), **numbers)
 
 
 def _build_compute(opts: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from avrobust.cli import help as texts
 from avrobust.cli.app import N_HELP, app, show
 from avrobust.cli.options import DATA_HELP, compute_options, threat_options
 from avrobust.console import console, output
+from avrobust.errors import ConfigError
 from avrobust.jobs.transfer import TRANSFER_ATTACKS
 
 
@@ -18,9 +19,13 @@ from avrobust.jobs.transfer import TRANSFER_ATTACKS
 @compute_options
 @threat_options
 def evaluate(
-    checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
+    checkpoint: Optional[Path] = typer.Option(None, help="Run directory written by 'avrobust train'."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
     split: str = typer.Option("test", help=texts.SPLIT),
+    adversarial: Optional[Path] = typer.Option(None, help="Score the model on this saved adversarial set ('avrobust "
+                                               "attack --save') instead of attacking it: transfer rows, no crafting."),
+    onnx: Optional[Path] = typer.Option(None, help="With --adversarial: an ONNX model to score instead of a run "
+                                        "(needs onnxruntime: pip install 'avrobust[onnx]')."),
     batch_size: int = typer.Option(128, min=1),
     attack: list[str] = typer.Option([], "--attack", help=texts.ATTACKS_HELP),
     steps: Optional[int] = typer.Option(None, help="Iterations for every iterative attack (default: each attack's)."),
@@ -45,6 +50,11 @@ def evaluate(
 
     if deterministic:
         use_deterministic()
+    if adversarial is not None or onnx is not None:
+        _score_saved(adversarial, checkpoint, onnx, json, compute.precision)
+        return
+    if checkpoint is None:
+        raise ConfigError("give --checkpoint RUN (or --adversarial DIR with --checkpoint or --onnx)")
     result = evaluate_checkpoint(checkpoint, data, split, batch_size, attacks=attack, threat=threat, steps=steps,
                                  restarts=restarts, seed=seed, limit=n, show_progress=True, suite=suite,
                                  surrogate=surrogate, progress_file=json.with_suffix(".partial.json") if json else None,
@@ -55,6 +65,24 @@ def evaluate(
     if json:
         result.write(json)
         console.print(f"results -> {json}")
+
+
+def _score_saved(adversarial: Optional[Path], checkpoint: Optional[Path], onnx: Optional[Path], json: Optional[Path],
+                 precision: str) -> None:
+    from avrobust.jobs.adversarial import evaluate_adversarial
+    from avrobust.jobs.transfer import outputs
+    from avrobust.tables import Table, frac
+
+    if adversarial is None:
+        raise ConfigError("--onnx scores a saved adversarial set: add --adversarial DIR")
+    result = evaluate_adversarial(adversarial, checkpoint=checkpoint, onnx=onnx, json_path=json, precision=precision)
+    rows = [[r.attack, r.surrogate, "white box" if r.white_box else "transfer", frac(r.clean_accuracy),
+             frac(r.robust_accuracy), frac(r.attack_success_rate)] for r in result.matrix]
+    show(Table(["attack", "crafted on", "kind", "clean accuracy", "robust accuracy", "ASR"], rows,
+               f"{next(iter(result.victims))} on the set in {adversarial} ({result.n} clips of {result.data}, "
+               f"{result.split})", {3, 4, 5}))
+    if json:
+        console.print("results -> " + ", ".join(str(p) for p in outputs(json)))
 
 
 @app.command()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from avrobust.attacks.base import Attack
+from avrobust.attacks.joint import joint_norm
 from avrobust.attacks.temporal_modality import modality_agreement
 from avrobust.attacks.threat import within_budget
 from avrobust.checkpoint import tensor_digest
@@ -42,6 +43,10 @@ from avrobust.io import write_json
 from avrobust.models.classifier import eval_mode, float32_outputs
 from avrobust.models.interface import AVModel, model_device
 from avrobust.types import AVBatch
+
+
+#: receives ``(attack label, batch number, clip indices [B], adversarial clips, labels [B])``
+Sink = Callable[[str, int, torch.Tensor, AVBatch, torch.Tensor], None]
 
 
 class BudgetViolation(RuntimeError):
@@ -96,6 +101,12 @@ def check_budget(attack: Attack, clean: AVBatch, adv: AVBatch) -> None:
             worst = max_norm(x, xa, attack.threat.budget(m).norm)
             raise BudgetViolation(f"{attack.name} left the {m} budget (eps {attack.threat.budget(m).eps:g}, "
                                   f"measured {worst:g}) or range; this is a bug, please report it")
+    eps = attack.threat.joint_l2
+    if eps is not None:
+        norms = joint_norm({"video": adv.video, "audio": adv.audio}, {"video": clean.video, "audio": clean.audio})
+        if bool((norms > eps * (1 + 1e-5) + 1e-5).any()):
+            raise BudgetViolation(f"{attack.name} left the joint L2 budget (eps {eps:g}, measured {float(norms.max()):g}); "
+                                  "this is a bug, please report it")
 
 
 @torch.no_grad()
@@ -109,7 +120,8 @@ def _classify(model: AVModel, batch: AVBatch, where: str) -> tuple[torch.Tensor,
 def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: AVDataset,
                      attacks: Sequence[Attack], *, indices: torch.Tensor | None = None, batch_size: int = 64,
                      only_correct: bool = False, progress_file: str | Path | None = None,
-                     show_progress: bool = False, description: str = "attack", precision: str = "fp32") -> Scores:
+                     show_progress: bool = False, description: str = "attack", precision: str = "fp32",
+                     sink: Sink | None = None) -> Scores:
     """Craft every attack on ``source`` and score on every victim (``label -> model``).
 
     Args:
@@ -119,6 +131,8 @@ def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: A
         precision: the models' forward passes under autocast (:func:`avrobust.device.autocast`); the
             perturbations stay float32. A batch that does not fit in memory is run in pieces
             (:mod:`~avrobust.evaluation.memory`).
+        sink: called per batch and attack with ``(attack label, batch number, clip indices, adversarial
+            clips, labels)`` after the budget check (an adversarial set keeps them; :mod:`.adversarial_set`).
     """
     if len({a.label for a in attacks}) != len(attacks):
         raise ConfigError("attack labels must be unique within one evaluation")
@@ -146,7 +160,8 @@ def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: A
             if k == ctx.rank:  # this process's first batch: the data must fit every model
                 for model in (source, *victims.values()):
                     model.check_batch(batch)
-            _score_batch(source, victims, attacks, batch, labels, sl, pos, only_correct, state)
+            emit = None if sink is None else (lambda label, adv, y, k=k, chunk=chunk: sink(label, k, chunk, adv, y))
+            _score_batch(source, victims, attacks, batch, labels, sl, pos, only_correct, state, emit)
             if path is not None:
                 write_json(path, {"key": key, "batches": k + 1, **_dump(state)})
     if ctx.enabled:
@@ -157,7 +172,8 @@ def attack_and_score(source: AVModel, victims: Mapping[str, AVModel], dataset: A
 
 
 def _score_batch(source: AVModel, victims: Mapping[str, AVModel], attacks: Sequence[Attack], batch: AVBatch,
-                 labels: torch.Tensor, sl: slice, end: int, only_correct: bool, state: dict[str, Any]) -> None:
+                 labels: torch.Tensor, sl: slice, end: int, only_correct: bool, state: dict[str, Any],
+                 emit: Callable[[str, AVBatch, torch.Tensor], None] | None = None) -> None:
     def classify(model: AVModel, clips: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
         return within_memory(lambda m: _classify(m, clips, where), model, clips.size)
 
@@ -178,6 +194,8 @@ def _score_batch(source: AVModel, victims: Mapping[str, AVModel], attacks: Seque
                           source, sub.size)
         outcome.seconds += time.perf_counter() - start
         check_budget(attack, sub, adv)
+        if emit is not None:
+            emit(attack.label, adv, sub_labels)
         outcome.meter.update(sub, adv)
         for v, model in victims.items():
             pred, cosine = classify(model, adv, f" on {attack.label} examples")

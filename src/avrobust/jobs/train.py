@@ -69,7 +69,6 @@ def train_model(
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     train_set = load_dataset(data, "train")
     val_set = load_dataset(data, "val")
-    run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     seed_everything(seed, deterministic)
     source = source_of(model, wrap_config) if custom else None
     if source is not None:
@@ -87,6 +86,7 @@ def train_model(
         net, {"visual": pretrained, "audio": pretrained_audio})
     for report in reports:  # a resumed run's checkpoint holds the weights
         console.print(f"pretrained {describe(report)}")
+    run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)  # after every check: a failure leaves nothing
     meta = {"model_name": name, **({"pretrained": reports} if reports else {}), **({"init": start} if start else {}),
             **({"model_source": source.to_dict()} if source else {})}
     summary = train(net.to(default_device()), train_set, val_set, config, run_dir, method=trainer_method, meta=meta,

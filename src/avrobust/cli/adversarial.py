@@ -1,0 +1,45 @@
+"""``avrobust attack``: craft adversarial clips on a run once and save them (``evaluate --adversarial``
+scores any model on them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from avrobust.cli import help as texts
+from avrobust.cli.app import N_HELP, app
+from avrobust.cli.options import DATA_HELP, compute_options, threat_options
+from avrobust.console import output
+
+
+@app.command()
+@compute_options
+@threat_options
+def attack(
+    checkpoint: Path = typer.Option(..., help="Run directory of the model the clips are crafted on."),
+    save: Path = typer.Option(..., help="Directory for the adversarial set (safetensors shards and manifest.json); "
+                              "rerun the same command to finish an interrupted one."),
+    attack: list[str] = typer.Option(["pgd"], "--attack", help=texts.ATTACKS_HELP),
+    data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
+    split: str = typer.Option("test", help=texts.SPLIT),
+    n: Optional[int] = typer.Option(None, "--n", "--limit", help=N_HELP),
+    steps: Optional[int] = typer.Option(None, help="Iterations for every iterative attack (default: each attack's)."),
+    seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
+    batch_size: int = typer.Option(64, min=1, help="Clips per batch (a shard); transfer figures match a matrix run "
+                                   "with the same batch size."),
+    threat: Any = None,
+    compute: Any = None,
+) -> None:
+    """Craft adversarial clips once and save them: 'evaluate --adversarial DIR' scores any model (a run or an
+    ONNX file) on them without crafting again."""
+    from avrobust.jobs.adversarial import attack_and_save
+
+    m = attack_and_save(checkpoint, save, attacks=attack, data=data, split=split, limit=n, steps=steps, seed=seed,
+                        batch_size=batch_size, threat=threat, precision=compute.precision)
+    for label, a in m["attacks"].items():
+        output.print(f"{label}: white-box ASR {100 * a['white_box_asr']:.1f} %, robust accuracy "
+                     f"{100 * a['white_box_robust_accuracy']:.1f} % ({len(a['shards'])} shards, {a['seconds']:.1f} s)",
+                     highlight=False)
+    output.print(f"{m['n']} clips of {m['data']} ({m['split']}) -> {save / 'manifest.json'}", highlight=False)
