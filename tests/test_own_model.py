@@ -77,6 +77,16 @@ def test_own_model_trained_attacked_evaluated_and_reported_from_the_shell(run_cl
                              "--examples", "0")
     assert code == 0, err
     assert "Net" in (tmp_path / "report" / "report.md").read_text()
+    # untrained by avrobust (the factory's own weights): a run directory every command takes
+    code, out, err = run_cli("wrap", "--model-file", f"{model}:make", "--wrap", config, "--data", tiny_spec,
+                             "--out", tmp_path / "own")
+    assert code == 0 and "weights" in out, err
+    code, out, err = run_cli("transfer", "--surrogates", run, "--victims", tmp_path / "own", run, "--attack", "fgsm",
+                             "--json", tmp_path / "t.json")
+    assert code == 0, err
+    assert {r["victim"] for r in json.loads((tmp_path / "t.json").read_text())["matrix"]} == {"own", "run"}
+    code, out, err = run_cli("export", "--checkpoint", tmp_path / "own", "--n", "1", "--out", tmp_path / "ex")
+    assert code == 0 and (tmp_path / "ex" / "index.json").exists(), err
     # the source changed: every later command on the run refuses with one line
     model.write_text(MODEL + "\n# edited\n")
     code, out, err = run_cli("evaluate", "--checkpoint", run)

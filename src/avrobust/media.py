@@ -71,7 +71,15 @@ def write_mp4(path: Path, frames: np.ndarray, fps: float, audio: np.ndarray, sam
 
 
 def logmels(model: Any, waveforms: tuple[torch.Tensor, ...], segments: int) -> list[np.ndarray]:
-    """The model's log-mel of each waveform ``[L]``, as ``[n_mels, frames]`` pictures."""
+    """The model's log-mel of each waveform ``[L]``, as ``[n_mels, frames]`` pictures; for a wrapped model
+    (whose front end, if any, is the user's) a 64-band log-mel of the waveform at the model's rate."""
+    config = getattr(model, "config", None)
+    if getattr(model, "frontend", None) is None or (hasattr(config, "to_dict") and config.to_dict().get("wrapped")):
+        import librosa
+
+        rate = int(getattr(config, "sample_rate", 16000))
+        return [np.log(librosa.feature.melspectrogram(y=x.detach().cpu().float().numpy(), sr=rate, n_fft=512,
+                                                      hop_length=128, n_mels=64) + 1e-6) for x in waveforms]
     device = next(iter(model.frontend.buffers()), torch.empty(0)).device
     with torch.no_grad():
         return [model.frontend(x[None].float().to(device), segments)[0, 0].T.cpu().numpy() for x in waveforms]

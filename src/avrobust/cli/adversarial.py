@@ -1,5 +1,5 @@
 """``avrobust attack``: craft adversarial clips on a run once and save them (``evaluate --adversarial``
-scores any model on them)."""
+scores any model on them); ``avrobust wrap``: your own model, untrained by avrobust, as a run directory."""
 
 from __future__ import annotations
 
@@ -43,3 +43,25 @@ def attack(
                      f"{100 * a['white_box_robust_accuracy']:.1f} % ({len(a['shards'])} shards, {a['seconds']:.1f} s)",
                      highlight=False)
     output.print(f"{m['n']} clips of {m['data']} ({m['split']}) -> {save / 'manifest.json'}", highlight=False)
+
+
+@app.command()
+def wrap(
+    model_file: Optional[str] = typer.Option(None, help="Your model: PATH.py:FACTORY (called with num_classes, "
+                                             "sample_rate if it takes them; it may load its own weights)."),
+    model: Optional[str] = typer.Option(None, help="Or an importable factory: package.module:FACTORY."),
+    wrap: Optional[Path] = typer.Option(None, help="How to wrap it (TOML or YAML; examples/own_model.toml)."),
+    data: str = typer.Option(..., help=DATA_HELP + " Its classes and sample rate are the model's."),
+    out: Path = typer.Option(..., help="Run directory to write (checkpoint with the factory's weights)."),
+    overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
+) -> None:
+    """Your own model, with the weights its factory gives it, as a run directory: evaluate, attack, transfer,
+    analyze, export, benchmark and report then take it (later commands rebuild it from the factory)."""
+    from avrobust.errors import ConfigError
+    from avrobust.jobs.wrap import wrap_model
+
+    if (model is None) == (model_file is None):
+        raise ConfigError("give --model-file PATH.py:FACTORY or --model module:FACTORY: exactly one")
+    meta = wrap_model(model or model_file, out, data=data, wrap_config=wrap, overwrite=overwrite)  # type: ignore[arg-type]
+    output.print(f"{meta['model_name']} from {meta['model_source']['factory']} -> {out} (its own weights; "
+                 f"{len(meta['class_names'])} classes of {meta['data_spec']})", highlight=False)
