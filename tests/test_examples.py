@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -40,3 +41,15 @@ def test_readme_shows_an_example_as_it_is():
     block = re.search(r"## Use your own model\n.*?```python\n(.*?)```", readme, re.S)
     assert block, "README lacks the 'Use your own model' section"
     assert block.group(1) == (ROOT / "examples" / "late_fusion.py").read_text()
+
+
+@pytest.mark.slow
+def test_the_shell_example_trains_and_is_attacked_with_its_features(run_cli, tmp_path):
+    """examples/own_model.py with examples/own_model.toml, as its docstring runs it (TMA reads its features)."""
+    code, _, err = run_cli("train", "--model-file", f"{ROOT / 'examples' / 'own_model.py'}:make", "--wrap",
+                           ROOT / "examples" / "own_model.toml", "--data", DATA, "--out", tmp_path / "own", "--epochs", "1")
+    assert code == 0, err
+    code, out, err = run_cli("evaluate", "--checkpoint", tmp_path / "own", "--attack", "pgd,tma", "--steps", "2",
+                             "--n", "8", "--json", tmp_path / "ev.json")
+    assert code == 0, err
+    assert set(json.loads((tmp_path / "ev.json").read_text())["attacks"]) == {"pgd", "tma"}
