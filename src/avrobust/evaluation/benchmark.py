@@ -144,7 +144,8 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
         protocol=proto.name, attacks=proto.attacks(randomised), clean_accuracy=clean.correct / max(clean.n, 1),
         randomised=randomised, zero_gradient_share=zero, threats=results, flags=flags, twin=twin_name,
         seed=seed, seconds=round(seconds, 3), seconds_per_clip=round(seconds / max(len(idx), 1), 4),
-        device=describe(model_device(model)), precision=precision, versions=versions())
+        device=describe(model_device(model)), precision=precision, versions=versions(),
+        no_audio_accuracy=clean.metrics().get("no_audio_accuracy"), no_video_accuracy=clean.metrics().get("no_video_accuracy"))
 
 
 def protocol_named(name: str) -> Protocol:

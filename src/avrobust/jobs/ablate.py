@@ -138,7 +138,9 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
     rows: list[AblationRow] = []
     if resume and (out / ABLATION_FILE).exists():
         previous = read_result(out / ABLATION_FILE)
-        if previous["settings"] != settings:
+        old = dict(previous["settings"])  # the same settings; more seeds may add starting runs (init)
+        old_init, rest = old.pop("init", {}), {k: v for k, v in settings.items() if k != "init"}
+        if old != rest or any(settings.get("init", {}).get(k) != v for k, v in old_init.items()):
             raise ConfigError(f"cannot resume: the ablation in {out} used other settings; use the original ones")
         rows = previous["rows"]
     done = {(r["variant"], r["seed"]) for r in rows}

@@ -89,6 +89,9 @@ class BenchmarkResult(Result):
     precision: str
     versions: dict[str, str]
     twin: str | None = None
+    #: clean accuracy of the fused model missing a modality (audio silenced; frames replaced by their mean)
+    no_audio_accuracy: float | None = None
+    no_video_accuracy: float | None = None
 
     def data_source(self) -> tuple[str, str]:
         return self.data, self.split
@@ -145,8 +148,10 @@ def attacked_budget(budget: dict[str, Any]) -> str:
 
 def card_section(path: Path, card: BenchmarkResult) -> Section:
     """A model card: what was measured, the per-threat table, the flags and the cost."""
+    missing = ("" if card.no_audio_accuracy is None else f" (audio silenced {pct(card.no_audio_accuracy)} %, frames "
+               f"replaced by their mean {pct(card.no_video_accuracy)} %)")
     intro = (f"{card.name(path)} on `{card.data}` ({card.split}, {card.n} clips): clean accuracy "
-             f"{pct(card.clean_accuracy)} %. Protocol `{card.protocol}` ({', '.join(f'`{a}`' for a in card.attacks)}; "
+             f"{pct(card.clean_accuracy)} %{missing}. Protocol `{card.protocol}` ({', '.join(f'`{a}`' for a in card.attacks)}; "
              f"each attack only on the clips still robust, seed {card.seed}); "
              f"{'randomised model, gradient attacks with EOT' if card.randomised else 'deterministic model'}; "
              f"{card.device}, {card.precision}; {card.seconds:.0f} s in all, {card.seconds_per_clip:.2f} s per clip. "
