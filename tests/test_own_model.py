@@ -116,3 +116,20 @@ def test_wrap_configuration_reads_toml_and_yaml_and_names_bad_keys(tmp_path, own
     (tmp_path / "bad.toml").write_text('video_layot = "NCTHW"\n')
     with pytest.raises(ConfigError, match="unknown key"):
         read_wrap_config(tmp_path / "bad.toml")
+
+
+def test_a_module_factory_is_recorded_and_rebuilt(run_cli, tmp_path, tiny_spec, own, monkeypatch):
+    """``--model package.module:FACTORY``: importable from PYTHONPATH, its module file's sha256 recorded."""
+    model, config = own
+    package = tmp_path / "site" / "ownpkg_test"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "nets.py").write_text(model.read_text())
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    code, _, err = run_cli("wrap", "--model", "ownpkg_test.nets:make", "--wrap", config, "--data", tiny_spec,
+                           "--out", tmp_path / "run")
+    assert code == 0, err
+    meta = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert meta["model_source"]["factory"] == "ownpkg_test.nets:make" and meta["epoch"] == 0
+    code, out, err = run_cli("evaluate", "--checkpoint", tmp_path / "run")
+    assert code == 0 and "Net" in out, err
