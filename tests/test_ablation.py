@@ -187,3 +187,18 @@ def test_merging_ablations_keeps_each_run_once_and_refuses_disagreement_or_other
     ZooResult(data="synth", epochs=1, seed=0, models=[], complete=True, train_seconds=1.0).write(tmp_path / "zoo.json")
     with pytest.raises(ConfigError, match="zoo.json is not an ablation"):
         merge_ablations([tmp_path / "b.json", tmp_path / "zoo.json"], tmp_path / "n")
+
+
+def test_merging_fine_tuning_ablations_unions_their_starting_runs(tmp_path):
+    """Seeds fine-tuned from different runs (init) merge when no seed's starting run differs."""
+    from avrobust.jobs.ablate import merge_ablations, summarise_ablation
+    settings = {"data": "synth", "model": "AsV", "epochs": 1, "steps": 2, "n": 64, "attacks": ["fgsm"],
+                "eval_steps": 5, "threat": ThreatModel().describe(), "batch_size": 32}
+    summarise_ablation({**settings, "init": {"0": "z/s0"}}, [_row("pgd-at", 0)], ["pgd-at"]).write(tmp_path / "a.json")
+    summarise_ablation({**settings, "init": {"1": "z/s1", "2": "z/s2"}}, [_row("pgd-at", 1), _row("pgd-at", 2)],
+                       ["pgd-at"]).write(tmp_path / "b.json")
+    merged = merge_ablations([tmp_path / "a.json", tmp_path / "b.json"], tmp_path / "m")
+    assert merged.settings["init"] == {"0": "z/s0", "1": "z/s1", "2": "z/s2"} and len(merged.rows) == 3
+    summarise_ablation({**settings, "init": {"0": "other"}}, [_row("pgd-at", 3)], ["pgd-at"]).write(tmp_path / "c.json")
+    with pytest.raises(ConfigError, match="start seed 0 from different runs"):
+        merge_ablations([tmp_path / "a.json", tmp_path / "c.json"], tmp_path / "n")

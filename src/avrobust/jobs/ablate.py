@@ -184,9 +184,17 @@ def merge_ablations(inputs: Sequence[str | Path], out: str | Path, *, overwrite:
     for path, result in zip(paths, results):
         if not isinstance(result, AblationResult):
             raise ConfigError(f"{path} is not an ablation (avrobust ablate writes ablation.json)")
-    settings = results[0]["settings"]
-    if any(r["settings"] != settings for r in results[1:]):
+    settings = dict(results[0]["settings"])
+    rest = {k: v for k, v in settings.items() if k != "init"}
+    if any({k: v for k, v in r["settings"].items() if k != "init"} != rest for r in results[1:]):
         raise ConfigError("cannot merge ablations run with different settings")
+    starts: dict[str, str] = {}  # each seed's starting run (init), the same wherever two ablations name one
+    for r in results:
+        for seed, run in r["settings"].get("init", {}).items():
+            if starts.setdefault(seed, run) != run:
+                raise ConfigError(f"cannot merge: the ablations start seed {seed} from different runs")
+    if starts:
+        settings["init"] = dict(sorted(starts.items(), key=lambda kv: int(kv[0])))
     in_place = any(p.resolve() == (out / ABLATION_FILE).resolve() for p in paths)  # redrawing its own outputs
     claim_dir(out, ABLATION_FILE, "an ablation", overwrite=overwrite or in_place)
     rows: dict[tuple[str, int], AblationRow] = {}
