@@ -51,6 +51,9 @@ def evaluate(
     if deterministic:
         use_deterministic()
     if adversarial is not None or onnx is not None:
+        if attack or suite or sweep or surrogate:
+            raise ConfigError("--adversarial scores saved clips: --attack, --suite, --sweep and --surrogate do not "
+                              "apply (craft with 'avrobust attack --save')")
         _score_saved(adversarial, checkpoint, onnx, json, compute.precision)
         return
     if checkpoint is None:
