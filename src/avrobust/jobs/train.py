@@ -9,7 +9,7 @@ from avrobust.attacks.threat import ThreatModel
 from avrobust.checkpoint import CHECKPOINT_FILE, check_classes, load_weights as load_run_weights, read_meta
 from avrobust.console import console
 from avrobust.data import load_dataset
-from avrobust.defences import TrainConfig, method_for, prepare_run_dir, train
+from avrobust.defences import TrainConfig, create_method, method_for, prepare_run_dir, train
 from avrobust.defences.runstate import SUMMARY_FILE
 from avrobust.distributed import default_device
 from avrobust.errors import ConfigError
@@ -19,6 +19,7 @@ from avrobust.models.custom import build, is_factory, source_of
 from avrobust.models.pretrained import describe, load_branch, load_pretrained
 from avrobust.results import TrainingResult, ZooEntry, ZooResult, read_result
 from avrobust.seeding import seed_everything
+from avrobust.specs import parse_spec
 from avrobust.weights import load as load_weights
 
 
@@ -67,16 +68,18 @@ def train_model(
     if wrap_config is not None and not custom:
         raise ConfigError(f"--wrap configures a model from a factory (--model-file); {model!r} is a zoo model")
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
+    name = None if custom else ZOO.canonical(model)  # names and specs checked before any data is built
+    method_name, method_options = parse_spec(method)
+    create_method(method_name, threat, **method_options)
+    source = source_of(model, wrap_config) if custom else None
     train_set = load_dataset(data, "train")
     val_set = load_dataset(data, "val")
     seed_everything(seed, deterministic)
-    source = source_of(model, wrap_config) if custom else None
     if source is not None:
         net = build(source, train_set.num_classes, train_set.sample_rate)
         net.check_batch(train_set.batch(slice(0, 1))[0])
         name = net.config.model_class
     else:
-        name = ZOO.canonical(model)
         net = create_model(name, train_set.num_classes, train_set.sample_rate, **({} if width is None else {"width": width}))
     trainer_method = method_for(net, method, threat)
     if init is not None and (pretrained or pretrained_audio):
