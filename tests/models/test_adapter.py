@@ -71,9 +71,9 @@ def test_wrapped_results_identical_to_native(trained):
     native = copy.deepcopy(trained["model"]).double().eval()
     twin = wrapped_twin(native)
     test = trained["test"]
-    data = avrobust.AVDataset(test.video[:24].double(), test.audio[:24].double(), test.labels[:24], test.class_names,
+    data = avrobust.AVDataset(test.video[:12].double(), test.audio[:12].double(), test.labels[:12], test.class_names,
                               test.fps, test.sample_rate, "fixture", "test")
-    batch, labels = data.batch(slice(0, 24))
+    batch, labels = data.batch(slice(0, 12))
     for name in ("pgd", "mifgsm", "tia", "mma", "tma"):
         attack = create_attack(name, steps=3)
         a = attack(native, batch, labels, generator=torch.Generator().manual_seed(1))
