@@ -48,6 +48,7 @@ from avrobust.jobs.evaluate import evaluate_checkpoint
 from avrobust.jobs.train import train_model
 from avrobust.results import AblationResult, AblationRow, read_result
 from avrobust.results.ablation import ablation_plot, ablation_settings, ablation_table
+from avrobust.runtime import release_memory
 from avrobust.stats import mean_std
 
 ABLATION_FILE = "ablation.json"
@@ -149,6 +150,7 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
         console.rule(f"ablation {i + 1}/{len(todo)}: {label}, seed {seed}")
         rows.append(_run(out, label, configs[label], seed, n_epochs, settings, threat))
         summarise_ablation(settings, rows, chosen).write(out / ABLATION_FILE)
+        release_memory()
     if equal_time:
         timed = [(seed, label, _equal_time_epochs(rows, label, seed, epochs)) for seed in seeds for label in chosen
                  if label != "pgd-at" and (f"{label}@time", seed) not in done]
@@ -156,6 +158,7 @@ def run_ablation(out: str | Path, *, data: str, model: str = "alexnet-sum-vgg", 
             console.rule(f"equal time {i + 1}/{len(timed)}: {label}, seed {seed}, {n_epochs} epochs")
             rows.append(_run(out, f"{label}@time", configs[label], seed, n_epochs, settings, threat))
             summarise_ablation(settings, rows, chosen).write(out / ABLATION_FILE)
+            release_memory()
     finished = {r["variant"] for r in rows}  # a resumed ablation reports the variants of earlier calls too
     return _write_outputs(out, settings, rows, [v for v in configs if v in finished or v in chosen])
 

@@ -18,6 +18,7 @@ from avrobust.models import ZOO, create_model, list_models
 from avrobust.models.custom import build, is_factory, source_of
 from avrobust.models.pretrained import describe, load_branch, load_pretrained
 from avrobust.results import TrainingResult, ZooEntry, ZooResult, read_result
+from avrobust.runtime import release_memory
 from avrobust.seeding import seed_everything
 from avrobust.specs import parse_spec
 from avrobust.weights import load as load_weights
@@ -169,6 +170,7 @@ def train_zoo(
             summary = train_model(data, name, run_dir, epochs=epochs, seed=model_seed, overwrite=overwrite,
                                   resume=resume and (run_dir / CHECKPOINT_FILE).exists(),
                                   show_progress=show_progress, **train_options)
+        release_memory()  # the next model starts from a trimmed heap (many models in one process)
         entries.append(ZooEntry(model=name, alias=ZOO.aliases_of(name)[0], seed=model_seed, run_dir=str(run_dir),
                                 train_seconds=round(summary["total_train_seconds"], 1), val=summary["metrics"]))
         zoo = ZooResult(data=data, epochs=epochs, seed=seed, models=entries, complete=len(entries) == len(names),

@@ -18,6 +18,7 @@ from avrobust.errors import ConfigError
 from avrobust.evaluation.transfer import Member, load_members
 from avrobust.io import json_text, write_json
 from avrobust.models import ZOO
+from avrobust.runtime import release_memory
 from avrobust.studies.spec import SEED_STRIDE, StudySpec, ZooSpec
 
 
@@ -50,6 +51,7 @@ class Context:
             return json.loads(path.read_text())
         value = compute()
         write_json(path, value)
+        release_memory()
         return json.loads(json_text(value))
 
     # --- zoos -------------------------------------------------------------------------------------
@@ -81,6 +83,7 @@ class Context:
         train_model(zoo.data, zoo.models[i], out, epochs=zoo.epochs, seed=SEED_STRIDE * k + i, method=method,
                     resume=(out / "checkpoint.json").exists(), overwrite=not (out / "checkpoint.json").exists(),
                     show_progress=self.show_progress, **options)
+        release_memory()
         return out
 
     def refs(self, refs: Sequence[str]) -> list[tuple[ZooSpec, str]]:
