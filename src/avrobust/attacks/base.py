@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.attacks.losses import get_loss
 from avrobust.attacks.joint import joint_random_start, joint_step, project_joint
+from avrobust.attacks.losses import get_loss
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start, select
 from avrobust.errors import ConfigError, InputError
 from avrobust.models.classifier import AVOutput, eval_mode, float32_outputs

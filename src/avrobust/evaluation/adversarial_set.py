@@ -26,9 +26,9 @@ from avrobust.attacks.base import Attack
 from avrobust.data import AVDataset
 from avrobust.device import autocast, describe
 from avrobust.errors import ConfigError
-from avrobust.evaluation.engine import Outcome, _classify, attack_and_score
+from avrobust.evaluation.engine import Outcome, classify_clips, attack_and_score
 from avrobust.evaluation.memory import within_memory
-from avrobust.evaluation.transfer import Member, _row, summarize
+from avrobust.evaluation.transfer import Member, transfer_row, summarize
 from avrobust.evaluation.perceptibility import PerceptibilityMeter
 from avrobust.io import write_json
 from avrobust.models.classifier import eval_mode
@@ -85,7 +85,7 @@ def craft_set(source: Member, dataset: AVDataset, attacks: Sequence[Attack], out
     clean = scores.clean[source.label]
     for label, a in settings["attacks"].items():
         outcome = scores.outcomes[label]
-        row = _row(source, source, label, clean, outcome)
+        row = transfer_row(source, source, label, clean, outcome)
         a.update({"shards": sorted(p.name for p in dirs[label].glob("batch-*.safetensors")), "seconds": round(outcome.seconds, 3),
                   "perceptibility": outcome.meter.summary(), "white_box_asr": row["attack_success_rate"],
                   "white_box_robust_accuracy": row["robust_accuracy"]})
@@ -147,7 +147,7 @@ def score_set(victim: Member, path: str | Path, dataset: AVDataset, *, precision
                 outcome.cosine[victim.label] += float(cosine.sum())
             if pos != n:
                 raise ConfigError(f"the set in {path} lacks shards of {a_label} ({pos} of {n} clips); craft it again")
-            rows.append(_row(source, victim, a_label, clean, outcome))
+            rows.append(transfer_row(source, victim, a_label, clean, outcome))
             crafting.append({"surrogate": source.label, "attack": a_label, "seconds": a["seconds"], **a["perceptibility"]})
     return TransferResult(
         n=n, data=manifest["data"], split=manifest["split"], surrogates={source.label: [manifest["source"]["run_dir"]]},
@@ -157,4 +157,4 @@ def score_set(victim: Member, path: str | Path, dataset: AVDataset, *, precision
 
 
 def _predict(model: AVModel, clips: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
-    return within_memory(lambda m: _classify(m, clips, where), model, clips.size)
+    return within_memory(lambda m: classify_clips(m, clips, where), model, clips.size)

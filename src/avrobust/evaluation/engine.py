@@ -110,8 +110,9 @@ def check_budget(attack: Attack, clean: AVBatch, adv: AVBatch) -> None:
 
 
 @torch.no_grad()
-def _classify(model: AVModel, batch: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted classes and cross-modal cosine, both ``[N]``."""
+def classify_clips(model: AVModel, batch: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes and cross-modal cosine, both ``[N]`` (outputs checked finite; ``where`` names the
+    clips in the error)."""
     out = float32_outputs(model(batch.video, batch.audio))
     check_finite(out, where)
     return out.logits.argmax(1), modality_agreement(out)
@@ -175,7 +176,7 @@ def _score_batch(source: AVModel, victims: Mapping[str, AVModel], attacks: Seque
                  labels: torch.Tensor, sl: slice, end: int, only_correct: bool, state: dict[str, Any],
                  emit: Callable[[str, AVBatch, torch.Tensor], None] | None = None) -> None:
     def classify(model: AVModel, clips: AVBatch, where: str) -> tuple[torch.Tensor, torch.Tensor]:
-        return within_memory(lambda m: _classify(m, clips, where), model, clips.size)
+        return within_memory(lambda m: classify_clips(m, clips, where), model, clips.size)
 
     right = {v: classify(model, batch, " on clean clips")[0] == labels for v, model in victims.items()}
     for v, ok in right.items():

@@ -155,7 +155,7 @@ def transfer_matrix(
             outcome = scores.outcomes[attack.label]
             crafting.append({"surrogate": s.label, "attack": attack.label, "seconds": round(outcome.seconds, 3),
                              **outcome.meter.summary()})
-            rows += [_row(s, v, attack.label, clean[v.label], outcome) for v in victims]
+            rows += [transfer_row(s, v, attack.label, clean[v.label], outcome) for v in victims]
     n = len(next(iter(clean.values())))
     return TransferResult(
         n=n, data=dataset.spec, split=dataset.split, surrogates={s.label: list(s.sources) for s in surrogates},
@@ -172,7 +172,8 @@ def _unimodal(model: AVModel) -> dict[str, str]:
     return {"unimodal": definition} if definition else {}
 
 
-def _row(s: Member, v: Member, attack: str, clean: torch.Tensor, outcome: Outcome) -> TransferRow:
+def transfer_row(s: Member, v: Member, attack: str, clean: torch.Tensor, outcome: Outcome) -> TransferRow:
+    """The (surrogate ``s``, victim ``v``, ``attack``) cell from the victim's clean flags ``[n]`` and the outcome."""
     robust, n, correct = outcome.robust[v.label], len(clean), int(clean.sum())
     return TransferRow(surrogate=s.label, victim=v.label, attack=attack,
                        attack_success_rate=float((clean & ~robust).sum()) / max(correct, 1),
