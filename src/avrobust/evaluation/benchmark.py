@@ -139,13 +139,14 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
         flags.append("randomised: two passes on the same clips disagree; the gradient attacks used EOT over "
                      f"{proto.eot} passes")
     seconds = time.perf_counter() - start
+    missing = clean.metrics()
     return BenchmarkResult(
         model=model_name, checkpoint=checkpoint, data=dataset.spec, split=dataset.split, n=len(idx),
         protocol=proto.name, attacks=proto.attacks(randomised), clean_accuracy=clean.correct / max(clean.n, 1),
         randomised=randomised, zero_gradient_share=zero, threats=results, flags=flags, twin=twin_name,
         seed=seed, seconds=round(seconds, 3), seconds_per_clip=round(seconds / max(len(idx), 1), 4),
         device=describe(model_device(model)), precision=precision, versions=versions(),
-        no_audio_accuracy=clean.metrics().get("no_audio_accuracy"), no_video_accuracy=clean.metrics().get("no_video_accuracy"))
+        no_audio_accuracy=missing.get("no_audio_accuracy"), no_video_accuracy=missing.get("no_video_accuracy"))
 
 
 def protocol_named(name: str) -> Protocol:

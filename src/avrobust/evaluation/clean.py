@@ -13,6 +13,7 @@ from avrobust.distributed import all_reduce_sum, context
 from avrobust.device import autocast
 from avrobust.evaluation.memory import within_memory
 from avrobust.evaluation.metrics import Counts, check_finite
+from avrobust.models.adapter import ABLATION, mean_frames
 from avrobust.models.classifier import AVOutput, LazyOutput, eval_mode, float32_outputs
 from avrobust.models.interface import AVModel, model_device
 from avrobust.types import AVBatch
@@ -45,9 +46,7 @@ def clean_counts(
             output = within_memory(lambda m, b=batch: _outputs(m, b, i), model, batch.size)
             counts.update(output, labels.to(device))
             if missing:
-                no_audio, no_video = (within_memory(lambda m, v=v, a=a: m(v, a).logits.float(), model, batch.size)
-                                      for v, a in without_each(batch))
-                counts.update_missing(no_audio, no_video, labels.to(device))
+                counts.update_missing(*_missing_logits(model, batch, output), labels.to(device))
     return Counts.from_tensor(all_reduce_sum(counts.as_tensor())) if ctx.enabled else counts
 
 
@@ -59,8 +58,12 @@ def _outputs(model: AVModel, batch: AVBatch, i: int) -> AVOutput | LazyOutput:
     return output
 
 
-def without_each(batch: AVBatch) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """``((video, silence), (mean frames, audio))``: the clip without its audio, and without its video (every
-    frame replaced by the clip's mean colour, so the frames carry nothing but the average light)."""
+def _missing_logits(model: AVModel, batch: AVBatch, output: AVOutput | LazyOutput) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fused logits without the audio (silenced) and without the video (:func:`mean_frames`). A model whose
+    p_a, p_v are defined by that very ablation (a wrapped model without heads) has them in ``output``
+    already: p_v is the clip with the audio silenced, p_a the clip with mean frames; no pass is repeated."""
+    if model.unimodal_definition == ABLATION:
+        return output.visual_logits, output.audio_logits
     video, audio = batch.video, batch.audio
-    return (video, torch.zeros_like(audio)), (video.mean(dim=(1, 3, 4), keepdim=True).expand_as(video), audio)
+    return tuple(within_memory(lambda m, v=v, a=a: m(v, a).logits.float(), model, batch.size)  # type: ignore[return-value]
+                 for v, a in ((video, torch.zeros_like(audio)), (mean_frames(video), audio)))

@@ -106,7 +106,7 @@ class WrappedModel(nn.Module):
         if cfg.unimodal == "heads":
             values["audio_logits"], values["visual_logits"] = (self._captured(seen, k) for k in ("audio_head", "visual_head"))
         else:
-            values["audio_logits"] = lambda: self._logits(video.mean(dim=(1, 3, 4), keepdim=True).expand_as(video), audio)
+            values["audio_logits"] = lambda: self._logits(mean_frames(video), audio)
             values["visual_logits"] = lambda: self._logits(video, torch.zeros_like(audio))
         for m in ("audio", "visual"):
             key = f"{m}_features"
@@ -247,6 +247,12 @@ def wrap(model: nn.Module, *, num_classes: int, sample_rate: int, video_layout: 
         visual_feature_layout=visual_feature_layout, model_class=type(model).__name__,
         frontend="" if audio_frontend is None else type(audio_frontend).__name__)
     return WrappedModel(model, config, audio_frontend)
+
+
+def mean_frames(video: torch.Tensor) -> torch.Tensor:
+    """Video ``[N, T, C, H, W]`` with every frame replaced by the clip's mean colour: the clip without its
+    visual content (the ablation's p_a, and the missing-video accuracy of every evaluation)."""
+    return video.mean(dim=(1, 3, 4), keepdim=True).expand_as(video)
 
 
 def _positional_arity(fn: Callable[..., Any]) -> int:
