@@ -124,6 +124,7 @@ def score_set(victim: Member, path: str | Path, dataset: AVDataset, *, precision
     clean = torch.zeros(n, dtype=torch.bool)
     source = Member(manifest["source"]["label"], model, (manifest["source"]["run_dir"],), {})
     rows, crafting = [], []
+    right_of: dict[str, torch.Tensor] = {}  # the victim on each batch's clean clips: once, shared by the attacks
     with eval_mode(model), autocast(device, precision):
         for a_label, a in manifest["attacks"].items():
             outcome = Outcome(None, {victim.label: torch.zeros(n, dtype=torch.bool)}, {victim.label: 0.0},  # type: ignore[arg-type]
@@ -136,11 +137,13 @@ def score_set(victim: Member, path: str | Path, dataset: AVDataset, *, precision
                     labels, chunk = f.get_tensor("labels"), f.get_tensor("indices")
                 batch, _ = dataset.batch(chunk)
                 adv = batch.with_inputs(video, audio)
-                if pos == 0 and not rows and not crafting:
+                if not right_of:
                     model.check_batch(batch)
                 sl = slice(pos, pos + len(chunk))
                 pos += len(chunk)
-                right = _predict(model, batch.to(device), " on clean clips")[0].cpu() == labels
+                if shard not in right_of:
+                    right_of[shard] = _predict(model, batch.to(device), " on clean clips")[0].cpu() == labels
+                right = right_of[shard]
                 pred, cosine = _predict(model, adv.to(device), f" on {a_label} examples")
                 clean[sl] = right
                 outcome.robust[victim.label][sl] = (pred.cpu() == labels) & right

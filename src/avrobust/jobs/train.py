@@ -68,6 +68,8 @@ def train_model(
                           "builds and loads its own")
     if wrap_config is not None and not custom:
         raise ConfigError(f"--wrap configures a model from a factory (--model-file); {model!r} is a zoo model")
+    if init is not None and (pretrained or pretrained_audio):
+        raise ConfigError("--init starts from a whole run's weights; drop --pretrained/--pretrained-audio")
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
     name = None if custom else ZOO.canonical(model)  # names and specs checked before any data is built
     method_name, method_options = parse_spec(method)
@@ -78,13 +80,11 @@ def train_model(
     seed_everything(seed, deterministic)
     if source is not None:
         net = build(source, train_set.num_classes, train_set.sample_rate)
-        net.check_batch(train_set.batch(slice(0, 1))[0])
+        net.check_batch(train_set.batch(slice(0, 1))[0])  # a misfit wrapping fails before the run directory exists
         name = net.config.model_class
     else:
         net = create_model(name, train_set.num_classes, train_set.sample_rate, **({} if width is None else {"width": width}))
     trainer_method = method_for(net, method, threat)
-    if init is not None and (pretrained or pretrained_audio):
-        raise ConfigError("--init starts from a whole run's weights; drop --pretrained/--pretrained-audio")
     start = None if resume or init is None else init_weights(net, init, name, train_set)
     reports = [] if resume or init is not None or custom else pretrained_weights(
         net, {"visual": pretrained, "audio": pretrained_audio})
