@@ -23,7 +23,8 @@ from avrobust.attacks import ThreatModel
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import load_dataset
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
-from avrobust.evaluation.benchmark import Protocol, run_benchmark
+from avrobust.evaluation.model_card import run_benchmark
+from avrobust.evaluation.suites import Protocol
 from avrobust.jobs import train_model
 from avrobust.models.canary import Quantised
 

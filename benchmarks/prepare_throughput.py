@@ -17,7 +17,7 @@ from pathlib import Path
 
 from avrobust.data.cache import prepare
 from avrobust.data.sources import folder
-from avrobust.data.video import DecodeConfig
+from avrobust.data.decode import DecodeConfig
 from tests.data.media import write_clip
 
 

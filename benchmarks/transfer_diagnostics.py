@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.io import write_json
 from avrobust.data import load_dataset
-from avrobust.evaluation.transfer import Member, load_members, transfer_matrix
+from avrobust.evaluation.transfer_matrix import Member, load_members, transfer_matrix
 
 
 def input_gradients(m: Member, video: torch.Tensor, audio: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -143,7 +143,7 @@ def test_a_suite_ablation_evaluates_with_the_suite_and_says_so(tmp_path, tiny_sp
 
 def test_the_cli_help_names_every_variant():
     import inspect
-    from avrobust.cli.training import ablate
+    from avrobust.cli.train_commands import ablate
     help_text = inspect.signature(ablate).parameters["variants"].default.help
     named = {v.strip() for v in help_text.split(":", 1)[1].split("(default")[0].split(",")}
     assert named == set(ablation_configs(5))

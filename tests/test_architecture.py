@@ -17,7 +17,7 @@ LAYERS = [
     {"checkpoint", "weights"},
     {"attacks"},
     {"evaluation"},
-    {"defences", "defenses"},  # defenses: the deprecated spelling, a shim
+    {"defences"},
     {"analysis"},
     {"report"},
     {"jobs"},
@@ -114,17 +114,29 @@ def _docstrings(tree: ast.AST) -> set[int]:
             and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
 
 
+def _declarations(tree: ast.AST) -> set[int]:
+    """The dicts a plug-in declares its default selections in (``defaults = {...}``): their keys name selections."""
+    return {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+            and any(isinstance(t, ast.Name) and t.id == "defaults" for t in node.targets)}
+
+
+#: how many registered names a literal may list before it is a hand-written list (attack and method names are
+#: often listed in pairs; kinds and datasets share words with prose, so three)
+LISTED = {"result kind": 3, "dataset": 3, "attack": 2, "training method": 2, "analysis": 3}
+
+
 def test_no_kind_or_dataset_is_special_cased_and_no_list_of_names_is_written_by_hand() -> None:
     """Outside a plug-in's own package nothing compares a value with a registered kind's or dataset's name,
-    and no literal or text lists three or more registered kinds, datasets, methods or analyses (lists are
-    generated from the registries; attacks are exempt: a default selection of attacks is a choice, and
-    tests/test_cli_help.py checks that help texts name every registered attack)."""
+    and no literal lists registered names (two attacks or methods, three kinds, datasets or analyses), nor
+    does a text list them (three): every default list is generated from what the plug-ins declare
+    (:func:`avrobust.attacks.default_attacks`, :func:`avrobust.defences.base.ablation_configs`) or from the
+    registries; tests/test_cli_help.py checks that help texts name every registered entry."""
     import re
 
     wrong = []
     for module, path in MODULES.items():
         tree = ast.parse(path.read_text())
-        docs = _docstrings(tree)
+        docs, declared = _docstrings(tree), _declarations(tree)
         for what, (names, home) in _registries().items():
             if module.startswith(home):
                 continue
@@ -135,22 +147,62 @@ def test_no_kind_or_dataset_is_special_cased_and_no_list_of_names_is_written_by_
                     consts += [e.value for c in node.comparators if isinstance(c, (ast.Tuple, ast.List, ast.Set))
                                for e in c.elts if isinstance(e, ast.Constant)]
                     wrong += [f"{module}: compares with the {what} {c!r}" for c in consts if c in names]
-                elif isinstance(node, (ast.Tuple, ast.List, ast.Set)) and what != "attack":  # attacks: defaults
-                    listed = {e.value for e in node.elts if isinstance(e, ast.Constant) and e.value in names}
-                    if len(listed) >= 3:
+                elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+                    listed = {str(e.value).partition(":")[0] for e in node.elts if isinstance(e, ast.Constant)
+                              and isinstance(e.value, str) and str(e.value).partition(":")[0] in names}
+                    if len(listed) >= LISTED[what]:
                         wrong.append(f"{module}: a literal lists the {what}s {sorted(listed)}")
-                elif isinstance(node, ast.Dict):
+                elif isinstance(node, ast.Dict) and id(node) not in declared:
                     keyed = {k.value for k in node.keys if isinstance(k, ast.Constant) and k.value in names}
                     exports = all(isinstance(v, ast.Constant) and str(v.value).startswith("avrobust.")
                                   for v in node.values)  # the package's lazy exports: function name -> module
-                    if len(keyed) >= 2 and what in ("result kind", "dataset") and not exports:
+                    if len(keyed) >= 2 and what in ("result kind", "dataset", "training method") and not exports:
                         wrong.append(f"{module}: a dict keyed by the {what}s {sorted(keyed)}")
-                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs \
-                        and what != "attack":  # a default selection of attacks is a choice, not a list of choices
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
                     words = {w for w in names if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", node.value)}
                     if len(words) >= 3 and len(node.value) < 400:
                         wrong.append(f"{module}: the text {node.value[:50]!r}... lists the {what}s {sorted(words)}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_hand_list_check_catches_a_hand_list(tmp_path: Path) -> None:
+    """The check above fails on a module that lists attacks by hand (it would pass anything otherwise)."""
+    global MODULES
+    fake = tmp_path / "hand.py"
+    fake.write_text('DEFAULT = ("fgsm", "pgd:steps=10")\nHELP = "craft with fgsm, mifgsm or tma"\n')
+    saved, MODULES = MODULES, {"avrobust.jobs.hand": fake}
+    try:
+        try:
+            test_no_kind_or_dataset_is_special_cased_and_no_list_of_names_is_written_by_hand()
+        except AssertionError as e:
+            assert "a literal lists the attacks ['fgsm', 'pgd']" in str(e) and "lists the attacks" in str(e).split("\n")[1]
+        else:
+            raise AssertionError("a hand-written list of attacks passed the check")
+    finally:
+        MODULES = saved
+
+
+#: folders whose modules are plug-ins (each registers the entry it is named after, or is the folder's shared
+#: base): only there may two modules share a file name
+PLUGIN_FOLDERS = ("attacks", "defences", "results", "analysis", "data/recipes", "models/backbones")
+
+
+def test_no_file_name_is_used_twice_outside_plug_in_folders() -> None:
+    """A file name says what a module holds: two modules share one only when both are plug-ins (the same
+    role in sibling plug-in folders, e.g. each folder's ``base.py``)."""
+    by_name: dict[str, list[str]] = {}
+    for path in SRC.rglob("*.py"):
+        if path.name != "__init__.py":
+            by_name.setdefault(path.name, []).append(path.parent.relative_to(SRC).as_posix())
+    shared = {name: folders for name, folders in by_name.items()
+              if len(folders) > 1 and not all(f in PLUGIN_FOLDERS for f in folders)}
+    assert not shared, f"file names used twice (rename so each says what it holds): {shared}"
+
+
+def test_no_shim_is_left() -> None:
+    """Deprecated modules go in the release after they were deprecated (CHANGELOG.md): none is left."""
+    shims = [m for m, p in MODULES.items() if "DeprecationWarning" in p.read_text()]
+    assert not shims, f"deprecated shims left: {shims}"
 
 
 def test_every_kind_and_dataset_module_registers_itself() -> None:
@@ -160,6 +212,6 @@ def test_every_kind_and_dataset_module_registers_itself() -> None:
     from avrobust.results import RESULT_KINDS
 
     owners = {RESULT_KINDS.get(k).__module__ for k in RESULT_KINDS} | {DATASETS.get(d).__module__ for d in DATASETS}
-    bases = {"avrobust.results", "avrobust.results.base", "avrobust.data.recipes", "avrobust.data.recipes.video"}
+    bases = {"avrobust.results", "avrobust.results.base", "avrobust.data.recipes", "avrobust.data.recipes.decoded"}
     plugins = {m for m in MODULES if m.startswith(("avrobust.results.", "avrobust.data.recipes.")) or m in bases}
     assert plugins - bases == owners

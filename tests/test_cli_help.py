@@ -19,7 +19,7 @@ from avrobust.data import Recipe, register_dataset
 from avrobust.defences import register_method
 from avrobust.defences.standard import Standard
 from avrobust.evaluation.suites import register_suite
-from avrobust.results import ANALYSES, register_analysis
+from avrobust.analysis import ANALYSES, register_analysis
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from avrobust.data import AVDataset, load_dataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
 from avrobust.evaluation.memory import Chunked, within_memory
-from avrobust.evaluation.transfer import Member, transfer_matrix
+from avrobust.evaluation.transfer_matrix import Member, transfer_matrix
 from avrobust.models import create_model
 from avrobust.models.classifier import AVClassifier
 from avrobust.seeding import seed_everything

@@ -167,11 +167,11 @@ def test_deterministic_flag_repeats_bit_for_bit(tmp_path):
 def test_an_interrupted_evaluation_continues_where_it_stopped(trained, tmp_path, monkeypatch):
     from avrobust.attacks import build_attacks
     from avrobust.attacks.pgd import PGD
-    from avrobust.evaluation.robust import robust_evaluation
+    from avrobust.evaluation.cascade import run_cascade
 
     model, test = trained["model"], trained["test"]
     idx = torch.arange(40)
-    full = robust_evaluation(model, test, build_attacks(["fgsm,pgd"], steps=2), batch_size=8, indices=idx)
+    full = run_cascade(model, test, build_attacks(["fgsm,pgd"], steps=2), batch_size=8, indices=idx)
     calls = {"n": 0}
     real = PGD.perturb
 
@@ -184,7 +184,7 @@ def test_an_interrupted_evaluation_continues_where_it_stopped(trained, tmp_path,
     monkeypatch.setattr(PGD, "perturb", dying)
     state = tmp_path / "eval.partial.json"
     with pytest.raises(KeyboardInterrupt):
-        robust_evaluation(model, test, build_attacks(["fgsm,pgd"], steps=2), batch_size=8, indices=idx,
+        run_cascade(model, test, build_attacks(["fgsm,pgd"], steps=2), batch_size=8, indices=idx,
                           progress_file=state)
     assert json.loads(state.read_text())["batches"] == 2
     monkeypatch.setattr(PGD, "perturb", real)
@@ -195,7 +195,7 @@ def test_an_interrupted_evaluation_continues_where_it_stopped(trained, tmp_path,
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(PGD, "perturb", counting)
-    resumed = robust_evaluation(model, test, build_attacks(["fgsm,pgd"], steps=2), batch_size=8, indices=idx,
+    resumed = run_cascade(model, test, build_attacks(["fgsm,pgd"], steps=2), batch_size=8, indices=idx,
                                 progress_file=state)
     assert counted["n"] == 3  # batches 3, 4, 5 only
     assert not state.exists()

@@ -26,7 +26,7 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.data import AVDataset, load_dataset
 from avrobust.defences import TrainConfig, create_method, train
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
-from avrobust.evaluation.transfer import Member, transfer_matrix
+from avrobust.evaluation.transfer_matrix import Member, transfer_matrix
 from avrobust.io import json_text
 from avrobust.models import create_model
 from avrobust.seeding import seed_everything

@@ -106,7 +106,7 @@ def test_bad_method_specs(run_cli, tmp_path_factory, spec: str) -> None:
 @given(flag=st.sampled_from(["--eps-video", "--eps-audio", "--step-video", "--step-audio", "--norm-video",
                              "--norm-audio", "--modalities", "--joint-l2"]), text=value)
 def test_bad_threat_options(run_cli, flag: str, text: str) -> None:
-    from avrobust.cli.options import _build_threat
+    from avrobust.cli.option_groups import _build_threat
 
     opts = {"eps_video": None, "eps_audio": None, "step_video": None, "step_audio": None, "norm_video": None,
             "norm_audio": None, "modalities": "video,audio", "joint_l2": None, flag[2:].replace("-", "_"): text}

@@ -197,7 +197,7 @@ batch_size = 8
         assert heading in md
     # a second run reads every unit back: nothing trains, nothing is attacked again, same figures
     import avrobust.studies.stages as stages
-    import avrobust.studies.transfer as transfer
+    import avrobust.studies.transfer_stages as transfer
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished unit was computed again")

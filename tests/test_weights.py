@@ -17,7 +17,7 @@ import torch
 from avrobust.errors import ConfigError
 from avrobust.weights import WEIGHTS, fetch, installed, load, register_weights, source_dir, weights_dir
 import avrobust.weights.fetching as fetch_module
-from avrobust.weights.sources import state_dict
+from avrobust.weights.wheels import state_dict
 
 # ---- fetching, offline ------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from avrobust.version import __version__
 _LAZY = {
     "wrap": "avrobust.models.adapter", "WrappedModel": "avrobust.models.adapter",
     "evaluate": "avrobust.api", "benchmark": "avrobust.api", "transfer": "avrobust.api", "adversarial_training": "avrobust.api",
-    "as_dataset": "avrobust.api", "create_model": "avrobust.models.zoo", "load_weights": "avrobust.checkpoint",
+    "as_dataset": "avrobust.api", "create_model": "avrobust.models.model_zoo", "load_weights": "avrobust.checkpoint",
     "load_checkpoint": "avrobust.checkpoint", "ThreatModel": "avrobust.attacks.threat",
     "Budget": "avrobust.attacks.threat", "AVDataset": "avrobust.data.datasets", "LogMel": "avrobust.models.frontend",
 }

@@ -24,17 +24,16 @@ from typing import Any, Union
 import torch
 from torch import nn
 
-from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.attacks import ThreatModel, build_attacks, default_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import AVDataset, load_dataset
 from avrobust.defences import TrainConfig, method_for, prepare_run_dir, train
 from avrobust.device import check_precision, resolve
 from avrobust.errors import ConfigError, InputError
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
-from avrobust.evaluation.benchmark import THREATS, run_benchmark
-from avrobust.evaluation.transfer import Member, transfer_matrix
+from avrobust.evaluation.model_card import THREATS, run_benchmark
+from avrobust.evaluation.transfer_matrix import Member, transfer_matrix
 from avrobust.jobs.common import first_clips
-from avrobust.jobs.transfer import TRANSFER_ATTACKS
 from avrobust.models.adapter import WrappedModel
 from avrobust.models.interface import AVModel, model_device
 from avrobust.results import BenchmarkResult, EvaluationResult, TrainingResult, TransferResult
@@ -72,7 +71,7 @@ def benchmark(model: ModelLike, data: DataLike, *, protocol: str = "standard", t
               twin: ModelLike | None = None, seed: int = 0, split: str = "test", limit: int | None = None,
               batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False, device: str | None = None,
               precision: str = "fp32", name: str = "") -> BenchmarkResult:
-    """The standard robustness benchmark (:mod:`avrobust.evaluation.benchmark`): per threat model the
+    """The standard robustness benchmark (:mod:`avrobust.evaluation.model_card`): per threat model the
     cascade APGD-CE, APGD-T, Square on the clips still robust, with EOT for a randomised model, and the
     gradient-masking flags; returns the model card (``.write(path)`` it; ``avrobust report`` and
     ``avrobust leaderboard`` read it).
@@ -93,7 +92,7 @@ def benchmark(model: ModelLike, data: DataLike, *, protocol: str = "standard", t
 
 
 def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, ModelLike] | Sequence[ModelLike],
-             data: DataLike, *, attacks: Sequence[str] = (TRANSFER_ATTACKS,), threat: ThreatModel | None = None,
+             data: DataLike, *, attacks: Sequence[str] | None = None, threat: ThreatModel | None = None,
              steps: int | None = 10, seed: int = 0, split: str = "test", limit: int | None = None,
              batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False,
              device: str | None = None, precision: str = "fp32") -> TransferResult:
@@ -111,7 +110,7 @@ def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, Mode
     dataset = as_dataset(data, split, model=members[0].model, video_layout=video_layout)
     for member in members:
         _check_classes(member.model, dataset)
-    attack_list = build_attacks(list(attacks), threat, steps=steps, seed=seed)
+    attack_list = build_attacks(list(attacks) if attacks else default_attacks("transfer"), threat, steps=steps, seed=seed)
     return transfer_matrix(members[:len(sources)], members[len(sources):], dataset, attack_list,
                            indices=first_clips(dataset, limit), batch_size=batch_size, show_progress=show_progress,
                            precision=check_precision(precision))

@@ -15,7 +15,7 @@ from avrobust.attacks import build_attacks
 from avrobust.data import load_dataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation.adversarial_set import craft_set, read_set, score_set
-from avrobust.evaluation.transfer import Member, load_members, transfer_matrix
+from avrobust.evaluation.transfer_matrix import Member, load_members, transfer_matrix
 from avrobust.models.adapter import wrap
 
 

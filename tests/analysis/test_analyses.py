@@ -14,7 +14,7 @@ from avrobust.attacks import ThreatModel, create_attack
 from avrobust.data import load_dataset
 from avrobust.errors import ConfigError
 from avrobust.evaluation import evaluate_classifier
-from avrobust.evaluation.transfer import load_members
+from avrobust.evaluation.transfer_matrix import load_members
 
 VALUES = {"masking": [0.0, 0.5], "temporal-masking": [0.5], "iterations": [1, 2], "eps": [0.5, 2.0]}
 ATTACKS = {"modality": ["fgsm,mifgsm"], "alignment": ["fgsm,ifgsm", "tma:copies=1"], "iterations": ["ifgsm", "tma:copies=1"],
@@ -122,8 +122,8 @@ def test_analyze_cli(run_cli, tiny_zoo: dict, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: Path) -> None:
     from avrobust.attacks import build_attacks
-    from avrobust.evaluation.transfer import transfer_matrix
-    from avrobust.jobs.transfer import write_transfer as write_outputs
+    from avrobust.evaluation.transfer_matrix import transfer_matrix
+    from avrobust.jobs.transfer_runs import write_transfer as write_outputs
     from avrobust.report import build_report
 
     run_analysis("masking", study, tmp_path / "res", values=[0.0, 0.5])

@@ -11,10 +11,10 @@ import torch
 from avrobust.attacks import build_attacks
 from avrobust.data import load_dataset
 from avrobust.errors import ConfigError
-from avrobust.evaluation.robust import robust_evaluation
-from avrobust.evaluation.transfer import load_members, transfer_matrix
-from avrobust.jobs.transfer import transfer_markdown as render_markdown
-from avrobust.jobs.transfer import write_transfer as write_outputs
+from avrobust.evaluation.cascade import run_cascade
+from avrobust.evaluation.transfer_matrix import load_members, transfer_matrix
+from avrobust.jobs.transfer_runs import transfer_markdown as render_markdown
+from avrobust.jobs.transfer_runs import write_transfer as write_outputs
 from avrobust.jobs import train_zoo
 from tests.conftest import FIXTURE_SEED
 
@@ -72,7 +72,7 @@ def test_matrix_has_one_row_per_pair_and_a_white_box_diagonal(matrix: dict) -> N
 
 
 @pytest.mark.slow
-def test_white_box_diagonal_equals_robust_evaluation(trained: dict) -> None:
+def test_white_box_diagonal_equals_run_cascade(trained: dict) -> None:
     """The diagonal of a matrix is the white-box robust evaluation of the same attack.
 
     The comparison is not vacuous: I-FGSM-3 fooled 30-90 % of the correct clips of the fixture model
@@ -81,7 +81,7 @@ def test_white_box_diagonal_equals_robust_evaluation(trained: dict) -> None:
     idx = torch.arange(64)
     attack = build_attacks(["ifgsm"], steps=3)
     tm = transfer_matrix(member, member, trained["test"], attack, indices=idx)
-    robust = robust_evaluation(member[0].model, trained["test"], attack, indices=idx).attacks["ifgsm"]
+    robust = run_cascade(member[0].model, trained["test"], attack, indices=idx).attacks["ifgsm"]
     (row,) = tm["matrix"]
     assert row["white_box"]
     correct = round(row["clean_accuracy"] * 64)

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avrobust.attacks.base import mean_abs_normalise
+from avrobust.attacks.mifgsm import mean_abs_normalise
 from avrobust.attacks.threat import (Budget, ThreatModel, ascent_step, flat_norm, project, random_start,
                                      within_budget)
 from avrobust.errors import ConfigError

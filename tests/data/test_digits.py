@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from avrobust.data import digits, load_dataset, speech
+from avrobust.data import digit_clips as digits, load_dataset, speech
 from avrobust.errors import ConfigError
 
 SPEC = "digits:clips_per_class=2,eval_clips_per_class=1,frames=4,size=24,seconds=1.0"

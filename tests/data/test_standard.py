@@ -10,7 +10,7 @@ import pytest
 
 from avrobust.data import load_dataset
 from avrobust.data.sources import hashed_split
-from avrobust.data.standard import ave, crema_d, vggsound
+from avrobust.data.standard_sets import ave, crema_d, vggsound
 from avrobust.errors import ConfigError
 from avrobust.jobs import train_model
 from tests.data import media

@@ -13,7 +13,7 @@ import torch
 from avrobust.data import load_dataset
 from avrobust.data.cache import MANIFEST, prepare
 from avrobust.data.sources import Item, folder, hashed_split, kinetics_sounds, music, read_class_list
-from avrobust.data.video import DecodeConfig, DecodeError, decode_clip
+from avrobust.data.decode import DecodeConfig, DecodeError, decode_clip
 from avrobust.errors import ConfigError
 from tests.data.media import colour_at, write_clip
 

@@ -11,7 +11,8 @@ from torch import nn
 from avrobust.attacks import ThreatModel, create_attack
 from avrobust.errors import ConfigError
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
-from avrobust.evaluation.benchmark import PROTOCOLS, THREATS, Protocol, is_randomised, l2_budgets, run_benchmark, threat_model
+from avrobust.evaluation.model_card import THREATS, is_randomised, l2_budgets, run_benchmark, threat_model
+from avrobust.evaluation.suites import Protocol, protocols
 from avrobust.models.canary import Quantised
 from avrobust.results import BenchmarkResult, read_result
 
@@ -175,14 +176,14 @@ def test_report_shows_the_leaderboard_from_two_cards(untrained, tmp_path, run_cl
 
 def test_benchmark_rejects_bad_settings(untrained, tmp_path, run_cli):
     model, test = untrained["model"], untrained["test"]
-    with pytest.raises(ConfigError, match="unknown protocol 'full'; valid choices: standard, quick"):
+    with pytest.raises(ConfigError, match="unknown protocol 'full'; valid choices: quick, standard"):
         run_benchmark(model, test, "full")
     with pytest.raises(ConfigError, match="unknown threat model linf-all"):
         run_benchmark(model, test, TINY, threats=["linf-all"])
     (tmp_path / "x.json").write_text("{}")
     code, _, err = run_cli("leaderboard", tmp_path / "x.json")
     assert code == 2 and "not an avrobust result file" in err
-    assert set(PROTOCOLS) == {"standard", "quick"} and len(THREATS) == 6
+    assert set(protocols()) == {"standard", "quick"} and len(THREATS) == 6
 
 
 @pytest.mark.slow

@@ -104,7 +104,7 @@ def test_logits_only_model_takes_logit_attacks_and_names_what_tia_needs(tiny_tra
     for name in ("fgsm", "pgd", "mma", "apgd-ce"):
         adv = build_attacks([name], steps=2)[0](net, batch, labels)
         assert (adv.video - batch.video).abs().max() <= 8 / 255 + 1e-6
-    with pytest.raises(ConfigError, match=r"tia and tma .*audio_features='<module name>'"):
+    with pytest.raises(ConfigError, match=r"TIA and TMA .*audio_features='<module name>'"):
         create_attack("tia", steps=1)(net, batch, labels)
 
 

@@ -1,7 +1,7 @@
 """The paper's Section 3 analyses as functions and the ``avrobust analyze KIND`` job.
 
 Each analysis is a function of a :class:`Study` registered with
-:func:`~avrobust.results.analysis.register_analysis` in its module (:mod:`.corruption`: ``masking`` (a);
+:func:`~avrobust.analysis.base.register_analysis` in its module (:mod:`.corruption`: ``masking`` (a);
 :mod:`.transferability`: ``modality`` (b), ``temporal-masking`` (c), ``alignment`` (d),
 ``iterations`` (e), ``eps`` (f)); ``avrobust analyze --help`` lists what is registered. Each writes
 ``OUT/<name>.json`` and ``OUT/<name>.png``.
@@ -17,7 +17,8 @@ from typing import Any
 from avrobust.analysis.study import Study
 from avrobust.errors import ConfigError
 from avrobust.registry import import_submodules
-from avrobust.results.analysis import ANALYSES, Analysis, AnalysisResult, analysis, register_analysis
+from avrobust.analysis.base import ANALYSES, Analysis, analysis, register_analysis
+from avrobust.results.analysis import AnalysisResult
 
 import_submodules(__name__)  # every analysis module registers its analyses
 

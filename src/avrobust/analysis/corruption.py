@@ -19,7 +19,7 @@ from avrobust.analysis.study import Study
 from avrobust.device import autocast
 from avrobust.models.interface import model_device
 from avrobust.plotting import line_plot
-from avrobust.results.analysis import register_analysis
+from avrobust.analysis.base import register_analysis
 from avrobust.stats import mean_std
 from avrobust.types import segment_masks
 

@@ -18,7 +18,7 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.attacks.base import Attack
 from avrobust.data import AVDataset
 from avrobust.device import describe
-from avrobust.evaluation.transfer import Member, transfer_matrix
+from avrobust.evaluation.transfer_matrix import Member, transfer_matrix
 from avrobust.models.interface import model_device
 
 

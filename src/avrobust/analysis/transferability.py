@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from avrobust.analysis.study import Study
+from avrobust.attacks import default_attacks
 from avrobust.attacks.transforms import MASK_RATIO
 from avrobust.plotting import bar_plot, line_plot, scatter_plot
-from avrobust.results.analysis import register_analysis
+from avrobust.analysis.base import register_analysis
 
 MODALITY_SETS = {"audio": ("audio",), "video": ("video",), "both": ("video", "audio")}
 
@@ -98,11 +99,12 @@ def plot_eps(result: dict[str, Any], path: str) -> None:
 
 # ---- the analyses ---------------------------------------------------------------------------------
 @register_analysis("modality", aliases=("b",), plot=plot_modality)
-def modality(study: Study, attacks: Sequence[str] = ("ifgsm", "mifgsm", "tma")) -> dict[str, Any]:
+def modality(study: Study, attacks: Sequence[str] | None = None) -> dict[str, Any]:
     """(b) ``{"attacks", "modalities", "results": {attack: {audio|video|both: measures}}}``."""
+    chosen = list(attacks or default_attacks("modality"))
     results: dict[str, dict[str, Any]] = {}
     for name, mods in MODALITY_SETS.items():
-        for label, m in study.measure(study.attacks(list(attacks), threat=study.threat.with_modalities(*mods))).items():
+        for label, m in study.measure(study.attacks(chosen, threat=study.threat.with_modalities(*mods))).items():
             results.setdefault(label, {})[name] = m
     return {"attacks": list(results), "modalities": list(MODALITY_SETS), "shown": _key(study), "results": results}
 
@@ -123,10 +125,11 @@ def temporal_masking(study: Study, values: Sequence[float] | None = None, attack
 
 
 @register_analysis("alignment", aliases=("d",), plot=plot_alignment)
-def alignment(study: Study, attacks: Sequence[str] = ("fgsm", "ifgsm", "mifgsm", "nifgsm", "tma")) -> dict[str, Any]:
+def alignment(study: Study, attacks: Sequence[str] | None = None) -> dict[str, Any]:
     """(d) Per attack: ASR and the mean cross-modal cosine on the adversarial clips; plus the
     Pearson correlation between the two over the attacks."""
-    results = study.measure(study.attacks(list(attacks)))
+    chosen = list(attacks or default_attacks("alignment"))
+    results = study.measure(study.attacks(chosen))
     cos_key = "black_box_cosine" if study.victims else "white_box_cosine"
     xs = [r[cos_key] for r in results.values()]
     ys = [r[_key(study)] for r in results.values()]
@@ -136,24 +139,26 @@ def alignment(study: Study, attacks: Sequence[str] = ("fgsm", "ifgsm", "mifgsm",
 
 @register_analysis("iterations", aliases=("e",), plot=plot_iterations, values="steps")
 def iterations(study: Study, values: Sequence[float] | None = None,
-               attacks: Sequence[str] = ("ifgsm", "mifgsm", "tia", "mma", "tma")) -> dict[str, Any]:
+               attacks: Sequence[str] | None = None) -> dict[str, Any]:
     """(e) ``{"steps": [...], "results": {attack: [measures per step count]}}``."""
+    chosen = list(attacks or default_attacks("iterations"))
     steps = [int(v) for v in (values or (1, 2, 5, 10, 20, 50))]
     results: dict[str, list[dict[str, Any]]] = {}
     for k in steps:
-        for label, m in study.measure(study.attacks(list(attacks), steps=k)).items():
+        for label, m in study.measure(study.attacks(chosen, steps=k)).items():
             results.setdefault(label, []).append(m)
     return {"steps": steps, "shown": _key(study), "results": results}
 
 
 @register_analysis("eps", aliases=("f",), plot=plot_eps, values="budget scales")
 def eps(study: Study, values: Sequence[float] | None = None,
-        attacks: Sequence[str] = ("ifgsm", "mifgsm", "tma")) -> dict[str, Any]:
+        attacks: Sequence[str] | None = None) -> dict[str, Any]:
     """(f) ``{"scales", "eps_video", "eps_audio", "results": {attack: [measures per scale]}}``."""
+    chosen = list(attacks or default_attacks("eps"))
     scales = [float(v) for v in (values or (0.25, 0.5, 1.0, 2.0, 4.0))]
     results: dict[str, list[dict[str, Any]]] = {}
     for s in scales:
-        for label, m in study.measure(study.attacks(list(attacks), threat=study.threat.scaled(s))).items():
+        for label, m in study.measure(study.attacks(chosen, threat=study.threat.scaled(s))).items():
             results.setdefault(label, []).append(m)
     return {"scales": scales, "eps_video": [study.threat.video.eps * s for s in scales],
             "eps_audio": [study.threat.audio.eps * s for s in scales], "shown": _key(study), "results": results}

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.attacks.base import Attack, forward, register_attack
+from avrobust.attacks.base import Attack, forward
+from avrobust.attacks.factory import register_attack
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, select
 from avrobust.errors import ConfigError
 
@@ -37,6 +38,10 @@ class APGD(Attack):
         rho: the fraction of loss-raising steps below which the step halves (0.75).
         alpha: momentum (0.75). Other arguments as :class:`Attack` (default 100 steps, random start).
     """
+
+    rank = 65
+    traits = frozenset({"white-box"})
+    defaults = {}
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 100, loss: str = "ce",
                  targeted: bool = False, random_start: bool = True, restarts: int = 1, seed: int = 0,
@@ -126,6 +131,10 @@ class APGD(Attack):
 class APGDCE(APGD):
     """APGD with the cross-entropy loss."""
 
+    rank = 70
+    traits = frozenset({"white-box"})
+    defaults = {"defence": ("",), "standard": ("",), "ablation": ("",), "autoattack": ("",)}
+
     def __init__(self, threat: ThreatModel | None = None, **kwargs: Any) -> None:
         kwargs.pop("loss", None)
         super().__init__(threat, loss="ce", **kwargs)
@@ -134,6 +143,10 @@ class APGDCE(APGD):
 @register_attack("apgd-dlr")
 class APGDDLR(APGD):
     """APGD with the DLR loss (needs >= 3 classes)."""
+
+    rank = 80
+    traits = frozenset({"white-box"})
+    defaults = {"defence": ("",), "standard": ("",)}
 
     def __init__(self, threat: ThreatModel | None = None, **kwargs: Any) -> None:
         kwargs.pop("loss", None)

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from avrobust.attacks.apgd import APGD
-from avrobust.attacks.base import forward, register_attack
+from avrobust.attacks.base import forward
+from avrobust.attacks.factory import register_attack
 from avrobust.attacks.threat import Inputs, ThreatModel
 from avrobust.errors import ConfigError
 
@@ -23,6 +24,10 @@ from avrobust.errors import ConfigError
 @register_attack("apgd-t")
 class APGDT(APGD):
     """Targeted APGD over the top-``targets`` wrong classes (default ``min(9, K - 1)``), DLR-targeted loss."""
+
+    rank = 90
+    traits = frozenset({"white-box"})
+    defaults = {"autoattack": ("",)}
 
     def __init__(self, threat: ThreatModel | None = None, *, targets: int | None = None, **kwargs: Any) -> None:
         kwargs.pop("loss", None)

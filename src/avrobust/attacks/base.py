@@ -1,6 +1,6 @@
-"""Attack base class and registry.
+"""The attack call protocol: the :class:`Attack` base class and the helpers its subclasses share.
 
-An attack is built with ``create_attack(name, threat=..., **options)`` and called as
+An attack is built with :func:`~avrobust.attacks.factory.create_attack` and called as
 ``attack(model, batch, labels) -> AVBatch`` (adversarial, same shapes, within budget and range).
 The call puts the model in eval mode and restores its mode; randomness comes only from the
 attack's ``seed`` or a ``generator`` passed to the call; no global state is touched.
@@ -9,7 +9,7 @@ attack's ``seed`` or a ``generator`` passed to the call; no global state is touc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -19,55 +19,7 @@ from avrobust.attacks.losses import get_loss
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, ascent_step, project, random_start, select
 from avrobust.errors import ConfigError, InputError
 from avrobust.models.classifier import AVOutput, eval_mode, float32_outputs
-from avrobust.options import parameters
-from avrobust.registry import Registry
-from avrobust.specs import parse_spec
 from avrobust.types import AVBatch
-
-ATTACKS: Registry[Attack] = Registry("attack", attribute="name")
-#: class decorator registering an :class:`Attack` subclass: ``@register_attack("pgd")`` sets its ``name``
-register_attack = ATTACKS.register
-
-
-def create_attack(name: str, threat: ThreatModel | None = None, **options: Any) -> Attack:
-    """Build registered attack ``name`` (or alias) with a threat model and its typed options."""
-    return ATTACKS.create(name, given={"threat": threat}, **options)
-
-
-def parse_attack_specs(values: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
-    """Read ``--attack`` values: ``"fgsm,pgd"`` (names) or ``"pgd:steps=50,restarts=2"`` (one spec).
-
-    Returns ``(label, name, options)`` triples; the label is the spec as written.
-    """
-    specs: list[tuple[str, str, dict[str, Any]]] = []
-    for value in values:
-        parts = [value] if ":" in value else [v for v in value.split(",") if v.strip()]
-        for part in parts:
-            name, options = parse_spec(part)
-            specs.append((part.strip(), ATTACKS.canonical(name), options))
-    labels = [s[0] for s in specs]
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"an attack is listed twice in {', '.join(labels)}")
-    return specs
-
-
-def build_attacks(values: Sequence[str], threat: ThreatModel | None = None, **defaults: Any) -> list[Attack]:
-    """Attacks from ``--attack`` values; ``defaults`` (steps, restarts, seed) apply where accepted
-    and the spec does not set them."""
-    attacks = []
-    for label, name, options in parse_attack_specs(values):
-        params, accepts_any = parameters(ATTACKS.get(name))
-        merged = {k: v for k, v in defaults.items() if v is not None and (k in params or accepts_any)}
-        attack = create_attack(name, threat, **{**merged, **options})
-        attack.label = label
-        attacks.append(attack)
-    return attacks
-
-
-def list_attacks(pattern: str = "*") -> list[str]:
-    """Registered attack names matching a wildcard."""
-    return ATTACKS.names(pattern)
-
 
 def forward(model: nn.Module, x: Inputs) -> AVOutput:
     """The model's outputs on ``x``, in float32 even when the pass ran under autocast."""
@@ -89,9 +41,21 @@ class Attack:
             ``eot`` forward and backward passes (1: one pass).
     """
 
-    name = ""
+    name = ""  # set by the registry: @register_attack("name")
     #: takes a joint L2 budget over both modalities (:mod:`avrobust.attacks.joint`); the others refuse one
     joint_capable = False
+    #: what the attack is, for listings and checks: ``gradient-free`` (reads scores, never a gradient: a
+    #: masking check), ``white-box`` (made to beat the model it is crafted on), ``transfer`` (made to
+    #: transfer from a surrogate to black-box victims), ``paper`` (the paper's own)
+    traits: ClassVar[frozenset[str]] = frozenset()
+    #: the default selections the attack belongs to, each with the spec options of its entries ("" for the
+    #: attack's defaults): ``transfer`` (the transfer matrix), ``defence`` (the defence suite),
+    #: ``autoattack`` (the benchmark's cascade), ``ablation``, ``standard`` (the demo's white-box table),
+    #: ``demo`` (the demo's defence evaluation) and the analyses' names; every default list is generated
+    #: from these (:func:`~avrobust.attacks.factory.default_attacks`)
+    defaults: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: the attack's place in generated lists: one-step, iterative, momentum, AutoAttack's, the paper's
+    rank: ClassVar[int] = 1000
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 10, loss: str = "ce",
                  targeted: bool = False, random_start: bool = False, restarts: int = 1, seed: int = 0,
@@ -232,41 +196,3 @@ class Attack:
             b = self.threat.budget(m)
             new[m] = project(ascent_step(adv[m], direction[m], b, self.step_size(m)), x[m], b).detach()
         return new
-
-
-def mean_abs_normalise(g: torch.Tensor) -> torch.Tensor:
-    """``g / mean|g|`` per sample over all non-batch dimensions (MI-FGSM's normalisation).
-
-    Scale-invariant however small the gradient (a confidently classified clip can have mean|g| below
-    1e-12); an all-zero gradient stays zero.
-    """
-    scale = g.abs().mean(dim=tuple(range(1, g.dim())), keepdim=True)
-    return g / torch.where(scale > 0, scale, torch.ones_like(scale))
-
-
-class IterativeAttack(Attack):
-    """``steps`` projected ascent steps; subclasses change :meth:`step_gradient` and :meth:`direction`.
-
-    Momentum variants use ``g <- mu * g + grad / mean|grad|`` per modality (MI-FGSM).
-    """
-
-    momentum_decay: float | None = None
-
-    def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
-                generator: torch.Generator) -> Inputs:
-        adv = self.start(x, generator)
-        momentum = {m: torch.zeros_like(x[m]) for m in self.threat.modalities}
-        for _ in range(self.steps):
-            grads = self.step_gradient(model, adv, x, labels, target, momentum, generator)
-            if self.momentum_decay is None:
-                direction = grads
-            else:
-                momentum = {m: self.momentum_decay * momentum[m] + mean_abs_normalise(grads[m]) for m in grads}
-                direction = momentum
-            adv = self.update(adv, x, direction)
-        return adv
-
-    def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
-                      target: torch.Tensor | None, momentum: Inputs,
-                      generator: torch.Generator) -> Inputs:
-        return self.gradient(model, adv, labels, target)

@@ -3,13 +3,18 @@ https://arxiv.org/abs/1412.6572 . One step of size eps along the gradient sign (
 
 from __future__ import annotations
 
-from avrobust.attacks.base import IterativeAttack, register_attack
+from avrobust.attacks.factory import register_attack
+from avrobust.attacks.iterative import IterativeAttack
 from avrobust.attacks.threat import Budget, ThreatModel
 
 
 @register_attack("fgsm")
 class FGSM(IterativeAttack):
     """Fast Gradient Sign Method: ``x + eps * sign(grad)`` per attacked modality (one full step)."""
+
+    rank = 0
+    traits = frozenset({"transfer"})
+    defaults = {"transfer": ("",), "defence": ("",), "standard": ("",), "alignment": ("",), "ablation": ("",), "demo": ("",)}
 
     joint_capable = True
 

@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.attacks.base import forward, register_attack
+from avrobust.attacks.base import forward
+from avrobust.attacks.factory import register_attack
 from avrobust.attacks.mifgsm import MIFGSM
 from avrobust.attacks.threat import Inputs, ThreatModel
 from avrobust.errors import ConfigError
@@ -23,6 +24,10 @@ from avrobust.errors import ConfigError
 @register_attack("mig")
 class MIG(MIFGSM):
     """Momentum integrated gradients. Args: ``path_points`` (default 20), ``decay`` (mu, 1.0)."""
+
+    rank = 50
+    traits = frozenset({"transfer"})
+    defaults = {"transfer": ("",), "standard": ("",)}
 
     def __init__(self, threat: ThreatModel | None = None, *, path_points: int = 20, **kwargs: Any) -> None:
         super().__init__(threat, **kwargs)

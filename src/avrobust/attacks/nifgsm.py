@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from avrobust.attacks.base import register_attack
+from avrobust.attacks.factory import register_attack
 from avrobust.attacks.mifgsm import MIFGSM
 from avrobust.attacks.threat import Inputs
 
@@ -15,6 +15,10 @@ from avrobust.attacks.threat import Inputs
 @register_attack("nifgsm", aliases=("ni-fgsm",))
 class NIFGSM(MIFGSM):
     """Nesterov momentum iterative FGSM (``decay`` = mu)."""
+
+    rank = 40
+    traits = frozenset({"transfer"})
+    defaults = {"transfer": ("",), "standard": ("",), "alignment": ("",)}
 
     def step_gradient(self, model: nn.Module, adv: Inputs, x: Inputs, labels: torch.Tensor,
                       target: torch.Tensor | None, momentum: Inputs,

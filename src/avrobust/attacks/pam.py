@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.attacks.base import forward, register_attack
+from avrobust.attacks.base import forward
+from avrobust.attacks.factory import register_attack
 from avrobust.attacks.mifgsm import MIFGSM
 from avrobust.attacks.threat import Inputs, ThreatModel
 from avrobust.errors import ConfigError
@@ -32,6 +33,10 @@ class PAM(MIFGSM):
         baselines: video baseline colours (names in ``COLOURS``); the audio baseline is silence.
         ratio: fixed r in (0, 1]; decay: mu.
     """
+
+    rank = 60
+    traits = frozenset({"transfer"})
+    defaults = {"transfer": ("",), "standard": ("",)}
 
     def __init__(self, threat: ThreatModel | None = None, *, scales: int = 4,
                  baselines: tuple[str, ...] | str = ("black", "white"), ratio: float = 0.95, **kwargs: Any) -> None:

@@ -3,13 +3,18 @@ https://arxiv.org/abs/1706.06083 . Random start in the ball, ``steps`` projected
 
 from __future__ import annotations
 
-from avrobust.attacks.base import IterativeAttack, register_attack
+from avrobust.attacks.factory import register_attack
+from avrobust.attacks.iterative import IterativeAttack
 from avrobust.attacks.threat import Budget, ThreatModel
 
 
 @register_attack("pgd")
 class PGD(IterativeAttack):
     """Projected gradient descent; default step ``2.5 * eps / steps`` (Madry et al.'s rule)."""
+
+    rank = 20
+    traits = frozenset({"white-box"})
+    defaults = {"defence": ("steps=10", "steps=50,restarts=3"), "standard": ("",), "ablation": ("",), "demo": ("",)}
 
     joint_capable = True
 

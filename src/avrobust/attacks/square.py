@@ -28,7 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.attacks.base import Attack, forward, register_attack
+from avrobust.attacks.base import Attack, forward
+from avrobust.attacks.factory import register_attack
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, flat_norm, project
 from avrobust.errors import ConfigError
 
@@ -51,6 +52,10 @@ class Square(Attack):
         steps: queries per clip (default 1000); p_init: the initial share of a frame / of the waveform a
             proposal changes (default 0.8 for L-inf, 0.1 for L2, the paper's); seed, restarts: as every attack.
     """
+
+    rank = 100
+    traits = frozenset({"gradient-free"})
+    defaults = {"autoattack": ("",)}
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 1000, p_init: float | None = None,
                  restarts: int = 1, seed: int = 0) -> None:

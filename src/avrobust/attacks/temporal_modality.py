@@ -27,7 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avrobust.attacks.base import forward, register_attack
+from avrobust.attacks.base import forward
+from avrobust.attacks.factory import register_attack
 from avrobust.attacks.mifgsm import MIFGSM
 from avrobust.attacks.threat import Inputs, ThreatModel
 from avrobust.attacks.transforms import MASK_RATIO, TRANSFORMS, parse_transforms, temporal_mask
@@ -71,6 +72,10 @@ class TMA(MIFGSM):
             the allocator caches freed buffers (CUDA, or glibc tuned by the CLI), where it was faster.
         decay: momentum mu. Other arguments as MI-FGSM (default 10 steps, step eps / steps).
     """
+
+    rank = 130
+    traits = frozenset({"transfer", "paper"})
+    defaults = {"transfer": ("",), "defence": ("",), "ablation": ("",), "demo": ("",), "modality": ("",), "alignment": ("",), "iterations": ("",), "eps": ("",)}
 
     default_lambda1, default_lambda2, default_transforms = 1.0, 1.0, "mask+scale+blur+mixup"
 
@@ -158,11 +163,19 @@ class TMA(MIFGSM):
 class TIA(TMA):
     """Temporal Invariance Attack: ``CE - lambda1 L_T`` with transformations (lambda2 = 0)."""
 
+    rank = 110
+    traits = frozenset({"transfer", "paper"})
+    defaults = {"transfer": ("",), "defence": ("",), "iterations": ("",)}
+
     default_lambda2 = 0.0
 
 
 @register_attack("mma")
 class MMA(TMA):
     """Modality Misalignment Attack: ``CE - lambda2 L_M`` (lambda1 = 0, no transformations)."""
+
+    rank = 120
+    traits = frozenset({"transfer", "paper"})
+    defaults = {"transfer": ("",), "defence": ("",), "iterations": ("",)}
 
     default_lambda1, default_transforms = 0.0, "none"

@@ -10,8 +10,8 @@ from avrobust.data import DATASETS, SPLITS
 from avrobust.defences import METHODS
 from avrobust.device import PRECISIONS
 from avrobust.defences.trainer import OPTIMIZERS, SCHEDULES
-from avrobust.evaluation.benchmark import PROTOCOLS, THREATS
-from avrobust.evaluation.suites import SUITES
+from avrobust.evaluation.model_card import THREATS
+from avrobust.evaluation.suites import SUITES, protocols, suite_named
 from avrobust.models import ZOO
 from avrobust.results import RESULT_KINDS
 from avrobust.types import MODALITIES
@@ -32,8 +32,8 @@ ATTACKS_HELP = (f"Attacks: names 'fgsm,pgd' or one spec per flag 'pgd:steps=50,r
 ATTACK = f"One attack name or spec, e.g. tma:lambda1=2; registered: {ATTACKS.choices()}."
 METHOD = (f"Training method spec NAME or NAME:key=value,...; NAME is one of {METHODS.choices()}; adversarial: "
           f"{listing(n for n in METHODS if METHODS.get(n).adversarial)} (options: 'avrobust methods').")
-SUITE = (f"A named attack suite run before --attack, with the gradient-masking checks: {SUITES.choices()} "
-         f"({'; '.join(f'{n}: ' + (SUITES.get(n).__doc__ or '').strip() for n in SUITES)}).")
+SUITE = (f"A named attack suite run before --attack (each attack on every clip), with the gradient-masking checks: "
+         f"{SUITES.choices()} ({'; '.join(f'{n}: ' + (SUITES.get(n).__doc__ or '').strip() for n in SUITES)}).")
 ANALYSIS = f"The analysis: {ANALYSES.choices()} (see 'avrobust analyses')."
 VALUES = ("The swept list, comma-separated: " + "; ".join(f"{ANALYSES.get(n).values} for {n}"  # type: ignore[attr-defined]
                                                           for n in ANALYSES if ANALYSES.get(n).values) + ".")  # type: ignore[attr-defined]
@@ -50,7 +50,7 @@ DEVICE = ("Where models run: cpu, cuda, cuda:N, mps or auto (default auto: $AVRO
           "available, then MPS, then the CPU).")
 PRECISION = (f"Forward passes in {listing(PRECISIONS)} (default fp32; bf16/fp16 under autocast, perturbations "
              "and budgets stay float32).")
-PROTOCOL = ("The benchmark's protocol: " + "; ".join(f"{n}: {p.summary()}" for n, p in PROTOCOLS.items())
+PROTOCOL = ("The benchmark's protocol: " + "; ".join(f"{n}: {suite_named(n).summary()}" for n in protocols())
             + ". Cards say which they used.")
 THREAT_MODELS = (f"Threat models to run (repeat the flag; default all): {listing(THREATS)} (L-inf at the default "
-                 "budgets, L2 at the budgets of 'avrobust.evaluation.benchmark.l2_budgets').")
+                 "budgets, L2 at the budgets of 'avrobust.evaluation.model_card.l2_budgets').")

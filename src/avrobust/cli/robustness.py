@@ -9,10 +9,10 @@ import typer
 
 from avrobust.cli import help as texts
 from avrobust.cli.app import N_HELP, app, show
-from avrobust.cli.options import DATA_HELP, compute_options, threat_options
+from avrobust.cli.option_groups import DATA_HELP, compute_options, threat_options
 from avrobust.console import console, output
 from avrobust.errors import ConfigError
-from avrobust.jobs.transfer import TRANSFER_ATTACKS
+from avrobust.jobs.transfer_runs import TRANSFER_ATTACKS
 
 
 @app.command()
@@ -72,8 +72,8 @@ def evaluate(
 
 def _score_saved(adversarial: Optional[Path], checkpoint: Optional[Path], onnx: Optional[Path], json: Optional[Path],
                  precision: str) -> None:
-    from avrobust.jobs.adversarial import evaluate_adversarial
-    from avrobust.jobs.transfer import outputs
+    from avrobust.jobs.attack_sets import evaluate_adversarial
+    from avrobust.jobs.transfer_runs import outputs
     from avrobust.tables import Table, frac
 
     if adversarial is None:
@@ -106,8 +106,8 @@ def benchmark(
     compute: Any = None,
 ) -> None:
     """The standard robustness benchmark: APGD-CE, APGD-T and Square per threat model, flags; a model card."""
-    from avrobust.evaluation.benchmark import THREATS
-    from avrobust.jobs.benchmark import benchmark_checkpoint
+    from avrobust.evaluation.model_card import THREATS
+    from avrobust.jobs.cards import benchmark_checkpoint
     from avrobust.results.benchmark import card_table
 
     card = benchmark_checkpoint(checkpoint, json, data=data, split=split, protocol=protocol,
@@ -127,7 +127,7 @@ def leaderboard(
     overwrite: bool = typer.Option(False, help="Replace existing table files."),
 ) -> None:
     """Merge model cards into one leaderboard, ranked by robust accuracy on linf-both."""
-    from avrobust.jobs.benchmark import leaderboard as leaderboard_job
+    from avrobust.jobs.cards import leaderboard as leaderboard_job
 
     show(leaderboard_job(cards, out, overwrite=overwrite))
     if out is not None:
@@ -158,7 +158,7 @@ def transfer(
 ) -> None:
     """Transfer matrix: craft every attack on every surrogate, test on every victim (ASR, robust accuracy)."""
     from avrobust.jobs import run_transfer
-    from avrobust.jobs.transfer import outputs
+    from avrobust.jobs.transfer_runs import outputs
     from avrobust.seeding import use_deterministic
     from avrobust.results.transfer import transfer_summary_table
 

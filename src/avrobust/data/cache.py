@@ -31,7 +31,7 @@ from safetensors.torch import save_file
 
 from avrobust.console import console, progress_bar, warn
 from avrobust.data.sources import Item
-from avrobust.data.video import DecodeConfig, DecodeError, decode_clip
+from avrobust.data.decode import DecodeConfig, DecodeError, decode_clip
 from avrobust.errors import ConfigError, InputError
 from avrobust.io import write_json
 

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.attacks.base import Attack, create_attack
+from avrobust.attacks.base import Attack
+from avrobust.attacks.factory import create_attack
 from avrobust.attacks.threat import ThreatModel
 from avrobust.defences.base import TrainingMethod, generator_state, restore_generator
 from avrobust.distributed import unwrap

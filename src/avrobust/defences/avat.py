@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from avrobust.attacks import ATTACKS
 from avrobust.attacks.threat import ThreatModel
 from avrobust.defences.adversarial import AdversarialMethod
 from avrobust.defences.base import register_method
@@ -18,6 +19,7 @@ from avrobust.defences.standard import supervised_loss
 from avrobust.defences.trades import trades_objective
 from avrobust.errors import ConfigError
 from avrobust.models.classifier import set_dropout
+from avrobust.options import parameters
 from avrobust.types import AVBatch, segment_masks
 
 
@@ -27,6 +29,12 @@ PAPER = {"rho": 0.25, "curriculum": True, "mask_end": 0.25, "spread": "nearest",
 #: Our defaults of the same options: the best configuration we measured at no more than half of PGD-AT's epoch
 #: time (benchmarks/RESULTS.md): the curriculum off, the rest the paper's.
 DEFAULTS = {**PAPER, "curriculum": False}
+#: The ablation's sweeps: rho with the curriculum, rho of sampling alone (its cost-robustness curve), schedulers
+ABLATION_RHOS = (0.125, 0.4)
+SAMPLING_RHOS = (0.4, 0.5)
+ABLATION_SCHEDULES = ("constant", "cosine", "step")
+#: Options that turn off each part of the curriculum while keeping the others scheduled.
+PARTS_OFF = {"steps": "steps_start={steps}", "mask": "mask_end=0", "dropout": "dropout_end=0"}
 
 
 @register_method("avat")
@@ -67,6 +75,34 @@ class AVAT(AdversarialMethod):
             less robust than crafting once (benchmarks/RESULTS.md).
     """
 
+    rank = 10
+    demo = "avat:paper=true,steps={steps}"  # the paper's avat
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        """PGD-AT's comparison: sampling alone, the curriculum alone, both; rho, schedulers, each part of the
+        curriculum off, and the variants of our own; every one starts from the paper's configuration."""
+        p = "avat:paper=true,"
+        configs = {"sampling": f"{p}rho=0.25,curriculum=false,steps={steps}", "curriculum": f"{p}rho=1,steps={steps}",
+                   "both": f"{p}rho=0.25,steps={steps}"}
+        configs.update({f"rho={r:g}": f"{p}rho={r:g},steps={steps}" for r in ABLATION_RHOS})
+        configs.update({f"sampling-rho={r:g}": f"{p}rho={r:g},curriculum=false,steps={steps}" for r in SAMPLING_RHOS})
+        configs.update({f"sched={s}": f"{p}rho=0.25,steps={steps},mask_schedule={s},dropout_schedule={s},"
+                                      f"steps_schedule={s}" for s in ABLATION_SCHEDULES})
+        for part in PARTS_OFF:
+            off = ",".join(PARTS_OFF[q].format(steps=steps) for q in PARTS_OFF if q != part)
+            configs[f"part={part}"] = f"{p}rho=0.25,steps={steps},{off}"
+        configs.update({"no-mask": f"{p}rho=0.25,steps={steps},mask_end=0",
+                        "spread=linear": f"{p}rho=0.25,steps={steps},spread=linear",
+                        "avat+trades": f"{p}rho=0.25,steps={steps},trades_beta=6",
+                        "carry": f"{p}rho=0.25,steps={steps},carry=true",
+                        "resample": f"{p}rho=0.25,steps={steps},resample=true",
+                        "sampling-resample": f"{p}rho=0.25,curriculum=false,steps={steps},resample=true",
+                        "sampling-carry": f"{p}rho=0.25,curriculum=false,steps={steps},carry=true",
+                        "tma-at": f"{p}rho=1,curriculum=false,steps={steps}",
+                        "avat-pgd": f"{p}rho=0.25,steps={steps},attack=pgd"})
+        return configs
+
     def __init__(self, threat: ThreatModel | None = None, *, rho: float | None = None, curriculum: bool | None = None,
                  mask_schedule: str = "linear", mask_start: float = 0.0, mask_end: float | None = None,
                  mask_sync: bool = True,
@@ -81,8 +117,8 @@ class AVAT(AdversarialMethod):
         chosen = {k: (v if v is not None else (PAPER if paper else DEFAULTS)[k]) for k, v in given.items()}
         rho, curriculum, mask_end, spread, trades_beta, carry, resample = chosen.values()
         self.paper = paper
-        if attack in ("tma", "tia") and "copies" not in attack_options:
-            attack_options["copies"] = 1
+        if "copies" in parameters(ATTACKS.get(attack))[0] and "copies" not in attack_options:
+            attack_options["copies"] = 1  # one transformed copy per step: training crafts every batch
         super().__init__(threat, attack=attack, steps=steps, **attack_options)
         self.rho = check_rho(rho)
         if not trades_beta >= 0:

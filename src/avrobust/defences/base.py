@@ -9,7 +9,7 @@ untouched, see :func:`eval_mode`) and the model is back in train mode for the up
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -31,6 +31,15 @@ class TrainingMethod:
     native_only = False  # True: needs avrobust's own classifier (it changes the zoo's fusion layer)
     replays = 1  # weight updates per batch: the trainer calls loss, backward and step this many times
     clip_ids: torch.Tensor | None = None  # the batch's dataset indices [N], set by the trainer before loss
+    #: the method's place in generated lists (the ablation's variants, the demo's comparison)
+    rank: ClassVar[int] = 1000
+    #: the method's spec in the demo's defence comparison (``{steps}``: the demo's attack steps); None: not in it
+    demo: ClassVar[str | None] = None
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        """The method's configurations in ``avrobust ablate``: label -> method spec (attack ``steps``)."""
+        return {}
 
     def loss(self, model: nn.Module, batch: AVBatch, labels: torch.Tensor) -> torch.Tensor:
         """The scalar training loss for one batch (model in train mode)."""
@@ -101,3 +110,18 @@ def method_for(model: nn.Module, spec: str, threat: Any = None) -> TrainingMetho
     if getattr(model, "unimodal_definition", None) and "unimodal_weight" in parameters(factory)[0]:
         options.setdefault("unimodal_weight", 0.0)
     return create_method(name, threat, **options)
+
+
+def _ranked() -> list[type[TrainingMethod]]:
+    return [c for _, _, c in sorted((METHODS.get(n).rank, n, METHODS.get(n)) for n in METHODS)]  # type: ignore[misc]
+
+
+def ablation_configs(steps: int) -> dict[str, str]:
+    """Label -> method spec of every ablation configuration, generated from what each method declares
+    (:meth:`TrainingMethod.ablation_variants`), in rank order."""
+    return {label: spec for cls in _ranked() for label, spec in cls.ablation_variants(steps).items()}
+
+
+def demo_methods(steps: int) -> dict[str, str]:
+    """Method name -> spec of the demo's defence comparison (the methods that declare ``demo``)."""
+    return {cls.name: cls.demo.format(steps=steps) for cls in _ranked() if cls.demo is not None}

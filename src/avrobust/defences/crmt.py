@@ -85,6 +85,12 @@ class CRMTAT(AdversarialMethod):
         unimodal_weight: extra unimodal cross-entropy (default 0: the original has none).
     """
 
+    rank = 30
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        return {"crmt-at": f"crmt-at:steps={steps}"}
+
     native_only = True  # stage 2 re-weights the zoo's fusion layer
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 5, margin_weight: float = 1.0,

@@ -85,6 +85,12 @@ class FGSMRS(_SingleStep):
 
     Args: noise (start radius, in eps; 1.0), step (in eps; 1.25), unimodal_weight (1.0)."""
 
+    rank = 50
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        return {"fgsm-rs": "fgsm-rs"}
+
 
 
 @register_method("n-fgsm")
@@ -92,5 +98,11 @@ class NFGSM(_SingleStep):
     """de Jorge et al. (NeurIPS 2022): noise of 2 eps, one step of eps, no projection onto the ball.
 
     Args: noise (in eps; 2.0), step (in eps; 1.0), unimodal_weight (1.0)."""
+
+    rank = 60
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        return {"n-fgsm": "n-fgsm"}
 
     noise_default, step_default, clip = 2.0, 1.0, False

@@ -38,6 +38,12 @@ class FreeAT(AdversarialMethod):
         unimodal_weight: weight of the unimodal cross-entropy terms, as in ``standard``.
     """
 
+    rank = 70
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        return {"free-at": f"free-at:replays={steps}"}
+
     def __init__(self, threat: ThreatModel | None = None, *, replays: int = 8, step: float = 1.0,
                  unimodal_weight: float = 1.0) -> None:
         super().__init__(threat, attack="pgd", steps=1, unimodal_weight=unimodal_weight)  # crafts itself

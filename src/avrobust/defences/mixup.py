@@ -25,6 +25,12 @@ class Mixup(TrainingMethod):
         alpha: Beta(alpha, alpha) parameter, > 0 (default 1.0); unimodal_weight: as ``standard``.
     """
 
+    rank = 40
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        return {"mixup": "mixup"}
+
     def __init__(self, alpha: float = 1.0, unimodal_weight: float = 1.0) -> None:
         if not alpha > 0:
             raise ConfigError(f"mixup: alpha must be > 0, got {alpha}")

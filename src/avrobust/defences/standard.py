@@ -40,6 +40,12 @@ class Standard(TrainingMethod):
         label_smoothing: in [0, 1).
     """
 
+    rank = 80
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        return {"standard": "standard"}
+
     def __init__(self, unimodal_weight: float = 1.0, label_smoothing: float = 0.0) -> None:
         if not unimodal_weight >= 0:
             raise ConfigError(f"unimodal_weight must be >= 0, got {unimodal_weight}")

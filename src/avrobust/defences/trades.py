@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avrobust.attacks.base import IterativeAttack
+from avrobust.attacks.iterative import IterativeAttack
 from avrobust.attacks.threat import Budget, Inputs, ThreatModel, project
 from avrobust.defences.adversarial import AdversarialMethod
 from avrobust.defences.base import register_method
@@ -65,6 +65,12 @@ class TRADES(AdversarialMethod):
         beta: trade-off (default 6.0, the paper's CIFAR-10 value); steps: inner PGD steps (10).
         The unimodal cross-entropy terms (``unimodal_weight``) are on the clean clip.
     """
+
+    rank = 20
+
+    @classmethod
+    def ablation_variants(cls, steps: int) -> dict[str, str]:
+        return {"trades": f"trades:steps={steps}"}
 
     def __init__(self, threat: ThreatModel | None = None, *, beta: float = 6.0, steps: int = 10,
                  unimodal_weight: float = 1.0) -> None:

@@ -182,13 +182,12 @@ def _validation(model: AVClassifier, val_set: AVDataset, config: TrainConfig, me
     record = {f"val_{k}": v for k, v in counts.metrics().items() if k != "n"}
     if config.robust_val:
         from avrobust.attacks import create_attack
-        from avrobust.evaluation.robust import robust_evaluation
+        from avrobust.evaluation.cascade import run_cascade
 
         attack = create_attack("pgd", getattr(method, "threat", None), steps=10)
-        cascade = robust_evaluation(model, val_set, [attack], batch_size=config.eval_batch_size,
-                                    indices=torch.arange(min(config.robust_val, len(val_set))),
-                                    precision=config.precision)
-        record["val_pgd_robust_accuracy"] = cascade.attacks[attack.label].robust_accuracy
+        ran = run_cascade(model, val_set, [attack], batch_size=config.eval_batch_size,
+                          indices=torch.arange(min(config.robust_val, len(val_set))), precision=config.precision)
+        record["val_pgd_robust_accuracy"] = ran.attacks[attack.label].robust_accuracy
     return record
 
 

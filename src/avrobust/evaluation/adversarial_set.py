@@ -28,7 +28,7 @@ from avrobust.device import autocast, describe
 from avrobust.errors import ConfigError
 from avrobust.evaluation.engine import Outcome, classify_clips, attack_and_score
 from avrobust.evaluation.memory import within_memory
-from avrobust.evaluation.transfer import Member, transfer_row, summarize
+from avrobust.evaluation.transfer_matrix import Member, transfer_row, summarize
 from avrobust.evaluation.perceptibility import PerceptibilityMeter
 from avrobust.io import write_json
 from avrobust.models.classifier import eval_mode

@@ -1,9 +1,23 @@
-"""Checks that warn of gradient masking (Athalye et al., ICML 2018; Carlini et al., 2019), each one
-warning line in the evaluation's ``warnings``:
+"""Every check that warns of gradient masking (Athalye et al., ICML 2018; Carlini et al., 2019), in one
+module; ``docs/flags.md`` says what each flag means and what to do about it.
+
+An evaluation's ``warnings`` (:func:`masking_checks`):
 
 * a transferred (black-box) attack beats the strongest white-box attack;
 * more steps are weaker (PGD-50 above PGD-10, or one-step FGSM below PGD-10);
 * input gradients are exactly zero for some clips.
+
+A model card's ``flags`` (:func:`card_flags`, per threat model, and :func:`model_flags`):
+
+* ``gradient-free``: an attack that reads no gradient (Square) fools clips the gradient attacks left robust;
+* ``transfer``: an attack crafted on an undefended twin beats the white-box attacks;
+* ``eps``: APGD-CE's robust accuracy rises somewhere as the budget grows, or does not fall from the
+  smallest to the largest budget;
+* ``zero-gradients``: input gradients are exactly zero for some clips;
+* ``randomised``: the model's outputs vary between passes (the gradient attacks used EOT).
+
+A difference must exceed one clip (``1 / n``) to count; the gradient-free flag needs more than one clip
+and more than 1 % of the clips (a robust model may lose a clip or two to it, as in AutoAttack's tables).
 """
 
 from __future__ import annotations
@@ -12,6 +26,7 @@ from collections.abc import Mapping
 
 import torch
 
+from avrobust.attacks import ATTACKS
 from avrobust.data import AVDataset
 from avrobust.device import autocast
 from avrobust.distributed import all_reduce_sum, context
@@ -19,6 +34,7 @@ from avrobust.evaluation.memory import within_memory
 from avrobust.models.classifier import eval_mode, float32_outputs
 from avrobust.models.interface import AVModel, model_device
 from avrobust.results import AttackResult
+from avrobust.results.benchmark import ThreatResult
 from avrobust.types import AVBatch
 
 
@@ -71,6 +87,39 @@ def masking_checks(attacks: Mapping[str, AttackResult], zero_gradients: Mapping[
     for m, share in zero_gradients.items():
         if share > 0:
             lines.append(f"possible gradient masking: the {m} input gradient is exactly zero for {share:.1%} of the clips")
+    return lines
+
+
+def card_flags(threat: str, result: ThreatResult, n: int) -> list[str]:
+    """The flags of one threat model's cascade on ``n`` clips (see the module docstring)."""
+    tol, lines = 1.0 / max(n, 1), []
+    free = frozenset(name for name in ATTACKS if "gradient-free" in ATTACKS.get(name).traits)
+    for step in (s for s in result.cascade if s.attack in free):
+        if step.fooled > max(1, 0.01 * n):
+            lines.append(f"gradient-free: on {threat}, {ATTACKS.get(step.attack).__name__.capitalize()} fooled "
+                         f"{step.fooled} of the {step.attacked} clips the gradient attacks left robust (gradient masking?)")
+    white = result.white_box_accuracy(free)
+    twin = result.twin_robust_accuracy
+    if twin is not None and twin < white - tol:
+        lines.append(f"transfer: on {threat}, an attack crafted on the undefended twin leaves {twin:.3f}, below the "
+                     f"white-box attacks' {white:.3f} (gradient masking?)")
+    curve = result.eps_curve
+    if curve is not None:
+        acc = curve.robust_accuracy
+        rises = any(b > a + tol for a, b in zip(acc, acc[1:]))
+        if rises or (acc[0] > tol and acc[-1] >= acc[0] - tol):
+            lines.append(f"eps: on {threat}, APGD-CE's robust accuracy at budget scales "
+                         f"{', '.join(f'{s:g}' for s in curve.scales)} is {', '.join(f'{a:.3f}' for a in acc)} "
+                         "(it should fall as the budget grows)")
+    return lines
+
+
+def model_flags(zero_gradients: Mapping[str, float], randomised: bool, eot: int) -> list[str]:
+    """A model card's flags that concern the model, not one threat model."""
+    lines = [f"zero-gradients: the {m} input gradient is exactly zero for {s:.1%} of the clips"
+             for m, s in zero_gradients.items() if s > 0]
+    if randomised:
+        lines.append(f"randomised: two passes on the same clips disagree; the gradient attacks used EOT over {eot} passes")
     return lines
 
 

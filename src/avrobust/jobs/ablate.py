@@ -40,7 +40,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from avrobust.attacks.threat import ThreatModel
+from avrobust.attacks import ThreatModel, default_attacks
+from avrobust.defences.base import ablation_configs
 from avrobust.console import console
 from avrobust.errors import ConfigError
 from avrobust.io import claim_dir, write_text
@@ -52,45 +53,8 @@ from avrobust.runtime import release_memory
 from avrobust.stats import mean_std
 
 ABLATION_FILE = "ablation.json"
-RHOS = (0.125, 0.4)
-SAMPLING_RHOS = (0.4, 0.5)  # sampling alone (no curriculum) at a higher rho: its cost-robustness curve
-SCHEDULERS = ("constant", "cosine", "step")
-#: Options that turn off each part of the curriculum while keeping the others scheduled.
-PARTS_OFF = {"steps": "steps_start={steps}", "mask": "mask_end=0", "dropout": "dropout_end=0"}
-DEFAULT_ATTACKS = ("fgsm", "pgd", "apgd-ce", "tma")
-#: Every avat variant starts from the paper's configuration, whatever avat's defaults are.
-PAPER_AVAT = "avat:paper=true,"
-
-
-def ablation_configs(steps: int) -> dict[str, str]:
-    """Label -> method spec of every configuration."""
-    configs = {
-        "pgd-at": f"pgd-at:steps={steps}",
-        "sampling": f"{PAPER_AVAT}rho=0.25,curriculum=false,steps={steps}",
-        "curriculum": f"{PAPER_AVAT}rho=1,steps={steps}",
-        "both": f"{PAPER_AVAT}rho=0.25,steps={steps}",
-    }
-    configs.update({f"rho={r:g}": f"{PAPER_AVAT}rho={r:g},steps={steps}" for r in RHOS})
-    configs.update({f"sampling-rho={r:g}": f"{PAPER_AVAT}rho={r:g},curriculum=false,steps={steps}"
-                    for r in SAMPLING_RHOS})
-    configs.update({f"sched={s}": f"{PAPER_AVAT}rho=0.25,steps={steps},mask_schedule={s},dropout_schedule={s},"
-                                  f"steps_schedule={s}" for s in SCHEDULERS})
-    for part in PARTS_OFF:
-        off = ",".join(PARTS_OFF[p].format(steps=steps) for p in PARTS_OFF if p != part)
-        configs[f"part={part}"] = f"{PAPER_AVAT}rho=0.25,steps={steps},{off}"
-    configs.update({"no-mask": f"{PAPER_AVAT}rho=0.25,steps={steps},mask_end=0",
-                    "spread=linear": f"{PAPER_AVAT}rho=0.25,steps={steps},spread=linear",
-                    "avat+trades": f"{PAPER_AVAT}rho=0.25,steps={steps},trades_beta=6",
-                    "carry": f"{PAPER_AVAT}rho=0.25,steps={steps},carry=true",
-                    "resample": f"{PAPER_AVAT}rho=0.25,steps={steps},resample=true",
-                    "sampling-resample": f"{PAPER_AVAT}rho=0.25,curriculum=false,steps={steps},resample=true",
-                    "sampling-carry": f"{PAPER_AVAT}rho=0.25,curriculum=false,steps={steps},carry=true",
-                    "tma-at": f"{PAPER_AVAT}rho=1,curriculum=false,steps={steps}",
-                    "avat-pgd": f"{PAPER_AVAT}rho=0.25,steps={steps},attack=pgd"})
-    configs.update({"trades": f"trades:steps={steps}", "crmt-at": f"crmt-at:steps={steps}", "mixup": "mixup",
-                    "fgsm-rs": "fgsm-rs", "n-fgsm": "n-fgsm", "free-at": f"free-at:replays={steps}",
-                    "standard": "standard"})
-    return configs
+#: the attacks that declare the ``ablation`` selection
+DEFAULT_ATTACKS = tuple(default_attacks("ablation"))
 
 
 def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:

@@ -10,7 +10,7 @@ from avrobust.analysis import ANALYSES, Study, run_analysis
 from avrobust.attacks import ThreatModel
 from avrobust.device import check_precision
 from avrobust.errors import ConfigError
-from avrobust.evaluation.transfer import load_members
+from avrobust.evaluation.transfer_matrix import load_members
 from avrobust.io import claim_files
 from avrobust.jobs.common import first_clips, run_data
 from avrobust.results import AnalysisResult

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from avrobust.attacks import default_attacks
+from avrobust.defences.base import demo_methods
 from avrobust.console import console, output
 from avrobust.io import claim_dir, write_json, write_text
 from avrobust.jobs.evaluate import evaluate_checkpoint
@@ -33,18 +35,17 @@ QUICK_DATA = "synth:classes=4,clips_per_class=8,eval_clips_per_class=4,frames=4,
 SURROGATE = ("alexnet-sum-vgg", 0)
 VICTIM = ("resnet-concat-vgg", 1)
 EPOCHS = 12
-STANDARD_ATTACKS = ["fgsm", "ifgsm", "pgd", "mifgsm", "nifgsm", "mig", "pam", "apgd-ce", "apgd-dlr"]
+STANDARD_ATTACKS = default_attacks("standard")
 ATTACK_STEPS = 10
 ATTACK_CLIPS = 200
 #: the victim's PGD again at these budgets (the report's robust-accuracy-against-eps curve)
 VICTIM_SWEEP = "eps=2/255,4/255,8/255,16/255"
 MIG_POINTS = 5  # MIG's path points in the demo's transfer (default 20: four times the cost for the same story)
-TRANSFER_ATTACKS = ["fgsm", "ifgsm", "mifgsm", "nifgsm", f"mig:path_points={MIG_POINTS}", "pam", "tia", "mma", "tma"]
+TRANSFER_ATTACKS = [f"{a}:path_points={MIG_POINTS}" if a == "mig" else a for a in default_attacks("transfer")]
 TRANSFER_CLIPS = 100
 DEFENCE_DATA = "synth:clips_per_class=40"
-DEFENCE_METHODS = {"pgd-at": "pgd-at:steps={steps}", "avat": "avat:paper=true,steps={steps}"}  # the paper's avat
 DEFENCE_EPOCHS, DEFENCE_STEPS, DEFENCE_CLIPS = 4, 3, 100
-DEFENCE_ATTACKS = "fgsm,pgd,tma"
+DEFENCE_ATTACKS = ",".join(default_attacks("demo"))
 DIGITS_DATA = "digits"
 QUICK_DIGITS = "digits:clips_per_class=2,eval_clips_per_class=1,frames=4,size=24,seconds=1.0"
 DIGITS_CLIPS = 200
@@ -109,8 +110,8 @@ def run_transfer(out: Path, pair: tuple[Path, Path], data: str, *, steps: int, p
 
     from avrobust.attacks import build_attacks
     from avrobust.data import load_dataset
-    from avrobust.evaluation.transfer import load_members, transfer_matrix
-    from avrobust.jobs.transfer import write_transfer
+    from avrobust.evaluation.transfer_matrix import load_members, transfer_matrix
+    from avrobust.jobs.transfer_runs import write_transfer
 
     surrogate, victim = load_members(list(pair))
     dataset = load_dataset(data, "test")
@@ -133,9 +134,9 @@ def run_defence(out: Path, data: str, *, epochs: int, steps: int, precision: str
     """Train the surrogate's architecture with PGD-AT and with avat (same steps and budgets) and
     evaluate both on ``DEFENCE_CLIPS`` test clips (worst case over ``DEFENCE_ATTACKS``)."""
     rows = {}
-    for label, spec in DEFENCE_METHODS.items():
+    for label, spec in demo_methods(steps).items():
         run_dir = out / f"defence-{label}"
-        summary = train_model(data, SURROGATE[0], run_dir, epochs=epochs, seed=0, method=spec.format(steps=steps),
+        summary = train_model(data, SURROGATE[0], run_dir, epochs=epochs, seed=0, method=spec,
                               overwrite=True, precision=precision)
         ev = evaluate_checkpoint(run_dir, split="test", attacks=[DEFENCE_ATTACKS], steps=10 if steps > 1 else 1,
                                  precision=precision,

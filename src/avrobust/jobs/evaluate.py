@@ -30,7 +30,7 @@ def evaluate_checkpoint(
         surrogate: a run directory; TMA crafted on it is transferred to this model and enters the
             worst case (and the gradient-masking checks).
         progress_file: where the attack cascade saves its progress after every batch; a rerun
-            continues from it (see :func:`~avrobust.evaluation.robust.robust_evaluation`).
+            continues from it (see :func:`~avrobust.evaluation.cascade.run_cascade`).
     """
     if batch_size < 1:
         raise ConfigError(f"batch size must be >= 1, got {batch_size}")

@@ -5,7 +5,7 @@ from avrobust.registry import import_submodules
 
 import_submodules("avrobust.models.backbones")  # the pretrained backbones register their encoders
 
-from avrobust.models.zoo import ZOO, create_model, list_models, model_config  # noqa: E402
+from avrobust.models.model_zoo import ZOO, create_model, list_models, model_config  # noqa: E402
 
 __all__ = ["AVClassifier", "AVOutput", "ModelConfig", "ZOO", "create_model", "eval_mode", "list_models",
            "model_config", "set_dropout"]

@@ -41,7 +41,7 @@ from avrobust.types import AVBatch
 VIDEO_LAYOUTS = {"NTCHW": "[N, T, C, H, W]", "NCTHW": "[N, C, T, H, W]"}
 ABLATION = ("ablation: audio-only p_a = the model on the clip with every frame replaced by the clip's mean colour; "
             "visual-only p_v = the model on the clip with the audio silenced")
-FEATURE_ATTACKS = "tia and tma (and mma:alignment=features)"
+FEATURE_ATTACKS = "TIA and TMA (and MMA with alignment=features)"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import avrobust.analysis  # noqa: F401  (registers the analyses whose figures the analysis kind draws)
+from avrobust.analysis import analysis
 from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
 from avrobust.io import claim_dir, write_text
@@ -47,6 +47,9 @@ class Context:
     def examples(self, request: ExampleRequest) -> Section | None:
         return examples_section(request, self.figures, self.per_model, datasets=self.datasets,
                                 precision=self.precision)
+
+    def plot_analysis(self, result: Result, path: Path) -> None:
+        analysis(result["analysis"]).plot(result, str(path))
 
 
 def find_results(paths: Sequence[str | Path]) -> list[tuple[Path, Result]]:

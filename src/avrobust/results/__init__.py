@@ -24,13 +24,13 @@ import_submodules(__name__)  # every kind module registers itself
 
 from avrobust.results.ablation import AblationResult, AblationRow  # noqa: E402
 from avrobust.results.benchmark import BenchmarkResult  # noqa: E402
-from avrobust.results.analysis import ANALYSES, Analysis, AnalysisResult, register_analysis  # noqa: E402
+from avrobust.results.analysis import AnalysisResult  # noqa: E402
 from avrobust.results.evaluation import AttackResult, EvaluationResult, SweepCurve, SweepResult  # noqa: E402
 from avrobust.results.training import TrainingResult  # noqa: E402
 from avrobust.results.transfer import TransferResult, TransferRow, TransferSummary  # noqa: E402
 from avrobust.results.zoo import ZooEntry, ZooResult  # noqa: E402
 
-__all__ = ["ANALYSES", "GROUPS", "RESULT_KINDS", "SCHEMA_VERSION", "AblationResult", "AblationRow", "Analysis",
+__all__ = ["GROUPS", "RESULT_KINDS", "SCHEMA_VERSION", "AblationResult", "AblationRow",
            "AnalysisResult", "AttackResult", "BenchmarkResult", "EvaluationResult", "ExampleRequest", "Record", "ReportContext", "Result",
            "Section", "SweepCurve", "SweepResult", "TrainingResult", "TransferResult", "TransferRow", "TransferSummary",
-           "ZooEntry", "ZooResult", "parse_result", "read_result", "register_analysis", "register_result"]
+           "ZooEntry", "ZooResult", "parse_result", "read_result", "register_result"]

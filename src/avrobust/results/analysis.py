@@ -1,55 +1,16 @@
 """The ``analysis`` kind (``avrobust analyze``): one of the paper's Section 3 analyses, its set-up and
-results; and the registry of analyses, whose figures the report draws.
-
-An analysis registers itself with ``@register_analysis(name, plot=..., values=...)`` on its function
-``run(study, values=..., attacks=...) -> dict`` (see :mod:`avrobust.analysis`).
+results. The analyses themselves, and the figure each draws, are registered in :mod:`avrobust.analysis`;
+the report draws a figure through its context (:meth:`~avrobust.results.base.ReportContext.plot_analysis`).
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from avrobust.registry import Registry
 from avrobust.results.base import ReportContext, Result, Section, register_result
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """``run(study, **kwargs) -> results`` computes; ``plot(result, path)`` draws; ``values`` names the swept
-    list (None: it sweeps none); ``takes_attacks``: whether ``--attack`` chooses its attacks."""
-
-    run: Callable[..., dict[str, Any]]
-    plot: Callable[[Any, str], None]
-    values: str | None
-    takes_attacks: bool
-    description: str = ""
-
-
-ANALYSES: Registry[Analysis] = Registry("analysis")
-
-
-def register_analysis(name: str, *, plot: Callable[[Any, str], None], values: str | None = None,
-                      aliases: tuple[str, ...] = ()) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
-    """Decorator registering an analysis function ``run(study, ...)``; ``values`` names what ``--values``
-    sweeps (None: nothing); it takes ``--attack`` when ``run`` has an ``attacks`` parameter."""
-
-    def deco(run: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        params = inspect.signature(run).parameters
-        doc = (run.__doc__ or "").strip().splitlines()
-        ANALYSES.register(name, aliases=aliases)(Analysis(run, plot, values, "attacks" in params,  # type: ignore[arg-type]
-                                                          doc[0] if doc else ""))
-        return run
-
-    return deco
-
-
-def analysis(name: str) -> Analysis:
-    """The registered analysis ``name`` (or alias)."""
-    return ANALYSES.get(name)  # type: ignore[return-value]
 
 
 @register_result("analysis")
@@ -83,7 +44,7 @@ class AnalysisResult(Result):
             assert isinstance(r, AnalysisResult)
             setup = r.setup
             fig = ctx.figures / f"{path.stem}-{r.analysis}.png"
-            analysis(r.analysis).plot(r, str(fig))
+            ctx.plot_analysis(r, fig)
             out.append(Section(f"Analysis: {r.analysis} ({path.name})", [
                 f"Surrogate {setup['surrogate']}, victims {', '.join(setup['victims']) or 'none'}; data "
                 f"`{setup['data']}` ({setup['n']} clips), {setup['steps']} steps, seed {setup['seed']}; {r.seconds} s."],

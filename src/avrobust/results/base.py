@@ -80,6 +80,9 @@ class ReportContext(Protocol):
     def examples(self, request: ExampleRequest) -> Section | None:
         """A section of adversarial examples to see and hear, or None when none can be made."""
 
+    def plot_analysis(self, result: Result, path: Path) -> None:
+        """Draw the figure of an analysis result (the analysis's own plot, :mod:`avrobust.analysis`)."""
+
 
 class Result(Record):
     """Base of every kind of result file (see the module docstring)."""

@@ -58,9 +58,10 @@ class ThreatResult(Record):
     eps_curve: EpsCurve | None = None
     seconds: float = 0.0
 
-    def white_box_accuracy(self) -> float:
-        """Robust accuracy after the gradient attacks alone (before Square)."""
-        gradient = [s for s in self.cascade if s.attack != "square"]
+    def white_box_accuracy(self, gradient_free: frozenset[str] = frozenset({"square"})) -> float:
+        """Robust accuracy after the gradient attacks alone (before the ``gradient_free`` attacks, by name;
+        the masking checks pass the attacks that declare the trait)."""
+        gradient = [s for s in self.cascade if s.attack not in gradient_free]
         return gradient[-1].robust_accuracy if gradient else self.clean_accuracy
 
 

@@ -15,7 +15,7 @@ import torch
 from avrobust.console import console
 from avrobust.errors import ConfigError
 from avrobust.io import write_json, write_text
-from avrobust.studies import stages, transfer  # noqa: F401  (each registers its stage kinds)
+from avrobust.studies import stages, transfer_stages  # noqa: F401  (each registers its stage kinds)
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import STAGES
 from avrobust.studies.spec import StudySpec, parse_study

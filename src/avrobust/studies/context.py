@@ -15,7 +15,7 @@ from avrobust.console import console
 from avrobust.data import AVDataset, load_dataset
 from avrobust.defences.runstate import SUMMARY_FILE
 from avrobust.errors import ConfigError
-from avrobust.evaluation.transfer import Member, load_members
+from avrobust.evaluation.transfer_matrix import Member, load_members
 from avrobust.io import json_text, write_json
 from avrobust.models import ZOO
 from avrobust.runtime import release_memory

@@ -20,17 +20,17 @@ from typing import Any
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
-from avrobust.studies.render import ms
+from avrobust.report.seed_tables import ms
 from avrobust.studies.spec import StageSpec
 from avrobust.tables import budget_text
 from avrobust.analysis import ANALYSES, Study, run_analysis
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.defences.runstate import SUMMARY_FILE
 from avrobust.evaluation.clean import clean_counts
-from avrobust.evaluation.transfer import transfer_matrix
+from avrobust.evaluation.transfer_matrix import transfer_matrix
 from avrobust.results import AblationResult, read_result
 from avrobust.results.ablation import ablation_settings, ablation_table
-from avrobust.studies.render import analysis_tables
+from avrobust.report.seed_tables import analysis_tables
 
 
 # --- clean ----------------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def defence(ctx: Context, stage: StageSpec) -> dict[str, Any]:
     and data replace ``model`` and ``data``); ``train``: TrainConfig fields (``lr``, ``backbone_lr``)."""
     from avrobust.jobs.ablate import run_ablation
 
-    o = options(stage, {"data": ctx.spec.data, "epochs": 8, "steps": 5, "n": 64, "attacks": ["fgsm", "pgd", "apgd-ce", "tma"],
+    o = options(stage, {"data": ctx.spec.data, "epochs": 8, "steps": 5, "n": 64, "attacks": default_attacks("ablation"),
                         "eval_steps": 10, "suite": None, "equal_time": False, "batch_size": 32, "variants": None,
                         "init": None, "train": {}, "model": None})
     seeds = seeds_of(ctx, o)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from avrobust.checkpoint import tensor_digest
 from avrobust.errors import ConfigError
-from avrobust.weights.sources import WEIGHTS, WeightSource
+from avrobust.weights.wheels import WEIGHTS, WeightSource
 from avrobust.weights.store import Provenance, save, source_dir
 
 

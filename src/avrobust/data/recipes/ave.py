@@ -1,13 +1,13 @@
 """``ave``: the Audio-Visual Event dataset, its annotation file and split lists, one event segment per
-clip (:func:`avrobust.data.standard.ave`)."""
+clip (:func:`avrobust.data.standard_sets.ave`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from avrobust.data import standard
+from avrobust.data import standard_sets
 from avrobust.data.recipe import Found, register_dataset
-from avrobust.data.recipes.video import DecodeOptions, VideoRecipe
+from avrobust.data.recipes.decoded import DecodeOptions, VideoRecipe
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,4 +27,4 @@ class Ave(VideoRecipe):
     Options = AveOptions
 
     def items(self, options: AveOptions) -> Found:
-        return standard.ave(options.root, options.annotations)
+        return standard_sets.ave(options.root, options.annotations)

@@ -1,13 +1,13 @@
 """``crema-d``: CREMA-D's ``VideoFlash/`` and ``AudioWAV/`` folders, six emotions, speaker-disjoint splits
-(:func:`avrobust.data.standard.crema_d`)."""
+(:func:`avrobust.data.standard_sets.crema_d`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from avrobust.data import standard
+from avrobust.data import standard_sets
 from avrobust.data.recipe import Found, register_dataset
-from avrobust.data.recipes.video import DecodeOptions, VideoRecipe
+from avrobust.data.recipes.decoded import DecodeOptions, VideoRecipe
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,4 +29,4 @@ class CremaD(VideoRecipe):
     Options = CremaDOptions
 
     def items(self, options: CremaDOptions) -> Found:
-        return standard.crema_d(options.root, options.lists)
+        return standard_sets.crema_d(options.root, options.lists)

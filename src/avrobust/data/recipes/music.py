@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from avrobust.data import sources
 from avrobust.data.recipe import Found, register_dataset
-from avrobust.data.recipes.video import DecodeOptions, VideoRecipe
+from avrobust.data.recipes.decoded import DecodeOptions, VideoRecipe
 
 
 @dataclass(frozen=True, kw_only=True)

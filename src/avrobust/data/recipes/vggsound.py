@@ -1,13 +1,13 @@
 """``vggsound``: VGGSound's CSV over a folder of clips named by video id and start second
-(:func:`avrobust.data.standard.vggsound`)."""
+(:func:`avrobust.data.standard_sets.vggsound`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from avrobust.data import standard
+from avrobust.data import standard_sets
 from avrobust.data.recipe import Found, register_dataset
-from avrobust.data.recipes.video import DecodeOptions, VideoRecipe
+from avrobust.data.recipes.decoded import DecodeOptions, VideoRecipe
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,4 +27,4 @@ class VggSound(VideoRecipe):
     Options = VggSoundOptions
 
     def items(self, options: VggSoundOptions) -> Found:
-        return standard.vggsound(options.root, options.annotations)
+        return standard_sets.vggsound(options.root, options.annotations)

@@ -13,9 +13,9 @@ from avrobust.data import load_dataset
 from avrobust.device import check_precision
 from avrobust.errors import ConfigError
 from avrobust.evaluation.adversarial_set import craft_set, read_set, score_set
-from avrobust.evaluation.transfer import Member, load_members
+from avrobust.evaluation.transfer_matrix import Member, load_members
 from avrobust.jobs.common import first_clips, run_data
-from avrobust.jobs.transfer import write_transfer
+from avrobust.jobs.transfer_runs import write_transfer
 from avrobust.results import TransferResult
 
 

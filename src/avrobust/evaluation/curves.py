@@ -1,5 +1,9 @@
 """Robust accuracy against budget or steps: the white-box cascade once per value of one parameter.
 
+Two curves, one home: an evaluation's ``--sweep`` (:func:`run_sweep`, every attack of the plan) and the
+model card's eps curve (:func:`eps_curve`, APGD-CE at the protocol's budget scales; its masking flag is
+:func:`~avrobust.evaluation.masking.card_flags`'s).
+
 ``eps=2/255,4/255,8/255`` sets the video eps and scales the audio eps by the same factor (both budgets
 keep their ratio: at 8/255 the audio eps is the threat's, 0.01 by default); ``steps=1,2,5,10`` sets
 every iterative attack's steps (FGSM has none and stays flat). The result is an evaluation's ``sweep``
@@ -16,9 +20,10 @@ import torch
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.data import AVDataset
 from avrobust.errors import ConfigError
-from avrobust.evaluation.robust import robust_evaluation
+from avrobust.evaluation import cascade
 from avrobust.models.interface import AVModel
 from avrobust.results import SweepCurve, SweepResult
+from avrobust.results.benchmark import EpsCurve
 
 SWEEPS = ("eps", "steps")
 USAGE = "--sweep takes eps=V1,V2,... (video eps such as 2/255; the audio eps scales alike) or steps=N1,N2,..."
@@ -57,13 +62,25 @@ def run_sweep(model: AVModel, dataset: AVDataset, attacks: Sequence[str], sweep:
     for v in values:
         t = base.scaled(v / base.video.eps) if name == "eps" else base
         built = build_attacks(attacks, t, steps=int(v) if name == "steps" else steps, restarts=restarts, seed=seed)
-        cascade = robust_evaluation(model, dataset, built, batch_size=batch_size, indices=indices,
-                                    show_progress=show_progress, precision=precision)
+        ran = cascade.run_cascade(model, dataset, built, batch_size=batch_size, indices=indices,
+                                  show_progress=show_progress, precision=precision)
         out.video_eps.append(t.video.eps)
         out.audio_eps.append(t.audio.eps)
         out.steps.append({a.label: a.steps for a in built})
-        for label, r in cascade.attacks.items():
+        for label, r in ran.attacks.items():
             curve = out.attacks.setdefault(label, SweepCurve())
             curve.robust_accuracy.append(r.robust_accuracy)
             curve.attack_success_rate.append(r.attack_success_rate)
     return out
+
+
+def eps_curve(model: AVModel, dataset: AVDataset, threat: ThreatModel, scales: Sequence[float], steps: int, *,
+              seed: int = 0, indices: torch.Tensor | None = None, batch_size: int = 64,
+              precision: str = "fp32") -> EpsCurve:
+    """APGD-CE's robust accuracy (``steps`` steps) with ``threat``'s budgets scaled by each of ``scales``."""
+    accuracies = []
+    for scale in scales:
+        (attack,) = build_attacks([f"apgd-ce:steps={steps}"], threat.scaled(scale), seed=seed)
+        ran = cascade.run_cascade(model, dataset, [attack], batch_size=batch_size, indices=indices, precision=precision)
+        accuracies.append(ran.attacks[attack.label].robust_accuracy)
+    return EpsCurve(scales=list(scales), robust_accuracy=accuracies)

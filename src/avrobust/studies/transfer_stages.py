@@ -8,13 +8,13 @@ from typing import Any
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
-from avrobust.studies.render import ms
+from avrobust.report.seed_tables import ms
 from avrobust.studies.spec import StageSpec
 from avrobust.tables import budget_text
 from collections.abc import Sequence
 
 from avrobust.attacks import Attack, ThreatModel, build_attacks
-from avrobust.evaluation.transfer import transfer_matrix
+from avrobust.evaluation.transfer_matrix import transfer_matrix
 from avrobust.stats import paired_difference
 from avrobust.studies.context import ensemble_member
 

@@ -12,7 +12,7 @@ from avrobust.console import warn
 from avrobust.data.cache import load_split, prepare
 from avrobust.data.datasets import AVDataset
 from avrobust.data.recipe import Found, Recipe
-from avrobust.data.video import DecodeConfig
+from avrobust.data.decode import DecodeConfig
 from avrobust.errors import ConfigError
 
 

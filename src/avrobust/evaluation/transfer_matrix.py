@@ -29,7 +29,7 @@ from avrobust.errors import ConfigError
 from avrobust.evaluation.engine import Outcome, attack_and_score
 from avrobust.device import describe
 from avrobust.models.interface import AVModel, model_device
-from avrobust.models.zoo import ZOO
+from avrobust.models.model_zoo import ZOO
 from avrobust.results import TransferResult, TransferRow, TransferSummary
 from avrobust.stats import mean_std
 

@@ -10,7 +10,7 @@ import typer
 
 from avrobust.cli import help as texts
 from avrobust.cli.app import N_HELP, app
-from avrobust.cli.options import DATA_HELP, compute_options, threat_options
+from avrobust.cli.option_groups import DATA_HELP, compute_options, threat_options
 from avrobust.console import output
 
 
@@ -34,7 +34,7 @@ def attack(
 ) -> None:
     """Craft adversarial clips once and save them: 'evaluate --adversarial DIR' scores any model (a run or an
     ONNX file) on them without crafting again."""
-    from avrobust.jobs.adversarial import attack_and_save
+    from avrobust.jobs.attack_sets import attack_and_save
 
     m = attack_and_save(checkpoint, save, attacks=attack, data=data, split=split, limit=n, steps=steps, seed=seed,
                         batch_size=batch_size, threat=threat, precision=compute.precision)

@@ -10,7 +10,7 @@ over every attack. ``avrobust evaluate``, the Python API and the ablation all go
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,12 +20,13 @@ from avrobust.attacks.base import Attack
 from avrobust.console import warn
 from avrobust.data import AVDataset
 from avrobust.device import check_precision, describe
+from avrobust.evaluation import cascade
+from avrobust.evaluation.cascade import Cascade, transfer_robustness, worst_case
 from avrobust.evaluation.clean import clean_counts
+from avrobust.evaluation.curves import parse_sweep, run_sweep
 from avrobust.evaluation.masking import masking_checks, zero_gradient_share
 from avrobust.evaluation.metrics import Counts
-from avrobust.evaluation.robust import Cascade, robust_evaluation, transfer_robustness, worst_case
 from avrobust.evaluation.suites import TRANSFER_LABEL, suite_attacks
-from avrobust.evaluation.sweep import parse_sweep, run_sweep
 from avrobust.models.interface import AVModel, model_device
 from avrobust.results import AttackResult, EvaluationResult, SweepResult
 
@@ -52,22 +53,28 @@ class EvaluationPlan:
     suite: str | None = None
     sweep: str | None = None
     precision: str = "fp32"
+    _built: tuple[list[Attack], Attack] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attacks", tuple(self.attacks))
         check_precision(self.precision)
         if self.sweep is not None:
             parse_sweep(self.sweep)
-        self.white_box()  # an unknown attack, option or suite fails before any work
+        # an unknown attack, option or suite fails before any work; the attacks are built once, here
+        specs = [*(suite_attacks(self.suite) if self.suite else []), *self.attacks]
+        white = build_attacks(specs, self.threat, steps=self.steps, restarts=self.restarts, seed=self.seed)
+        moved = build_attacks(["tma"], self.threat, steps=self.steps, seed=self.seed)[0]
+        object.__setattr__(self, "_built", (white, moved))
 
     def white_box(self) -> list[Attack]:
         """The cascade's attacks: the suite's, then ``attacks``."""
-        specs = [*(suite_attacks(self.suite) if self.suite else []), *self.attacks]
-        return build_attacks(specs, self.threat, steps=self.steps, restarts=self.restarts, seed=self.seed)
+        assert self._built is not None
+        return self._built[0]
 
     def transferred(self) -> Attack:
         """The attack crafted on a surrogate: TMA with the plan's budgets, steps and seed."""
-        return build_attacks(["tma"], self.threat, steps=self.steps, seed=self.seed)[0]
+        assert self._built is not None
+        return self._built[1]
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,8 @@ def evaluate_classifier(model: AVModel, dataset: AVDataset, plan: EvaluationPlan
     counts = clean_counts(model, dataset, batch_size, indices=indices, show_progress=show_progress, precision=p)
     attacks = plan.white_box()
     attack_batch = min(batch_size, 64)
-    cascade = robust_evaluation(model, dataset, attacks, batch_size=attack_batch, indices=indices,
-                                show_progress=show_progress, progress_file=progress_file, precision=p) if attacks else None
+    ran = cascade.run_cascade(model, dataset, attacks, batch_size=attack_batch, indices=indices,
+                              show_progress=show_progress, progress_file=progress_file, precision=p) if attacks else None
     transferred: dict[str, AttackResult] = {}
     if surrogate is not None:
         transferred[TRANSFER_LABEL.format(surrogate=surrogate.name)] = transfer_robustness(
@@ -102,13 +109,13 @@ def evaluate_classifier(model: AVModel, dataset: AVDataset, plan: EvaluationPlan
                       restarts=plan.restarts, seed=plan.seed, indices=indices, batch_size=attack_batch,
                       show_progress=show_progress, precision=p) if plan.sweep is not None else None
     zero = zero_gradient_share(model, dataset, indices=indices, precision=p) if plan.suite or surrogate else None
-    return evaluation_result(dataset, counts, cascade, transferred, sweep=sweep, zero_gradients=zero,
+    return evaluation_result(dataset, counts, ran, transferred, sweep=sweep, zero_gradients=zero,
                              suite=plan.suite, surrogate=surrogate.path if surrogate else None,
                              unimodal=model.unimodal_definition, model=model_name, checkpoint=checkpoint,
                              device=describe(model_device(model)), precision=p, seconds=time.perf_counter() - start)
 
 
-def evaluation_result(dataset: AVDataset, counts: Counts, cascade: Cascade | None,
+def evaluation_result(dataset: AVDataset, counts: Counts, ran: Cascade | None,
                       transferred: dict[str, AttackResult], *, sweep: SweepResult | None = None,
                       zero_gradients: dict[str, float] | None = None, suite: str | None = None,
                       surrogate: str | None = None, unimodal: str | None = None, model: str = "",
@@ -117,8 +124,8 @@ def evaluation_result(dataset: AVDataset, counts: Counts, cascade: Cascade | Non
     """The one place an :class:`~avrobust.results.EvaluationResult` is made: the worst case is the AND
     of every attack's per-clip flags (white box and transferred); with ``zero_gradients`` (a suite or a
     surrogate ran) the gradient-masking checks run and each warning is printed as one line."""
-    attacks = {**(cascade.attacks if cascade else {}), **transferred}
-    clean = cascade.clean if cascade is not None else torch.ones(counts.n, dtype=torch.bool)
+    attacks = {**(ran.attacks if ran else {}), **transferred}
+    clean = ran.clean if ran is not None else torch.ones(counts.n, dtype=torch.bool)
     warnings = None
     if zero_gradients is not None:
         warnings = masking_checks(attacks, zero_gradients, counts.n)
@@ -126,7 +133,7 @@ def evaluation_result(dataset: AVDataset, counts: Counts, cascade: Cascade | Non
             warn(line)
     return EvaluationResult(
         data=dataset.spec, split=dataset.split, **counts.metrics(), attacks=attacks,
-        clean_correct=cascade.clean_correct if cascade is not None else None,
+        clean_correct=ran.clean_correct if ran is not None else None,
         worst_case_robust_accuracy=worst_case(clean, [a.robust_flags for a in attacks.values()]),
         model=model, checkpoint=checkpoint, surrogate=surrogate, suite=suite, zero_gradient_share=zero_gradients,
         warnings=warnings, unimodal=unimodal, sweep=sweep, device=device, precision=precision,

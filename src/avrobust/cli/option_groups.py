@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import typer
 
+from avrobust.attacks import ATTACKS
 from avrobust.cli import help as texts
 from avrobust.errors import ConfigError
 
@@ -40,8 +41,9 @@ THREAT_OPTIONS: dict[str, tuple[Any, Any]] = {
     "step_audio": (Optional[str], typer.Option(None, help="Audio step size (default: each attack's rule).")),
     "modalities": (str, typer.Option("video,audio", help=texts.MODALITY)),
     "joint_l2": (Optional[str], typer.Option(None, help="CRMT's protocol: one L2 budget over both modalities' "
-                                             "perturbations together (replaces --eps-*/--norm-*; fgsm = FGM, ifgsm, "
-                                             "pgd take it).")),
+                                             "perturbations together (replaces --eps-*/--norm-*; "
+                                             f"{texts.listing(n for n in ATTACKS if ATTACKS.get(n).joint_capable)} take "
+                                             "it; fgsm is then FGM).")),
 }
 
 RUN_OPTIONS: dict[str, tuple[Any, Any]] = {

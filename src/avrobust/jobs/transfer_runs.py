@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.attacks import ThreatModel, build_attacks, default_attacks
 from avrobust.device import check_precision
-from avrobust.evaluation.transfer import load_members, transfer_matrix
+from avrobust.evaluation.transfer_matrix import load_members, transfer_matrix
 from avrobust.io import claim_files, write_text
 from avrobust.jobs.common import first_clips, run_data
 from avrobust.results import TransferResult
 from avrobust.results.transfer import transfer_heatmaps, transfer_matrix_table, transfer_summary_table
 from avrobust.tables import budget_text, markdown_tables
 
-TRANSFER_ATTACKS = "fgsm,ifgsm,mifgsm,nifgsm,mig,pam,tia,mma,tma"
+#: the attacks that declare the ``transfer`` selection, as one ``--attack`` value
+TRANSFER_ATTACKS = ",".join(default_attacks("transfer"))
 
 
 def run_transfer(surrogates: Sequence[str | Path], json_path: str | Path, *, victims: Sequence[str | Path] = (),

@@ -1,5 +1,5 @@
 """``avrobust benchmark`` and ``avrobust leaderboard``: a checkpoint's model card under the standard
-protocol (:mod:`avrobust.evaluation.benchmark`), and model cards merged into one table."""
+protocol (:mod:`avrobust.evaluation.model_card`), and model cards merged into one table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 from avrobust.checkpoint import load_checkpoint
 from avrobust.errors import ConfigError
-from avrobust.evaluation.benchmark import THREATS, protocol_named, run_benchmark
+from avrobust.evaluation.model_card import THREATS, run_benchmark
+from avrobust.evaluation.suites import protocol_named
 from avrobust.io import claim_files
 from avrobust.jobs.common import first_clips, load_peer, run_data
 from avrobust.results import read_result

@@ -10,7 +10,7 @@ import typer
 
 from avrobust.cli import help as texts
 from avrobust.cli.app import app, show
-from avrobust.cli.options import DATA_HELP, compute_options
+from avrobust.cli.option_groups import DATA_HELP, compute_options
 from avrobust.console import console, output
 
 

@@ -9,7 +9,7 @@ from avrobust.errors import ConfigError
 from avrobust.evaluation.perceptibility import psnr_db, snr_db
 from avrobust.evaluation.engine import BudgetViolation
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
-from avrobust.evaluation.robust import robust_evaluation
+from avrobust.evaluation.cascade import run_cascade
 
 
 @pytest.mark.slow
@@ -40,7 +40,7 @@ def test_cascade_flags_asr_and_worst_case(trained):
 
 
 def test_same_seed_gives_identical_results(untrained):
-    run = lambda: robust_evaluation(untrained["model"], untrained["test"], build_attacks(["pgd"], steps=3, seed=1),
+    run = lambda: run_cascade(untrained["model"], untrained["test"], build_attacks(["pgd"], steps=3, seed=1),
                                     indices=torch.arange(32))
     assert torch.equal(run().attacks["pgd"].robust_flags, run().attacks["pgd"].robust_flags)
 
@@ -59,10 +59,10 @@ class Cheater(Attack):
 
 def test_budget_violation_fails_loudly(untrained):
     with pytest.raises(BudgetViolation, match="left the video budget"):
-        robust_evaluation(untrained["model"], untrained["test"], [Cheater()], indices=torch.arange(8))
+        run_cascade(untrained["model"], untrained["test"], [Cheater()], indices=torch.arange(8))
     audio_only = Cheater(ThreatModel.build("audio"))
     with pytest.raises(BudgetViolation, match="was not allowed to attack"):
-        robust_evaluation(untrained["model"], untrained["test"], [audio_only], indices=torch.arange(8))
+        run_cascade(untrained["model"], untrained["test"], [audio_only], indices=torch.arange(8))
 
 
 def test_perceptibility_on_known_signals():
@@ -86,3 +86,59 @@ def test_attack_specs():
     with pytest.raises(ConfigError, match="unknown attack 'cw'"):
         build_attacks(["cw"])
     assert create_attack("bim").name == "ifgsm"
+
+
+def test_the_defence_suite_and_the_benchmark_go_through_the_one_cascade(untrained, monkeypatch):
+    """One evaluation path: ``evaluate`` (a suite or attacks) and the model card call the same cascade
+    function, the first each attack on every clip, the second shrinking."""
+    from avrobust.evaluation import cascade
+    from avrobust.evaluation.model_card import run_benchmark
+    from avrobust.evaluation.suites import Protocol
+
+    seen = []
+    real = cascade.run_cascade
+    monkeypatch.setattr(cascade, "run_cascade", lambda *a, **k: seen.append(k.get("shrink", False)) or real(*a, **k))
+    model, test, idx = untrained["model"], untrained["test"], torch.arange(8)
+    evaluate_classifier(model, test, EvaluationPlan(("fgsm",), steps=1), indices=idx)
+    assert seen == [False]
+    run_benchmark(model, test, Protocol("tiny", apgd_steps=1, targets=2, queries=2, eps_scales=(1.0,), eps_steps=1),
+                  threats=["linf-both"], indices=idx)
+    assert seen[1] is True and len(seen) == 3  # the cascade, then the eps curve's one point
+
+
+def test_a_shrinking_cascade_attacks_only_the_clips_still_robust(untrained):
+    model, test, idx = untrained["model"], untrained["test"], torch.arange(16)
+    attacks = build_attacks(["fgsm", "pgd:steps=2"], steps=1, seed=0)
+    ran = run_cascade(model, test, attacks, shrink=True, indices=idx)
+    first, second = ran.steps
+    assert first.attacked == 16 and first.fooled == ran.clean_correct - int(first.robust.sum())
+    assert second.attacked == int(first.robust.sum()) and not torch.any(second.robust & ~first.robust)
+    assert torch.equal(ran.robust, second.robust)
+    each = run_cascade(model, test, attacks, indices=idx)  # the worst case of the two orders agrees on FGSM's flags
+    assert torch.equal(each.attacks["fgsm"].robust_flags, first.robust)
+
+
+def test_a_shrinking_cascade_resumes_after_the_attacks_it_finished(untrained, tmp_path, monkeypatch):
+    from avrobust.evaluation import cascade
+
+    model, test, idx = untrained["model"], untrained["test"], torch.arange(16)
+    attacks = build_attacks(["fgsm", "pgd:steps=2"], steps=1, seed=0)
+    full = run_cascade(model, test, attacks, shrink=True, indices=idx)
+    progress = tmp_path / "progress.json"
+    real, calls = cascade.attack_and_score, []
+
+    def second_fails(*a, **k):
+        calls.append(k["indices"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(cascade, "attack_and_score", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        run_cascade(model, test, attacks, shrink=True, indices=idx, progress_file=progress)
+    assert progress.exists()
+    monkeypatch.setattr(cascade, "attack_and_score", lambda *a, **k: calls.append(k["indices"]) or real(*a, **k))
+    resumed = run_cascade(model, test, attacks, shrink=True, indices=idx, progress_file=progress)
+    assert len(calls) == 3  # the rerun ran only the second attack
+    assert torch.equal(resumed.robust, full.robust) and not progress.exists()
+    assert [s.fooled for s in resumed.steps] == [s.fooled for s in full.steps]

@@ -9,7 +9,7 @@ import typer
 
 from avrobust.cli import help as texts
 from avrobust.cli.app import app, show
-from avrobust.cli.options import DATA_HELP, compute_options, run_options, threat_options, train_options
+from avrobust.cli.option_groups import DATA_HELP, compute_options, run_options, threat_options, train_options
 from avrobust.jobs.ablate import DEFAULT_ATTACKS, ablation_configs
 from avrobust.console import output
 
