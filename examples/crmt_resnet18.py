@@ -41,7 +41,7 @@ def main(data: str = "synth", out: str = "runs/examples/crmt", epochs: int = 4, 
         audio_features="audio_net.layer4", audio_feature_layout="NCTF",  # [N, C, time, mel]
         visual_features="visual_net.avgpool",  # [N*T, C, 1, 1], one row per frame
     )
-    avrobust.adversarial_training(net, data, out, method="standard", epochs=epochs, overwrite=True)
+    avrobust.train(net, data, out, method="standard", epochs=epochs, overwrite=True)
     result = avrobust.evaluate(net, test, attacks=["pgd", "tma"], limit=limit)
     print(f"clean {result['clean_accuracy']:.3f} (audio {result['audio_only_accuracy']:.3f}, visual "
           f"{result['visual_only_accuracy']:.3f}), PGD {result['attacks']['pgd']['robust_accuracy']:.3f}, "

@@ -36,7 +36,7 @@ def main(data: str = "synth", out: str = "runs/examples/late-fusion", epochs: in
         visual_features="video",  # [N, 32, T, H, W]: per-frame features for TIA/TMA
         audio_features="audio", audio_feature_layout="NDT",  # [N, 32, L']: time last
     )  # no unimodal heads: p_a, p_v (MMA/TMA) come from modality ablation, as the results say
-    avrobust.adversarial_training(net, data, out, method="standard", epochs=epochs, overwrite=True)
+    avrobust.train(net, data, out, method="standard", epochs=epochs, overwrite=True)
     result = avrobust.evaluate(net, data, attacks=["pgd", "tma"], limit=limit)
     print(f"clean {result['clean_accuracy']:.3f}, PGD {result['attacks']['pgd']['robust_accuracy']:.3f}, "
           f"TMA {result['attacks']['tma']['robust_accuracy']:.3f}")

@@ -16,7 +16,7 @@ def main(data: str = "synth", out: str = "runs/examples/zoo", epochs: int = 4, l
     torch.manual_seed(0)
     test = avrobust.as_dataset(data, "test")
     net = avrobust.create_model("RsV", test.num_classes, test.sample_rate)  # resnet-sum-vgg
-    avrobust.adversarial_training(net, data, out, method="standard", epochs=epochs, overwrite=True)
+    avrobust.train(net, data, out, method="standard", epochs=epochs, overwrite=True)
     loader = DataLoader(TensorDataset(test.video[:limit], test.audio[:limit], test.labels[:limit]), batch_size=64)
     result = avrobust.evaluate(net, loader, attacks=["pgd", "tma"])
     print(f"clean {result['clean_accuracy']:.3f}, PGD {result['attacks']['pgd']['robust_accuracy']:.3f}, "

@@ -56,11 +56,11 @@ def test_transfer_from_a_native_to_a_wrapped_model(tiny_spec, make_model):
 def test_adversarial_training_of_a_wrapped_model(tiny_spec, tmp_path, method):
     net = logits_only(4, visual_features="video", audio_features="audio", audio_feature_layout="NDT")
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    summary = avrobust.adversarial_training(net, tiny_spec, tmp_path / "run", method=method, epochs=1, batch_size=8)
+    summary = avrobust.train(net, tiny_spec, tmp_path / "run", method=method, epochs=1, batch_size=8)
     assert summary["epochs"] == 1 and summary["method_options"]["unimodal_weight"] == 0.0
     assert any(not torch.equal(before[k], v) for k, v in net.state_dict().items())
     with pytest.raises(ConfigError, match="crmt-at changes avrobust's own fusion layer"):
-        avrobust.adversarial_training(net, tiny_spec, tmp_path / "crmt", method="crmt-at")
+        avrobust.train(net, tiny_spec, tmp_path / "crmt", method="crmt-at")
 
 
 def test_benchmark_of_a_wrapped_model_with_a_twin(tiny_spec, make_model, tmp_path):

@@ -181,6 +181,7 @@ needs_browser = pytest.mark.skipif(BROWSER is None, reason="no Chromium found (a
                                    "installs it")
 
 
+@pytest.mark.slow  # the report fixture uses the trained model
 @needs_browser
 def test_the_report_in_a_real_browser(report: dict, tmp_path: Path) -> None:
     """Headless Chromium at 1280x800: every image decodes, every audio element loads, the summary table

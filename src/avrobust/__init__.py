@@ -4,10 +4,11 @@ Implements Zhang et al., "Rethinking Audio-Visual Adversarial Vulnerability from
 Modality Perspectives" (ICLR 2025). Inputs are raw: video ``[N, T, 3, H, W]`` in [0, 1] and audio
 ``[N, T * S]`` mono waveform in [-1, 1]; budgets are always in those units.
 
-The Python API (imported on first use, so ``import avrobust`` stays light): :func:`wrap` any PyTorch
-audio-visual model, then :func:`evaluate`, :func:`benchmark`, :func:`transfer` or
-:func:`adversarial_training` it;
-:func:`create_model` builds a zoo model, :func:`load_weights` reloads a trained wrapped model.
+The Python API (imported on first use, so ``import avrobust`` stays light), one verb per job
+(:mod:`avrobust.api`): :func:`train`, :func:`evaluate`, :func:`attack`, :func:`transfer`, :func:`benchmark`,
+:func:`study` and :func:`report`, on run directories and models alike; :func:`wrap` any PyTorch
+audio-visual model first; :func:`create_model` builds a zoo model, :func:`load_weights` reloads a trained
+wrapped model.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from avrobust.version import __version__
 
 _LAZY = {
     "wrap": "avrobust.models.adapter", "WrappedModel": "avrobust.models.adapter",
-    "evaluate": "avrobust.api", "benchmark": "avrobust.api", "transfer": "avrobust.api", "adversarial_training": "avrobust.api",
+    "train": "avrobust.api", "evaluate": "avrobust.api", "attack": "avrobust.api", "transfer": "avrobust.api",
+    "benchmark": "avrobust.api", "study": "avrobust.api", "report": "avrobust.api",
     "as_dataset": "avrobust.api", "create_model": "avrobust.models.model_zoo", "load_weights": "avrobust.checkpoint",
     "load_checkpoint": "avrobust.checkpoint", "ThreatModel": "avrobust.attacks.threat",
     "Budget": "avrobust.attacks.threat", "AVDataset": "avrobust.data.datasets", "LogMel": "avrobust.models.frontend",

@@ -1,7 +1,9 @@
-"""One call per job for Python users: evaluate, transfer and adversarially train any classifier.
+"""avrobust's Python API: one verb per job, the same engine as the command line (which calls
+:mod:`avrobust.jobs`, its plumbing): :func:`train`, :func:`evaluate`, :func:`attack`, :func:`transfer`,
+:func:`benchmark`, :func:`study` and :func:`report`, all reachable as ``avrobust.<verb>``.
 
-The same engine as the command line (:mod:`avrobust.jobs`). ``model`` is an avrobust classifier
-(:func:`avrobust.create_model`), a model wrapped with :func:`avrobust.wrap`, or a run directory.
+``model`` is an avrobust classifier (:func:`avrobust.create_model`), a model wrapped with
+:func:`avrobust.wrap`, or a run directory (:func:`train` also takes a zoo model's name).
 ``data`` is a dataset spec (``"synth"``), an :class:`~avrobust.data.AVDataset`, or any iterable of
 ``(video, audio, label)`` batches (a PyTorch ``DataLoader``): video ``[N, T, 3, H, W]`` (or
 ``video_layout="NCTHW"``) in [0, 1] (uint8 is divided by 255), audio ``[N, L]`` in [-1, 1], labels
@@ -27,7 +29,8 @@ from torch import nn
 from avrobust.attacks import ThreatModel, build_attacks, default_attacks
 from avrobust.checkpoint import load_checkpoint
 from avrobust.data import AVDataset, load_dataset
-from avrobust.defences import TrainConfig, method_for, prepare_run_dir, train
+from avrobust.defences import TrainConfig, method_for, prepare_run_dir
+from avrobust.defences import train as train_loop
 from avrobust.device import check_precision, resolve
 from avrobust.errors import ConfigError, InputError
 from avrobust.evaluation import EvaluationPlan, evaluate_classifier
@@ -36,6 +39,7 @@ from avrobust.evaluation.transfer_matrix import Member, transfer_matrix
 from avrobust.jobs.common import first_clips
 from avrobust.models.adapter import WrappedModel
 from avrobust.models.interface import AVModel, model_device
+from avrobust.models.model_zoo import ZOO
 from avrobust.results import BenchmarkResult, EvaluationResult, TrainingResult, TransferResult
 from avrobust.seeding import seed_everything
 
@@ -116,20 +120,29 @@ def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, Mode
                            precision=check_precision(precision))
 
 
-def adversarial_training(model: ModelLike, data: DataLike, out: str | Path, *, method: str = "pgd-at",
-                         epochs: int = 10, threat: ThreatModel | None = None, seed: int = 0,
-                         val_data: DataLike | None = None, video_layout: str = "NTCHW", overwrite: bool = False,
-                         resume: bool = False, show_progress: bool = False, device: str | None = None,
-                         **train_options: Any) -> TrainingResult:
-    """Train ``model`` in place with a training method (``pgd-at``, ``trades``, ``avat``, ``standard``...)
-    into run directory ``out`` (checkpoint every epoch; reload a wrapped model's weights with
-    :func:`avrobust.load_weights`). With a dataset spec the validation split is its ``val``.
+def train(model: ModelLike, data: DataLike, out: str | Path, *, method: str = "standard",
+          epochs: int = 10, threat: ThreatModel | None = None, seed: int = 0,
+          val_data: DataLike | None = None, video_layout: str = "NTCHW", overwrite: bool = False,
+          resume: bool = False, show_progress: bool = False, device: str | None = None,
+          **train_options: Any) -> TrainingResult:
+    """Train ``model`` with a training method (``standard``, ``pgd-at``, ``trades``, ``avat``...) into run
+    directory ``out`` (checkpoint every epoch; reload a wrapped model's weights with
+    :func:`avrobust.load_weights`). With a dataset spec the validation split is its ``val``. ``model``: a
+    classifier (trained in place) or a zoo model's name or alias (``"AsV"``; built for ``data``, which must
+    then be a dataset spec), as ``avrobust train --model``.
 
     A wrapped model without unimodal heads trains on the fused logits only (``unimodal_weight=0``
     unless the method spec sets it): its ablation-defined p_a, p_v are for measuring, not for training.
     ``train_options``: :class:`~avrobust.defences.TrainConfig` fields (``batch_size``, ``lr``, ``precision``...);
     ``device``: as :func:`evaluate`.
     """
+    if isinstance(model, str) and model in ZOO:
+        if not isinstance(data, str):
+            raise ConfigError(f"training the zoo model {model!r} needs a dataset spec as data (\"synth\", \"digits\"...)")
+        from avrobust.jobs.train import train_model
+
+        return train_model(data, model, out, epochs=epochs, seed=seed, method=method, threat=threat,
+                           overwrite=overwrite, resume=resume, **train_options)
     net = classifier(model, device)
     trainer_method = method_for(net, method, threat)
     config = TrainConfig(epochs=epochs, seed=seed, **train_options)
@@ -139,8 +152,43 @@ def adversarial_training(model: ModelLike, data: DataLike, out: str | Path, *, m
     run_dir = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     seed_everything(seed)
     model_name = net.config.model_class if isinstance(net, WrappedModel) else ""
-    return train(net, train_set, val_set, config, run_dir, method=trainer_method, meta={"model_name": model_name},
+    return train_loop(net, train_set, val_set, config, run_dir, method=trainer_method, meta={"model_name": model_name},
                  resume=resume, show_progress=show_progress)
+
+
+def attack(model: ModelLike, data: DataLike, out: str | Path, *, attacks: Sequence[str] = ("pgd",),
+           threat: ThreatModel | None = None, steps: int | None = None, seed: int = 0, split: str = "test",
+           limit: int | None = None, batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False,
+           device: str | None = None, precision: str = "fp32") -> dict[str, Any]:
+    """Craft every attack on ``model`` once and save the adversarial clips in ``out`` (safetensors shards and
+    a manifest; resumable), as ``avrobust attack --save``; :func:`avrobust.evaluate`'s command line scores
+    any model on them later (``avrobust evaluate --adversarial OUT``). Returns the manifest."""
+    from avrobust.evaluation.adversarial_set import craft_set
+
+    net = classifier(model, device)
+    dataset = as_dataset(data, split, model=net, video_layout=video_layout)
+    label = Path(model).name if isinstance(model, (str, Path)) else type(net).__name__
+    source = Member(label, net, (str(model) if isinstance(model, (str, Path)) else label,), {})
+    return craft_set(source, dataset, build_attacks(list(attacks), threat, steps=steps, seed=seed), out,
+                     indices=first_clips(dataset, limit), batch_size=batch_size, precision=check_precision(precision),
+                     show_progress=show_progress)
+
+
+def study(path: str | Path, root: str | Path = "runs/studies", *, stages: Sequence[str] = (),
+          show_progress: bool = False) -> dict[str, Any]:
+    """Run a study file (zoos, stages, seeds; ``benchmarks/studies/*.toml``) under ``root``, resuming the units
+    already computed there, and write its JSON and Markdown tables; returns the study's results."""
+    from avrobust.studies import run_study
+
+    return run_study(path, root, stages=stages, show_progress=show_progress)
+
+
+def report(paths: Sequence[str | Path], out: str | Path, *, title: str = "avrobust report", overwrite: bool = False,
+           examples: int = 2) -> dict[str, Any]:
+    """Markdown and self-contained HTML from result files or the directories holding them (``avrobust report``)."""
+    from avrobust.report import build_report
+
+    return build_report(paths, out, title=title, overwrite=overwrite, examples=examples)
 
 
 def classifier(model: ModelLike, device: str | None = None) -> AVModel:

@@ -170,7 +170,7 @@ def test_feature_layouts_give_one_row_per_time_step(layout, n, t, d, s):
 @pytest.mark.slow
 def test_wrapped_weights_round_trip_through_a_run_directory(tiny_spec, tmp_path):
     net = logits_only(4)
-    avrobust.adversarial_training(net, tiny_spec, tmp_path / "run", method="pgd-at:steps=1", epochs=1)
+    avrobust.train(net, tiny_spec, tmp_path / "run", method="pgd-at:steps=1", epochs=1)
     with pytest.raises(AvrobustError, match="load_weights"):
         avrobust.load_checkpoint(tmp_path / "run")
     again = logits_only(4)

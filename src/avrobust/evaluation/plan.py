@@ -53,7 +53,7 @@ class EvaluationPlan:
     suite: str | None = None
     sweep: str | None = None
     precision: str = "fp32"
-    _built: tuple[list[Attack], Attack] | None = field(default=None, init=False, repr=False, compare=False)
+    _built: dict[str, list[Attack]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attacks", tuple(self.attacks))
@@ -62,19 +62,18 @@ class EvaluationPlan:
             parse_sweep(self.sweep)
         # an unknown attack, option or suite fails before any work; the attacks are built once, here
         specs = [*(suite_attacks(self.suite) if self.suite else []), *self.attacks]
-        white = build_attacks(specs, self.threat, steps=self.steps, restarts=self.restarts, seed=self.seed)
-        moved = build_attacks(["tma"], self.threat, steps=self.steps, seed=self.seed)[0]
-        object.__setattr__(self, "_built", (white, moved))
+        self._built["white"] = build_attacks(specs, self.threat, steps=self.steps, restarts=self.restarts,
+                                             seed=self.seed)
 
     def white_box(self) -> list[Attack]:
-        """The cascade's attacks: the suite's, then ``attacks``."""
-        assert self._built is not None
-        return self._built[0]
+        """The cascade's attacks: the suite's, then ``attacks`` (built once, when the plan was made)."""
+        return self._built["white"]
 
     def transferred(self) -> Attack:
-        """The attack crafted on a surrogate: TMA with the plan's budgets, steps and seed."""
-        assert self._built is not None
-        return self._built[1]
+        """The attack crafted on a surrogate: TMA with the plan's budgets, steps and seed (built on first use)."""
+        if "moved" not in self._built:
+            self._built["moved"] = build_attacks(["tma"], self.threat, steps=self.steps, seed=self.seed)
+        return self._built["moved"][0]
 
 
 @dataclass(frozen=True)

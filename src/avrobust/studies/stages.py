@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from avrobust.attacks import default_attacks
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
