@@ -148,6 +148,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"model": model, "test": test_set, "run_dir": run_dir, "summary": summary}
 
 
+@pytest.fixture(scope="session")
+def tiny_zoo(tmp_path_factory: pytest.TempPathFactory, tiny_spec: str) -> dict:
+    """Two zoo models (alexnet-concat-vgg seed 0, alexnet-sum-vgg seed 1; both shifted by the fixture seed)
+    trained 3 epochs on tiny data."""
+    from avrobust.jobs import train_zoo
+
+    out = tmp_path_factory.mktemp("zoo")
+    return train_zoo(tiny_spec, out, pattern="alexnet-*-vgg", epochs=3, seed=FIXTURE_SEED, show_progress=False) | {"dir": out}
+
+
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str, str]]:
     """Run ``avrobust ARGS`` in-process; returns ``(exit_code, stdout, stderr)``."""

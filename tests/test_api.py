@@ -76,3 +76,13 @@ def test_benchmark_of_a_wrapped_model_with_a_twin(tiny_spec, make_model, tmp_pat
     from avrobust.results import read_result
 
     assert read_result(card.write(tmp_path / "card.json")).model == "mine"
+
+
+def test_the_api_verbs_are_the_documented_face():
+    assert {"train", "evaluate", "attack", "transfer", "benchmark", "study", "report"} <= set(avrobust.__all__)
+    assert not hasattr(avrobust, "adversarial_training")
+
+
+def test_attack_saves_a_set_from_a_model_in_memory(untrained, tmp_path):
+    manifest = avrobust.attack(untrained["model"], untrained["test"], tmp_path / "set", attacks=["fgsm"], limit=6)
+    assert manifest["complete"] and manifest["n"] == 6 and (tmp_path / "set" / "manifest.json").exists()

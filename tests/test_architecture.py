@@ -130,7 +130,7 @@ def test_no_kind_or_dataset_is_special_cased_and_no_list_of_names_is_written_by_
     and no literal lists registered names (two attacks or methods, three kinds, datasets or analyses), nor
     does a text list them (three): every default list is generated from what the plug-ins declare
     (:func:`avrobust.attacks.default_attacks`, :func:`avrobust.defences.base.ablation_configs`) or from the
-    registries; tests/test_cli_help.py checks that help texts name every registered entry."""
+    registries; tests/cli/test_help.py checks that help texts name every registered entry."""
     import re
 
     wrong = []
@@ -215,3 +215,12 @@ def test_every_kind_and_dataset_module_registers_itself() -> None:
     bases = {"avrobust.results", "avrobust.results.base", "avrobust.data.recipes", "avrobust.data.recipes.decoded"}
     plugins = {m for m in MODULES if m.startswith(("avrobust.results.", "avrobust.data.recipes.")) or m in bases}
     assert plugins - bases == owners
+
+
+def test_the_tests_mirror_the_package() -> None:
+    """Tests of a package's modules live in ``tests/<package>/`` (``test_<module>.py`` where one module is
+    tested); a folder of tests names a package of avrobust."""
+    tests = Path(__file__).resolve().parent
+    folders = {p.parent.relative_to(tests).as_posix() for p in tests.rglob("test_*.py")} - {"."}
+    strays = sorted(f for f in folders if not (SRC / f).is_dir())
+    assert not strays, f"test folders that name no package of src/avrobust: {strays}"

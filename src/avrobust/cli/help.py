@@ -1,5 +1,5 @@
 """Help texts generated from the registries and the modules' own lists, so every choice a command's
-``--help`` names is one that is registered (``tests/test_cli_help.py`` checks every command)."""
+``--help`` names is one that is registered (``tests/cli/test_help.py`` checks every command)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Studies as data: ``benchmarks/studies/*.toml`` files run by ``avrobust study FILE`` (resumable), each
-writing its JSON and the Markdown tables RESULTS.md quotes (:mod:`.spec` for the file's layout,
+writing its JSON, the Markdown tables RESULTS.md quotes and each table as CSV and LaTeX (through
+:mod:`avrobust.report`) (:mod:`.spec` for the file's layout,
 :mod:`.stages` for the stage kinds)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from avrobust.console import console
 from avrobust.errors import ConfigError
 from avrobust.io import write_json, write_text
+from avrobust.report.seed_tables import Block, markdown, write_blocks
 from avrobust.studies import stages, transfer_stages  # noqa: F401  (each registers its stage kinds)
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import STAGES
@@ -41,7 +43,8 @@ def run_study(path: str | Path, root: str | Path = "runs/studies", *, stages: Se
         raise ConfigError(f"{path}: no stage named {', '.join(unknown)}; stages: {', '.join(s.name for s in spec.stages)}")
     ctx = Context(spec, Path(root), show_progress=show_progress, train=train)
     needed = set(stages) | {s.options["tuned"] for s in spec.stages if s.name in stages and s.options.get("tuned")}
-    sections, start = [], time.perf_counter()
+    sections: dict[str, list[Block]] = {}
+    start = time.perf_counter()
     for stage in spec.stages:
         if stages and stage.name not in needed:
             continue
@@ -49,7 +52,7 @@ def run_study(path: str | Path, root: str | Path = "runs/studies", *, stages: Se
         kind = STAGES.create(stage.kind)
         t0 = time.perf_counter()
         ctx.results[stage.name] = kind.run(ctx, stage)
-        sections.append(f"### {stage.name} ({stage.kind})\n\n{kind.render(stage, ctx.results[stage.name])}\n")
+        sections[f"{stage.name} ({stage.kind})"] = kind.render(stage, ctx.results[stage.name])
         console.print(f"stage {stage.name}: {time.perf_counter() - t0:.0f} s")
     out = Path(output) if output else spec.output
     record = {"study": spec.name, "output": str(out), "title": spec.title, "file": str(spec.source), "data": spec.data,
@@ -59,8 +62,11 @@ def run_study(path: str | Path, root: str | Path = "runs/studies", *, stages: Se
     write_json(out.with_suffix(".json"), record)
     header = (f"## {spec.title}\n\n`avrobust study {spec.source}` (data `{spec.data}`, seeds "
               f"{', '.join(map(str, spec.seeds))}; {machine()})\n")
-    write_text(out.with_suffix(".md"), header + "\n" + "\n".join(sections))
-    console.print(f"study {spec.name} -> {out.with_suffix('.json')}, {out.with_suffix('.md')}")
+    write_text(out.with_suffix(".md"), header + "\n" + "\n".join(f"### {title}\n\n{markdown(blocks)}\n"
+                                                                  for title, blocks in sections.items()))
+    tables = out.with_name(f"{out.name}-tables")
+    write_blocks(sections, tables)
+    console.print(f"study {spec.name} -> {out.with_suffix('.json')}, {out.with_suffix('.md')}, {tables}/ (CSV, LaTeX)")
     return record
 
 

@@ -11,24 +11,26 @@ import torch
 
 from avrobust.errors import ConfigError
 from avrobust.registry import Registry
+from avrobust.report.seed_tables import Block
 from avrobust.studies.context import Context
 from avrobust.studies.spec import StageSpec
 
 
 @dataclass(frozen=True)
 class StageKind:
-    """``run(ctx, stage) -> results`` (JSON-ready) and ``render(stage, results) -> Markdown``; ``keys``:
-    the options it accepts (others are refused with the list)."""
+    """``run(ctx, stage) -> results`` (JSON-ready) and ``render(stage, results) -> blocks`` (paragraphs and
+    :class:`~avrobust.tables.Table` s, written by :mod:`avrobust.report.seed_tables`); ``keys``: the options it
+    accepts (others are refused with the list)."""
 
     run: Callable[[Context, StageSpec], dict[str, Any]]
-    render: Callable[[StageSpec, dict[str, Any]], str]
+    render: Callable[[StageSpec, dict[str, Any]], list[Block]]
     keys: tuple[str, ...]
 
 
 STAGES: Registry[StageKind] = Registry("study stage")
 
 
-def register_stage(name: str, keys: Sequence[str], render: Callable[[StageSpec, dict[str, Any]], str]) -> Callable:
+def register_stage(name: str, keys: Sequence[str], render: Callable[[StageSpec, dict[str, Any]], list[Block]]) -> Callable:
     def deco(run: Callable[[Context, StageSpec], dict[str, Any]]) -> Callable:
         STAGES.register(name)(lambda: StageKind(run, render, tuple(keys)))
         return run

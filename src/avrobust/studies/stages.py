@@ -21,9 +21,9 @@ from avrobust.attacks import default_attacks
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
-from avrobust.report.seed_tables import ms
+from avrobust.report.seed_tables import Block, analysis_tables, ms
 from avrobust.studies.spec import StageSpec
-from avrobust.tables import budget_text
+from avrobust.tables import Table, budget_text
 from avrobust.analysis import ANALYSES, Study, run_analysis
 from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.defences.runstate import SUMMARY_FILE
@@ -31,16 +31,15 @@ from avrobust.evaluation.clean import clean_counts
 from avrobust.evaluation.transfer_matrix import transfer_matrix
 from avrobust.results import AblationResult, read_result
 from avrobust.results.ablation import ablation_settings, ablation_table
-from avrobust.report.seed_tables import analysis_tables
 
 
 # --- clean ----------------------------------------------------------------------------------------
-def _render_clean(stage: StageSpec, r: dict[str, Any]) -> str:
-    lines = ["| model | seeds | clean | audio-only | visual-only | s / epoch |", "|---|---:|---:|---:|---:|---:|"]
-    for model, rows in r["models"].items():
-        cells = [ms([x[k] for x in rows], 1.0, 3) for k in ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")]
-        lines.append(f"| {model} | {len(rows)} | " + " | ".join(cells) + f" | {ms([x['seconds_per_epoch'] for x in rows], 1.0, 0)} |")
-    return "\n".join(lines)
+def _render_clean(stage: StageSpec, r: dict[str, Any]) -> list[Block]:
+    keys = ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")
+    return [Table(["model", "seeds", "clean", "audio-only", "visual-only", "s / epoch"],
+                  [[model, str(len(rows)), *(ms([x[k] for x in rows], 1.0, 3) for k in keys),
+                    ms([x["seconds_per_epoch"] for x in rows], 1.0, 0)] for model, rows in r["models"].items()],
+                  numeric={1, 2, 3, 4, 5})]
 
 
 @register_stage("clean", ("models", "n", "seeds"), _render_clean)
@@ -60,7 +59,7 @@ def clean(ctx: Context, stage: StageSpec) -> dict[str, Any]:
 
 
 # --- analysis -------------------------------------------------------------------------------------
-def _render_analysis(stage: StageSpec, r: dict[str, Any]) -> str:
+def _render_analysis(stage: StageSpec, r: dict[str, Any]) -> list[Block]:
     return analysis_tables(r["runs"])
 
 
@@ -89,16 +88,15 @@ def analysis(ctx: Context, stage: StageSpec) -> dict[str, Any]:
 
 
 # --- tuning ---------------------------------------------------------------------------------------
-def _render_tuning(stage: StageSpec, r: dict[str, Any]) -> str:
-    lines = [f"Validation zoo seed {r['seed']} (no test zoo shares it), {r['n']} clips, budget {r['budget']}; "
-             f"{r['candidates']} candidates per attack; score = mean black-box ASR over the validation pairs.", "",
-             "| attack | candidate | validation black-box ASR % | |", "|---|---|---:|---|"]
+def _render_tuning(stage: StageSpec, r: dict[str, Any]) -> list[Block]:
+    table = Table(["attack", "candidate", "validation black-box ASR %", ""], numeric={2})
     for attack, a in r["attacks"].items():
         for c in a["scores"]:
             mark = "chosen" + (" (the default)" if c["spec"] == a["default"] else "") if c["spec"] == a["chosen"] else (
                 "default" if c["spec"] == a["default"] else "")
-            lines.append(f"| {attack} | `{c['spec']}` | {100 * c['black_box_asr']:.1f} | {mark} |")
-    return "\n".join(lines)
+            table.rows.append([attack, f"`{c['spec']}`", f"{100 * c['black_box_asr']:.1f}", mark])
+    return [f"Validation zoo seed {r['seed']} (no test zoo shares it), {r['n']} clips, budget {r['budget']}; "
+            f"{r['candidates']} candidates per attack; score = mean black-box ASR over the validation pairs.", table]
 
 
 @register_stage("tuning", ("surrogates", "victims", "seed", "candidates", "n", "steps", "scale", "batch_size"), _render_tuning)
@@ -130,9 +128,9 @@ def tuning(ctx: Context, stage: StageSpec) -> dict[str, Any]:
 
 
 # --- defence --------------------------------------------------------------------------------------
-def _render_defence(stage: StageSpec, r: dict[str, Any]) -> str:
+def _render_defence(stage: StageSpec, r: dict[str, Any]) -> list[Block]:
     result = AblationResult.from_dict(r["ablation"])
-    return f"{ablation_settings(result.settings)}\n\n{ablation_table(result).markdown()}"
+    return [ablation_settings(result.settings), ablation_table(result)]
 
 
 @register_stage("defence", ("model", "init", "train", "data", "variants", "epochs", "steps", "n", "attacks", "eval_steps",

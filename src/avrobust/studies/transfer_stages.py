@@ -8,9 +8,9 @@ from typing import Any
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
-from avrobust.report.seed_tables import ms
+from avrobust.report.seed_tables import Block, ms
 from avrobust.studies.spec import StageSpec
-from avrobust.tables import budget_text
+from avrobust.tables import Table, budget_text
 from collections.abc import Sequence
 
 from avrobust.attacks import Attack, ThreatModel, build_attacks
@@ -76,24 +76,23 @@ def summarize_transfer(units: dict[int, dict[str, Any]], baseline: str | None,
     return {"seeds": seeds, "attacks": table, "pairs": pairs, "compare": [{"a": a, "b": b, "difference": diff(a, b)} for a, b in compare]}
 
 
-def _render_transfer(stage: StageSpec, r: dict[str, Any]) -> str:
+def _render_transfer(stage: StageSpec, r: dict[str, Any]) -> list[Block]:
     base = stage.options.get("baseline", "mifgsm")
-    lines = [f"Black-box ASR %, {len(r['seeds'])} seeds (mean over each seed's (surrogate, victim) pairs), "
-             f"budget {r['budget']}, {r['n']} clips, {r['steps']} steps.", "",
-             f"| attack | black box, mean ± std over seeds | per seed | white box | minus {base}, paired [95 % bootstrap] |",
-             "|---|---:|---|---:|---|"]
+    table = Table(["attack", "black box, mean ± std over seeds", "per seed", "white box",
+                   f"minus {base}, paired [95 % bootstrap]"], numeric={1, 3})
     for attack, a in r["attacks"].items():
         d = a["minus_baseline"]
-        lines.append(f"| {attack} | {ms(a['black_box_per_seed'])} | {' / '.join(f'{100 * v:.1f}' for v in a['black_box_per_seed'])}"
-                     f" | {ms(a['white_box_per_seed'])} | {diff_text(d) if d else ''} |")
-    for c in r["compare"]:
-        if c["difference"]:
-            lines.append(f"\n{c['a']} minus {c['b']}: {diff_text(c['difference'])} points")
+        table.rows.append([attack, ms(a["black_box_per_seed"]), " / ".join(f"{100 * v:.1f}" for v in a["black_box_per_seed"]),
+                           ms(a["white_box_per_seed"]), diff_text(d) if d else ""])
+    blocks: list[Block] = [f"Black-box ASR %, {len(r['seeds'])} seeds (mean over each seed's (surrogate, victim) pairs), "
+                           f"budget {r['budget']}, {r['n']} clips, {r['steps']} steps.", table]
+    blocks += [f"{c['a']} minus {c['b']}: {diff_text(c['difference'])} points" for c in r["compare"] if c["difference"]]
     if stage.options.get("matrix"):
         attacks = list(r["attacks"])
-        lines += ["", "| surrogate -> victim | " + " | ".join(attacks) + " |", "|---|" + "---:|" * len(attacks)]
-        lines += [f"| {pair} | " + " | ".join(ms(cells.get(a, [])) for a in attacks) + " |" for pair, cells in r["pairs"].items()]
-    return "\n".join(lines)
+        blocks.append(Table(["surrogate -> victim", *attacks],
+                            [[pair, *(ms(cells.get(a, [])) for a in attacks)] for pair, cells in r["pairs"].items()],
+                            numeric=set(range(1, len(attacks) + 1))))
+    return blocks
 
 
 TRANSFER_KEYS = ("surrogates", "victims", "attacks", "scale", "n", "steps", "batch_size", "baseline", "compare", "tuned",
@@ -120,21 +119,18 @@ def transfer(ctx: Context, stage: StageSpec) -> dict[str, Any]:
 
 
 # --- ensemble -------------------------------------------------------------------------------------
-def _render_ensemble(stage: StageSpec, r: dict[str, Any]) -> str:
-    lines = [f"Black-box ASR % on each victim, {len(r['seeds'])} seeds x {r['victims']} victims; the ensemble "
-             "averages the logits of every surrogate but the victim; single = each of those surrogates alone; mean ± std "
-             "over (seed, victim) entries.", "",
-             "| attack | single, mean | best single | ensemble | ensemble minus mean single [95 % bootstrap] | "
-             "ensemble minus best single |", "|---|---:|---:|---:|---|---|"]
-    for attack, a in r["attacks"].items():
-        lines.append(f"| {attack} | {ms(a['single'])} | {ms(a['best_single'])} | {ms(a['ensemble'])} | "
-                     f"{diff_text(a['minus_single'])} | {diff_text(a['minus_best'])} |")
-    lines += ["", "Per victim (mean ± std over seeds):", "", "| attack | victim | single, mean | best single | ensemble |",
-              "|---|---|---:|---:|---:|"]
-    for attack, victims in r.get("per_victim", {}).items():
-        lines += [f"| {attack} | {v} | {ms(x['single'])} | {ms(x['best_single'])} | {ms(x['ensemble'])} |"
-                  for v, x in victims.items()]
-    return "\n".join(lines)
+def _render_ensemble(stage: StageSpec, r: dict[str, Any]) -> list[Block]:
+    overall = Table(["attack", "single, mean", "best single", "ensemble", "ensemble minus mean single [95 % bootstrap]",
+                     "ensemble minus best single"],
+                    [[attack, ms(a["single"]), ms(a["best_single"]), ms(a["ensemble"]), diff_text(a["minus_single"]),
+                      diff_text(a["minus_best"])] for attack, a in r["attacks"].items()], numeric={1, 2, 3})
+    per_victim = Table(["attack", "victim", "single, mean", "best single", "ensemble"],
+                       [[attack, v, ms(x["single"]), ms(x["best_single"]), ms(x["ensemble"])]
+                        for attack, victims in r.get("per_victim", {}).items() for v, x in victims.items()],
+                       numeric={2, 3, 4})
+    return [f"Black-box ASR % on each victim, {len(r['seeds'])} seeds x {r['victims']} victims; the ensemble "
+            "averages the logits of every surrogate but the victim; single = each of those surrogates alone; mean ± std "
+            "over (seed, victim) entries.", overall, "Per victim (mean ± std over seeds):", per_victim]
 
 
 @register_stage("ensemble", TRANSFER_KEYS, _render_ensemble)

@@ -14,7 +14,7 @@ from avrobust.errors import ConfigError
 from avrobust.stats import bootstrap_interval, paired_difference
 from avrobust.studies import STAGES, load_study, run_study
 
-STUDIES = Path(__file__).parents[1] / "benchmarks" / "studies"
+STUDIES = Path(__file__).parents[2] / "benchmarks" / "studies"
 
 
 def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
@@ -195,6 +195,12 @@ batch_size = 8
     for heading in ("### clean (clean)", "### tuning (tuning)", "### x1 (transfer)", "### ensemble (ensemble)",
                     "#### (masking) 1 seeds", "mifgsm minus fgsm", "| AsV -> AcV |", "### defence (defence)"):
         assert heading in md
+    # the same tables through the report's renderer: one CSV and one LaTeX file each, the clean table's rows
+    tables = out.with_name(f"{out.name}-tables")
+    csvs = sorted(tables.glob("*.csv"))
+    assert len(csvs) == len(list(tables.glob("*.tex"))) >= 6
+    clean_csv = next(f for f in csvs if "clean" in f.name).read_text().splitlines()
+    assert clean_csv[0] == "model,seeds,clean,audio-only,visual-only,s / epoch" and len(clean_csv) == 3
     # a second run reads every unit back: nothing trains, nothing is attacked again, same figures
     import avrobust.studies.stages as stages
     import avrobust.studies.transfer_stages as transfer
