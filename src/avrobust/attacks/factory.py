@@ -69,7 +69,3 @@ def default_attacks(selection: str) -> list[str]:
     members = sorted((ATTACKS.get(n).rank, n) for n in ATTACKS if selection in ATTACKS.get(n).defaults)
     return [f"{n}:{options}" if options else n for _, n in members for options in ATTACKS.get(n).defaults[selection]]
 
-
-def selections() -> list[str]:
-    """Every default selection some attack declares."""
-    return sorted({s for n in ATTACKS for s in ATTACKS.get(n).defaults})
