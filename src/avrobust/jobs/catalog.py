@@ -51,10 +51,8 @@ def dataset_catalog() -> Table:
 
 
 def attack_catalog() -> Table:
-    rows = [[name, ", ".join(ATTACKS.aliases_of(name)), ", ".join(sorted(ATTACKS.get(name).traits)) or "-",
-             ", ".join(ATTACKS.get(name).defaults) or "-", first_line(ATTACKS.get(name))] for name in list_attacks()]
-    return Table(["name", "aliases", "traits", "in the defaults of", "description"], rows,
-                 "attacks (use --attack NAME or NAME:key=value,...)")
+    rows = [[name, ", ".join(ATTACKS.aliases_of(name)), first_line(ATTACKS.get(name))] for name in list_attacks()]
+    return Table(["name", "aliases", "description"], rows, "attacks (use --attack NAME or NAME:key=value,...)")
 
 
 def method_catalog() -> Table:
