@@ -16,7 +16,7 @@ LAYERS = [
     {"data", "models"},
     {"checkpoint", "weights"},
     {"attacks"},
-    {"evaluation"},
+    {"evaluation", "certification"},
     {"defences"},
     {"analysis"},
     {"report"},
@@ -184,7 +184,7 @@ def test_the_hand_list_check_catches_a_hand_list(tmp_path: Path) -> None:
 
 #: folders whose modules are plug-ins (each registers the entry it is named after, or is the folder's shared
 #: base): only there may two modules share a file name
-PLUGIN_FOLDERS = ("attacks", "defences", "results", "analysis", "data/recipes", "models/backbones")
+PLUGIN_FOLDERS = ("attacks", "defences", "results", "analysis", "certification", "data/recipes", "models/backbones")
 
 
 def test_no_file_name_is_used_twice_outside_plug_in_folders() -> None:

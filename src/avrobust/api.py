@@ -1,6 +1,6 @@
 """avrobust's Python API: one verb per job, the same engine as the command line (which calls
 :mod:`avrobust.jobs`, its plumbing): :func:`train`, :func:`evaluate`, :func:`attack`, :func:`transfer`,
-:func:`benchmark`, :func:`study` and :func:`report`, all reachable as ``avrobust.<verb>``.
+:func:`benchmark`, :func:`certify`, :func:`study` and :func:`report`, all reachable as ``avrobust.<verb>``.
 
 ``model`` is an avrobust classifier (:func:`avrobust.create_model`), a model wrapped with
 :func:`avrobust.wrap`, or a run directory (:func:`train` also takes a zoo model's name).
@@ -41,6 +41,7 @@ from avrobust.models.adapter import WrappedModel
 from avrobust.models.interface import AVModel, model_device
 from avrobust.models.model_zoo import ZOO
 from avrobust.results import BenchmarkResult, EvaluationResult, TrainingResult, TransferResult
+from avrobust.results.certification import CertificationResult
 from avrobust.seeding import seed_everything
 
 Batch = Union[tuple[torch.Tensor, torch.Tensor, torch.Tensor], Mapping[str, torch.Tensor]]
@@ -172,6 +173,23 @@ def attack(model: ModelLike, data: DataLike, out: str | Path, *, attacks: Sequen
     return craft_set(source, dataset, build_attacks(list(attacks), threat, steps=steps, seed=seed), out,
                      indices=first_clips(dataset, limit), batch_size=batch_size, precision=check_precision(precision),
                      show_progress=show_progress)
+
+
+def certify(model: ModelLike, data: DataLike, *, certifier: str = "smoothing", radii: Sequence[float] | None = None,
+            seed: int = 0, split: str = "test", limit: int | None = None, video_layout: str = "NTCHW",
+            show_progress: bool = False, device: str | None = None) -> CertificationResult:
+    """Certified accuracy of ``model`` under a certifier spec (``"smoothing:sigma_video=0.25,n=1000"``):
+    per clip the certified class or an abstention and its radius, and the certified accuracy at ``radii``
+    (default: the certifier's), as ``avrobust certify``."""
+    from avrobust.certification import certify_model
+    from avrobust.jobs.certify import certifier_from_spec
+
+    chosen = certifier_from_spec(certifier)
+    net = classifier(model, device)
+    dataset = as_dataset(data, split, model=net, video_layout=video_layout)
+    return certify_model(net, dataset, chosen, indices=first_clips(dataset, limit), radii=radii, seed=seed,
+                         model_name=type(net).__name__, checkpoint=str(model) if isinstance(model, (str, Path)) else "",
+                         show_progress=show_progress)
 
 
 def study(path: str | Path, root: str | Path = "runs/studies", *, stages: Sequence[str] = (),

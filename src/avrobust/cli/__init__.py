@@ -7,7 +7,7 @@ import sys
 
 from rich.text import Text
 
-from avrobust.cli import crafting, listing, robustness, train_commands, weights  # noqa: F401  (registers the commands)
+from avrobust.cli import crafting, guarantees, listing, robustness, train_commands, weights  # noqa: F401  (registers the commands)
 from avrobust.cli.app import app
 from avrobust.console import console
 from avrobust.errors import AvrobustError
