@@ -1,7 +1,8 @@
 """Shared fixtures: tiny datasets and models built on the CPU in seconds, and the test tiers.
 
 Tiers: ``make test-fast`` runs ``-m "not slow"``, every test that trains nothing; a test that trains a
-model (itself, through a fixture, or through a command) carries ``@pytest.mark.slow``, and the
+model (itself, through a fixture, or through a command) carries ``@pytest.mark.slow``, as do the few that
+build data or run a script end to end for longer than ~8 s (the fast tier must stay under 90 s), and the
 guard below fails an unmarked test the moment it starts an epoch, so the fast tier stays fast.
 
 ``AVROBUST_TEST_SEED=K`` (default 0) shifts every seed of the shared fixtures (the data of

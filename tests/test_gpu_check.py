@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # throughput.py --quick runs training steps in a subprocess (17 s)
 def test_gpu_check_dry_run(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHON": sys.executable}
     run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--dry-run", str(tmp_path / "out")],

@@ -44,6 +44,7 @@ def test_splits_share_no_scan_and_no_voice():
     assert all(np.all(labels[pools["test"][0][c]] == c) for c in range(10))
 
 
+@pytest.mark.slow  # synthesises speech twice (12 s)
 def test_a_seed_rebuilds_the_same_bytes_and_the_cache_is_reused(cache, monkeypatch):
     first = digits.generate(digits.DigitsConfig(clips_per_class=1, eval_clips_per_class=1, frames=2, size=16), "val")
     again = digits.generate(digits.DigitsConfig(clips_per_class=1, eval_clips_per_class=1, frames=2, size=16), "val")
@@ -72,6 +73,7 @@ def test_bad_options_are_refused():
         load_dataset("digits:seconds=0.2", "val")
 
 
+@pytest.mark.slow  # builds the dataset in a subprocess (9 s)
 def test_a_script_without_a_main_guard_can_build_it(tmp_path, cache):
     """Speech runs in ``python -m avrobust.data.speech``, never by re-running the caller's script (what
     multiprocessing's spawn would do, and fail on, for a script without ``if __name__ == "__main__"``)."""
