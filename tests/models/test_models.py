@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avrobust.errors import ConfigError, InputError
+from avrobust.errors import ConfigError
 from avrobust.models import ModelConfig, create_model, list_models, set_dropout
 from avrobust.models.classifier import AVClassifier
 from avrobust.models.frontend import LogMel, mel_basis

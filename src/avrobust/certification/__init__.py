@@ -13,6 +13,7 @@ from avrobust.certification.base import ABSTAIN, CERTIFIERS, Certifier, create_c
 from avrobust.console import progress
 from avrobust.data import AVDataset
 from avrobust.device import describe
+from avrobust.models.classifier import eval_mode
 from avrobust.models.interface import AVModel, model_device
 from avrobust.registry import import_submodules
 from avrobust.results.certification import CertificationResult
@@ -36,13 +37,14 @@ def certify_model(model: AVModel, dataset: AVDataset, certifier: Certifier, *, i
     device = model_device(model)
     start = time.perf_counter()
     predictions, labels, radius = [], [], []
-    for i in progress(idx.tolist(), total=len(idx), description="certify", enabled=show_progress):
-        batch, y = dataset.batch(torch.tensor([i]))
-        batch = batch.to(device)
-        c, r = certifier.certify_clip(model, batch.video[0], batch.audio[0], clip_generator(seed, i, device))
-        predictions.append(c)
-        labels.append(int(y[0]))
-        radius.append(r)
+    with eval_mode(model):
+        for i in progress(idx.tolist(), total=len(idx), description="certify", enabled=show_progress):
+            batch, y = dataset.batch(torch.tensor([i]))
+            batch = batch.to(device)
+            c, r = certifier.certify_clip(model, batch.video[0], batch.audio[0], clip_generator(seed, i, device))
+            predictions.append(c)
+            labels.append(int(y[0]))
+            radius.append(r)
     chosen = list(radii) if radii is not None else certifier.default_radii()
     right = [p == y for p, y in zip(predictions, labels)]
     n = max(len(idx), 1)

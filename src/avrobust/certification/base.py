@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from avrobust.models.classifier import eval_mode, float32_outputs
+from avrobust.models.classifier import float32_outputs
 from avrobust.models.interface import AVModel
 from avrobust.registry import Registry
 
@@ -31,7 +31,8 @@ class Certifier:
     def certify_clip(self, model: AVModel, video: torch.Tensor, audio: torch.Tensor,
                      generator: torch.Generator) -> tuple[int, float]:
         """``(class, radius)`` for one clip (video ``[T, 3, H, W]`` in [0, 1], audio ``[L]`` in [-1, 1]);
-        ``(ABSTAIN, 0.0)`` when the certifier cannot decide."""
+        ``(ABSTAIN, 0.0)`` when the certifier cannot decide. The model is in eval mode
+        (:func:`~avrobust.certification.certify_model` sets it once for every clip)."""
         raise NotImplementedError
 
     def radius_units(self) -> str:
@@ -54,6 +55,5 @@ def create_certifier(name: str, **options: Any) -> Certifier:
 
 @torch.no_grad()
 def predict(model: AVModel, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-    """The model's classes ``[N]`` for a batch of clips (eval mode, float32 logits)."""
-    with eval_mode(model):
-        return float32_outputs(model(video, audio)).logits.argmax(1)
+    """The model's classes ``[N]`` for a batch of clips (float32 logits; the caller sets eval mode once)."""
+    return float32_outputs(model(video, audio)).logits.argmax(1)

@@ -72,7 +72,7 @@ class RandomizedSmoothing(Certifier):
                generator: torch.Generator) -> torch.Tensor:
         """How often each class wins over ``draws`` noisy copies of one clip (``[K]``)."""
         found: torch.Tensor | None = None
-        done = 0
+        done, k = 0, model.config.num_classes
         while done < draws:
             m = min(self.batch, draws - done)
             v, a = video.expand(m, *video.shape), audio.expand(m, *audio.shape)
@@ -80,9 +80,7 @@ class RandomizedSmoothing(Certifier):
                 v = v + self.sigma_video * torch.randn(v.shape, generator=generator, device=v.device, dtype=v.dtype)
             if self.sigma_audio > 0:
                 a = a + self.sigma_audio * torch.randn(a.shape, generator=generator, device=a.device, dtype=a.dtype)
-            pred = predict(model, v, a)
-            k = model.config.num_classes
-            counts = torch.bincount(pred, minlength=k)
+            counts = torch.bincount(predict(model, v, a), minlength=k)
             found = counts if found is None else found + counts
             done += m
         assert found is not None

@@ -12,7 +12,6 @@ recipe alike; nothing outside a recipe's module names it.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any, ClassVar
 
 from avrobust.data.datasets import SPLITS, AVDataset

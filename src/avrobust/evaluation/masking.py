@@ -96,7 +96,7 @@ def card_flags(threat: str, result: ThreatResult, n: int) -> list[str]:
     free = frozenset(name for name in ATTACKS if "gradient-free" in ATTACKS.get(name).traits)
     for step in (s for s in result.cascade if s.attack in free):
         if step.fooled > max(1, 0.01 * n):
-            lines.append(f"gradient-free: on {threat}, {ATTACKS.get(step.attack).__name__.capitalize()} fooled "
+            lines.append(f"gradient-free: on {threat}, {step.attack.capitalize()} fooled "
                          f"{step.fooled} of the {step.attacked} clips the gradient attacks left robust (gradient masking?)")
     white = result.white_box_accuracy(free)
     twin = result.twin_robust_accuracy

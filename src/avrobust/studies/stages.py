@@ -20,7 +20,7 @@ from typing import Any
 from avrobust.attacks import default_attacks
 from avrobust.errors import ConfigError
 from avrobust.studies.context import Context
-from avrobust.studies.kinds import diff_text, first, options, register_stage, seeds_of
+from avrobust.studies.kinds import first, options, register_stage, seeds_of
 from avrobust.report.seed_tables import Block, analysis_tables, ms
 from avrobust.studies.spec import StageSpec
 from avrobust.tables import Table, budget_text
