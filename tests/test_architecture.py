@@ -13,7 +13,7 @@ LAYERS = [
     {"errors", "specs", "options", "registry", "types", "seeding", "stats", "console", "device", "distributed",
      "runtime", "version"},
     {"io", "record", "results", "tables", "plotting", "media", "cost"},
-    {"data", "models"},
+    {"data", "models", "corruptions"},
     {"checkpoint", "weights"},
     {"attacks"},
     {"evaluation", "certification"},
@@ -184,7 +184,7 @@ def test_the_hand_list_check_catches_a_hand_list(tmp_path: Path) -> None:
 
 #: folders whose modules are plug-ins (each registers the entry it is named after, or is the folder's shared
 #: base): only there may two modules share a file name
-PLUGIN_FOLDERS = ("attacks", "defences", "results", "analysis", "certification", "data/recipes", "models/backbones")
+PLUGIN_FOLDERS = ("attacks", "defences", "results", "analysis", "certification", "corruptions", "data/recipes", "models/backbones")
 
 
 def test_no_file_name_is_used_twice_outside_plug_in_folders() -> None:

@@ -6,7 +6,8 @@ Modality Perspectives" (ICLR 2025). Inputs are raw: video ``[N, T, 3, H, W]`` in
 
 The Python API (imported on first use, so ``import avrobust`` stays light), one verb per job
 (:mod:`avrobust.api`): :func:`train`, :func:`evaluate`, :func:`attack`, :func:`transfer`, :func:`benchmark`, :func:`certify`,
-:func:`study` and :func:`report`, on run directories and models alike; :func:`wrap` any PyTorch
+:func:`study` and :func:`report`, on run directories and models alike; :func:`corrupt` applies a natural
+corruption or a failing modality to a batch; :func:`wrap` any PyTorch
 audio-visual model first; :func:`create_model` builds a zoo model, :func:`load_weights` reloads a trained
 wrapped model.
 """
@@ -24,7 +25,7 @@ _LAZY = {
     "wrap": "avrobust.models.adapter", "WrappedModel": "avrobust.models.adapter",
     "train": "avrobust.api", "evaluate": "avrobust.api", "attack": "avrobust.api", "transfer": "avrobust.api",
     "benchmark": "avrobust.api", "certify": "avrobust.api", "study": "avrobust.api", "report": "avrobust.api",
-    "as_dataset": "avrobust.api", "create_model": "avrobust.models.model_zoo", "load_weights": "avrobust.checkpoint",
+    "as_dataset": "avrobust.api", "corrupt": "avrobust.corruptions", "create_model": "avrobust.models.model_zoo", "load_weights": "avrobust.checkpoint",
     "load_checkpoint": "avrobust.checkpoint", "ThreatModel": "avrobust.attacks.threat",
     "Budget": "avrobust.attacks.threat", "AVDataset": "avrobust.data.datasets", "LogMel": "avrobust.models.frontend",
 }

@@ -75,7 +75,9 @@ def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd
 def benchmark(model: ModelLike, data: DataLike, *, protocol: str = "standard", threats: Sequence[str] | None = None,
               twin: ModelLike | None = None, seed: int = 0, split: str = "test", limit: int | None = None,
               batch_size: int = 64, video_layout: str = "NTCHW", show_progress: bool = False, device: str | None = None,
-              precision: str = "fp32", name: str = "") -> BenchmarkResult:
+              precision: str = "fp32", name: str = "", corruptions: str | Sequence[str] = (), failures: bool = False,
+              certify: Sequence[str] = (), reference: BenchmarkResult | None = None,
+              noise_dir: str | Path | None = None) -> BenchmarkResult:
     """The standard robustness benchmark (:mod:`avrobust.evaluation.model_card`): per threat model the
     cascade APGD-CE, APGD-T, Square on the clips still robust, with EOT for a randomised model, and the
     gradient-masking flags; returns the model card (``.write(path)`` it; ``avrobust report`` and
@@ -83,17 +85,33 @@ def benchmark(model: ModelLike, data: DataLike, *, protocol: str = "standard", t
 
     Args:
         protocol: ``standard`` (AutoAttack's settings) or ``quick``; threats: the threat models (default all:
-            ``linf-video`` ... ``l2-both``); twin: an undefended model of the same task whose transferred
-            attack enters the worst case and the flags; name: the model's name on the card.
+            ``linf-video`` ... ``l2-both``; ``[]`` with another section: none); twin: an undefended model of the
+            same task whose transferred attack enters the worst case and the flags; name: the model's name on
+            the card; corruptions: ``"all"`` or names (a corruption section, ``avrobust.corruptions``);
+            failures: a failing-modality section; certify: certifier specs (``"mmcert:k_video=2"``), a
+            certified section each; reference: a card with a corruption section (mCE against it);
+            noise_dir: recordings for the sound beds.
     """
+    from avrobust.corruptions import corruption_names
+    from avrobust.jobs.certify import certifier_from_spec
+
+    names = corruption_names(corruptions) if corruptions else []
+    certifiers = [certifier_from_spec(spec) for spec in certify]
+    if reference is not None and reference.corruptions is None:
+        raise ConfigError("the reference card has no corruption section; benchmark the reference with corruptions='all'")
     net = classifier(model, device)
     dataset = as_dataset(data, split, model=net, video_layout=video_layout)
     twin_net = None if twin is None else classifier(twin, str(model_device(net)))
-    return run_benchmark(net, dataset, protocol, threats=tuple(threats or THREATS), indices=first_clips(dataset, limit),
+    extra = bool(names) or failures or bool(certifiers)
+    chosen = tuple(threats) if threats is not None and (threats or extra) else THREATS
+    return run_benchmark(net, dataset, protocol, threats=chosen, indices=first_clips(dataset, limit),
                          seed=seed, twin=twin_net, batch_size=batch_size, precision=check_precision(precision),
                          show_progress=show_progress, model_name=name or type(net).__name__,
                          checkpoint=str(model) if isinstance(model, (str, Path)) else "",
-                         twin_name=None if twin is None else (str(twin) if isinstance(twin, (str, Path)) else "twin"))
+                         twin_name=None if twin is None else (str(twin) if isinstance(twin, (str, Path)) else "twin"),
+                         corruptions=names, failures=failures, certifiers=certifiers,
+                         reference=None if reference is None else reference.corruptions,
+                         reference_name=reference.name() if reference is not None else "", noise_dir=noise_dir)
 
 
 def transfer(source: ModelLike | Sequence[ModelLike], victims: Mapping[str, ModelLike] | Sequence[ModelLike],

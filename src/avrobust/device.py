@@ -106,3 +106,10 @@ def describe(device: torch.device | str) -> str:
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
     return device.type
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the work queued on ``device`` (a no-op on the CPU), so a timer reads the work's time."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -22,8 +22,10 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
         f.writeframes(pcm.tobytes())
 
 
-def panel_frames(clean: torch.Tensor, adv: torch.Tensor, amplify: float, caption: str) -> np.ndarray:
-    """``[T, H', W', 3]`` uint8: caption strip over clean | adv | amplified perturbation, even sizes."""
+def panel_frames(clean: torch.Tensor, adv: torch.Tensor, amplify: float, caption: str,
+                 changed: str = "adversarial") -> np.ndarray:
+    """``[T, H', W', 3]`` uint8: caption strip over clean | adv | amplified perturbation, even sizes
+    (``changed`` names the middle panel: ``adversarial``, ``corrupted``)."""
     from PIL import Image, ImageDraw
 
     delta = (0.5 + amplify * (adv - clean)).clamp(0, 1)
@@ -38,7 +40,7 @@ def panel_frames(clean: torch.Tensor, adv: torch.Tensor, amplify: float, caption
     strip = Image.new("RGB", (width, CAPTION_PX), "black")
     draw = ImageDraw.Draw(strip)
     draw.text((4, 2), caption, fill="white")
-    draw.text((4, 15), "clean | adversarial | perturbation x%g" % amplify, fill=(180, 180, 180))
+    draw.text((4, 15), f"clean | {changed} | difference x{amplify:g}", fill=(180, 180, 180))
     out[:, :CAPTION_PX] = np.asarray(strip)
     out[:, CAPTION_PX:CAPTION_PX + h * scale, : w * scale] = frames
     return out

@@ -39,8 +39,11 @@ def save_figure(fig: Any, path: str | Path, *, tight: bool = True) -> Path:
 
 
 def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[tuple[int, int]]]],
-                 rows: Sequence[str], cols: Sequence[str], path: str | Path, *, title: str = "") -> Path:
-    """Heatmaps of values in [0, 1] (shown as %), one panel per key; ``marks`` cells get a black outline.
+                 rows: Sequence[str], cols: Sequence[str], path: str | Path, *, title: str = "",
+                 xlabel: str = "victim", ylabel: str = "surrogate", label: str = "ASR %",
+                 marked: str = " (red: white box)") -> Path:
+    """Heatmaps of values in [0, 1] (shown as %), one panel per key; ``marks`` cells get a red outline
+    (``marked`` says what they mean in the title).
 
     Args:
         panels: ``{name: (grid [len(rows)][len(cols)], marks [(row, col), ...])}``.
@@ -64,14 +67,14 @@ def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[
                         color="white" if v < 0.6 else "black")
         for i, j in marks:
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
-        ax.set_xlabel("victim", fontsize=8)
-        ax.set_ylabel("surrogate", fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
     for ax in list(axes.flat)[k:]:
         ax.axis("off")
     if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="ASR %")
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label=label)
     if title:
-        fig.suptitle(title + " (red: white box)", fontsize=10)
+        fig.suptitle(title + marked, fontsize=10)
     return save_figure(fig, path, tight=False)
 
 

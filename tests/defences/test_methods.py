@@ -19,7 +19,7 @@ from avrobust.specs import parse_spec
 EVERY_METHOD = ["standard", "pgd-at:steps=2", "trades:steps=2", "mixup", "crmt-at:steps=2,reweight_steps=10",
                 "avat:steps=2", "avat:rho=0.5,mask_sync=false,steps_schedule=step",
                 "avat:steps=2,spread=linear,trades_beta=6", "fgsm-rs", "n-fgsm",
-                "free-at:replays=2"]
+                "free-at:replays=2", "gaussian-aug:sigma_audio=0.05"]
 
 
 def _run(spec, out, method, epochs=1, seed=0, name="alexnet-sum-vgg"):
@@ -35,7 +35,7 @@ def test_one_epoch_of_every_method(tmp_path, tiny_spec, method):
     assert 0 <= summary["metrics"]["clean_accuracy"] <= 1
     saved = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert saved["method"] == method.split(":")[0] and saved["forward_passes"] >= 24
-    if summary["method"] != "standard" and summary["method"] != "mixup":
+    if summary["method"] not in {"standard", "mixup", "gaussian-aug"}:
         assert summary["method_options"]["threat"]["video"]["eps"] == pytest.approx(8 / 255)
 
 
@@ -307,3 +307,21 @@ def test_avat_paper_option_restores_the_papers_configuration_and_explicit_option
     assert mixed.curriculum.at(7, 8)["mask_ratio"] == 0.0 and mixed.carry
     with pytest.raises(ConfigError, match="option paper wants true or false"):
         create_method("avat", paper="yes")
+
+
+def test_gaussian_augmentation_noises_each_modality_at_its_sigma_and_repeats_with_its_seed():
+    from avrobust.types import AVBatch
+
+    m = create_method("gaussian-aug", sigma_video=0.25, sigma_audio=0.05)
+    batch = AVBatch(torch.full((16, 4, 3, 16, 16), 0.5), torch.zeros(16, 4000), 8.0, 8000)
+    m.start_epoch(None, 1, 1, seed=3)
+    video, audio = m.noised(batch)
+    assert (video - 0.5).std().item() == pytest.approx(0.25, rel=0.02)  # 49,152 draws: 0.3 % standard error
+    assert audio.std().item() == pytest.approx(0.05, rel=0.02)
+    m.start_epoch(None, 1, 1, seed=3)
+    again, _ = m.noised(batch)
+    assert torch.equal(video, again)
+    clean = create_method("gaussian-aug", sigma_video=0.1).noised(batch)[1]
+    assert torch.equal(clean, batch.audio)  # sigma 0 leaves that modality clean
+    with pytest.raises(ConfigError, match="sigma_video and sigma_audio must be >= 0"):
+        create_method("gaussian-aug", sigma_video=-1)

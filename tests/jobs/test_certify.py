@@ -15,8 +15,12 @@ def test_certify_a_model_in_memory_and_refuse_a_bad_spec(untrained):
                               limit=3)
     assert result.n == 3 and len(result.radius) == 3 and result.radii[0] == 0.0
     assert all(0 <= a <= result.clean_accuracy for a in result.certified_accuracy)
-    with pytest.raises(ConfigError, match="unknown certifier 'mmcert'"):
-        avrobust.certify(untrained["model"], untrained["test"], certifier="mmcert")
+    with pytest.raises(ConfigError, match="unknown certifier 'ibp'; valid choices: mmcert, smoothing"):
+        avrobust.certify(untrained["model"], untrained["test"], certifier="ibp")
+    with pytest.raises(ConfigError, match="mmcert: k_video must be an integer >= 1"):
+        avrobust.certify(untrained["model"], untrained["test"], certifier="mmcert:k_video=0")
+    grid = avrobust.certify(untrained["model"], untrained["test"], certifier="mmcert:k_video=1,k_audio=1", limit=2)
+    assert len(grid.grid) == len(grid.frontier[0]) == untrained["test"].video.shape[1] + 1
     with pytest.raises(ConfigError, match="smoothing"):
         avrobust.certify(untrained["model"], untrained["test"], certifier="smoothing:sigma_video=-1")
 

@@ -1,5 +1,5 @@
 """Certified robustness: certifiers registered in :data:`CERTIFIERS` (one module each: :mod:`.smoothing`,
-randomized smoothing) and :func:`certify_model`, which certifies every clip and reports the certified
+randomized smoothing; :mod:`.subsampling`, MMCert) and :func:`certify_model`, which certifies every clip and reports the certified
 accuracy at each radius as a :class:`~avrobust.results.certification.CertificationResult`."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from avrobust.certification.base import ABSTAIN, CERTIFIERS, Certifier, create_certifier, register_certifier
+from avrobust.certification.base import ABSTAIN, CERTIFIERS, Certificate, Certifier, create_certifier, register_certifier
 from avrobust.console import progress
 from avrobust.data import AVDataset
 from avrobust.device import describe
@@ -36,25 +36,34 @@ def certify_model(model: AVModel, dataset: AVDataset, certifier: Certifier, *, i
     idx = torch.arange(len(dataset)) if indices is None else indices
     device = model_device(model)
     start = time.perf_counter()
-    predictions, labels, radius = [], [], []
+    certificates: list[Certificate] = []
+    labels: list[int] = []
     with eval_mode(model):
         for i in progress(idx.tolist(), total=len(idx), description="certify", enabled=show_progress):
             batch, y = dataset.batch(torch.tensor([i]))
             batch = batch.to(device)
-            c, r = certifier.certify_clip(model, batch.video[0], batch.audio[0], clip_generator(seed, i, device))
-            predictions.append(c)
+            certificates.append(certifier.certify_clip(model, batch.video[0], batch.audio[0],
+                                                       clip_generator(seed, i, device)))
             labels.append(int(y[0]))
-            radius.append(r)
     chosen = list(radii) if radii is not None else certifier.default_radii()
+    predictions = [c.label for c in certificates]
+    radius = [c.radius for c in certificates]
     right = [p == y for p, y in zip(predictions, labels)]
     n = max(len(idx), 1)
+    frontiers = [c.frontier for c in certificates if c.frontier is not None]
+    grid = []
+    if frontiers and len(frontiers) == len(certificates):
+        size = len(frontiers[0])
+        grid = [[sum(ok and f[r_v] >= r_a for ok, f in zip(right, frontiers)) / n for r_a in range(size)]
+                for r_v in range(size)]
     return CertificationResult(
         model=model_name, checkpoint=checkpoint, data=dataset.spec, split=dataset.split, n=len(idx),
         certifier=certifier.name, options=certifier.options(), radius_units=certifier.radius_units(), radii=chosen,
         certified_accuracy=[sum(ok and r >= x for ok, r in zip(right, radius)) / n for x in chosen],
         clean_accuracy=sum(right) / n, abstained=sum(p == ABSTAIN for p in predictions) / n,
         predictions=predictions, labels=labels, radius=[round(r, 6) for r in radius], seed=seed,
+        frontier=[c.frontier for c in certificates if c.frontier is not None], grid=grid,
         seconds=round(time.perf_counter() - start, 3), device=describe(device))
 
 
-__all__ = ["ABSTAIN", "CERTIFIERS", "Certifier", "certify_model", "create_certifier", "register_certifier"]
+__all__ = ["ABSTAIN", "CERTIFIERS", "Certificate", "Certifier", "certify_model", "create_certifier", "register_certifier"]

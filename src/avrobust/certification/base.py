@@ -8,6 +8,7 @@ module that registers itself with ``@register_certifier("name")``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -23,15 +24,26 @@ register_certifier = CERTIFIERS.register
 ABSTAIN = -1
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """One clip's certificate: the class (:data:`ABSTAIN` when undecided), the radius in the certifier's
+    units, and for certifiers with two budgets (frames and segments) the ``frontier``: for each number of
+    changed frames 0..T, the most changed audio segments still certified (-1: none)."""
+
+    label: int
+    radius: float
+    frontier: list[int] | None = None
+
+
 class Certifier:
     """Base class: subclasses implement :meth:`certify_clip` and say what their radius measures."""
 
     name = ""  # set by the registry
 
     def certify_clip(self, model: AVModel, video: torch.Tensor, audio: torch.Tensor,
-                     generator: torch.Generator) -> tuple[int, float]:
-        """``(class, radius)`` for one clip (video ``[T, 3, H, W]`` in [0, 1], audio ``[L]`` in [-1, 1]);
-        ``(ABSTAIN, 0.0)`` when the certifier cannot decide. The model is in eval mode
+                     generator: torch.Generator) -> Certificate:
+        """The certificate of one clip (video ``[T, 3, H, W]`` in [0, 1], audio ``[L]`` in [-1, 1]);
+        class :data:`ABSTAIN` and radius 0 when the certifier cannot decide. The model is in eval mode
         (:func:`~avrobust.certification.certify_model` sets it once for every clip)."""
         raise NotImplementedError
 

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from scipy.stats import beta, norm
 
-from avrobust.certification.base import ABSTAIN, Certifier, predict, register_certifier
+from avrobust.certification.base import ABSTAIN, Certificate, Certifier, predict, register_certifier
 from avrobust.errors import ConfigError
 from avrobust.models.interface import AVModel
 
@@ -31,7 +31,9 @@ def clopper_pearson_lower(successes: int, draws: int, alpha: float) -> float:
 
 @register_certifier("smoothing")
 class RandomizedSmoothing(Certifier):
-    """Gaussian randomized smoothing per modality or jointly. Args: ``sigma_video`` (0.25), ``sigma_audio``
+    """Gaussian randomized smoothing (Cohen et al.), per modality or jointly: a certified L2 radius.
+
+    Args: ``sigma_video`` (0.25), ``sigma_audio``
     (0: audio not noised), ``n0`` selection draws (100), ``n`` estimation draws (1000), ``alpha`` (0.001),
     ``batch`` draws per forward pass (100)."""
 
@@ -87,10 +89,10 @@ class RandomizedSmoothing(Certifier):
         return found.cpu()
 
     def certify_clip(self, model: AVModel, video: torch.Tensor, audio: torch.Tensor,
-                     generator: torch.Generator) -> tuple[int, float]:
+                     generator: torch.Generator) -> Certificate:
         chosen = int(self.counts(model, video, audio, self.n0, generator).argmax())
         hits = int(self.counts(model, video, audio, self.n, generator)[chosen])
         p_a = clopper_pearson_lower(hits, self.n, self.alpha)
         if p_a < 0.5:
-            return ABSTAIN, 0.0
-        return chosen, self._scale() * float(norm.ppf(p_a))
+            return Certificate(ABSTAIN, 0.0)
+        return Certificate(chosen, self._scale() * float(norm.ppf(p_a)))

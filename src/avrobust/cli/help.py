@@ -6,6 +6,8 @@ from __future__ import annotations
 from avrobust.analysis import ANALYSES
 from avrobust.attacks import ATTACKS
 from avrobust.attacks.threat import NORMS
+from avrobust.certification import CERTIFIERS
+from avrobust.corruptions import CORRUPTIONS, corruption_names
 from avrobust.data import DATASETS, SPLITS
 from avrobust.defences import METHODS
 from avrobust.device import PRECISIONS
@@ -53,4 +55,14 @@ PRECISION = (f"Forward passes in {listing(PRECISIONS)} (default fp32; bf16/fp16 
 PROTOCOL = ("The benchmark's protocol: " + "; ".join(f"{n}: {suite_named(n).summary()}" for n in protocols())
             + ". Cards say which they used.")
 THREAT_MODELS = (f"Threat models to run (repeat the flag; default all): {listing(THREATS)} (L-inf at the default "
-                 "budgets, L2 at the budgets of 'avrobust.evaluation.model_card.l2_budgets').")
+                 "budgets, L2 at the budgets of 'avrobust.evaluation.model_card.l2_budgets'); none: no attacks "
+                 "(with --corruptions, --failures or --certify).")
+CORRUPTIONS_HELP = (f"Adds accuracy under natural corruptions at severities 1-5, on both streams and each alone: all "
+                    f"({len(corruption_names())}: {listing(corruption_names())}) or comma-separated names (parameters: "
+                    "'avrobust corruptions').")
+FAILURES = f"Adds accuracy under failing modalities: {listing(corruption_names(failures=True))}."
+CERTIFY = (f"Adds certified accuracy: a certifier spec NAME:key=value,... (repeat the flag); NAME is one of "
+           f"{CERTIFIERS.choices()} (e.g. smoothing:sigma_video=0.25,n=1000 or mmcert:k_video=2,k_audio=2).")
+NOISE_DIR = ("A folder of real recordings for the sound beds of the scene and weather corruptions (NAME*.wav or "
+             "NAME/*.wav; default: the synthesised beds).")
+CORRUPTION_NAMES = CORRUPTIONS.choices()

@@ -1,4 +1,5 @@
-"""Commands that list, build data, report and demo: models, datasets, attacks, methods, analyses, data,
+"""Commands that list, build data, report and demo: models, datasets, attacks, corruptions, certifiers, methods,
+analyses, data,
 prepare, report, demo."""
 
 from __future__ import annotations
@@ -38,6 +39,22 @@ def attacks() -> None:
     from avrobust.jobs.catalog import attack_catalog
 
     show(attack_catalog())
+
+
+@app.command()
+def corruptions() -> None:
+    """List the natural corruptions and failing modalities, with each stream's effect per severity."""
+    from avrobust.jobs.catalog import corruption_catalog
+
+    show(corruption_catalog())
+
+
+@app.command()
+def certifiers() -> None:
+    """List the certifiers and their options."""
+    from avrobust.jobs.catalog import certifier_catalog
+
+    show(certifier_catalog())
 
 
 @app.command()

@@ -102,22 +102,48 @@ def benchmark(
     n: Optional[int] = typer.Option(None, "--n", "--limit", help=N_HELP),
     seed: int = typer.Option(0, help="Seeds the attacks' randomness."),
     batch_size: int = typer.Option(64, min=1),
+    corruptions: Optional[str] = typer.Option(None, help=texts.CORRUPTIONS_HELP),
+    failures: bool = typer.Option(False, "--failures", help=texts.FAILURES),
+    certify: list[str] = typer.Option([], "--certify", help=texts.CERTIFY),
+    reference: Optional[Path] = typer.Option(None, help="A model card with a corruption section (the reference model): "
+                                             "adds each corruption's error relative to it and their mean, mCE."),
+    noise_dir: Optional[Path] = typer.Option(None, help=texts.NOISE_DIR),
     overwrite: bool = typer.Option(False, help="Replace an existing model card."),
     compute: Any = None,
 ) -> None:
-    """The standard robustness benchmark: APGD-CE, APGD-T and Square per threat model, flags; a model card."""
+    """The robustness card: APGD-CE, APGD-T and Square per threat model with flags; optionally natural corruptions,
+    failing modalities and certified accuracy beside them."""
     from avrobust.evaluation.model_card import THREATS
     from avrobust.jobs.cards import benchmark_checkpoint
-    from avrobust.results.benchmark import card_table
 
-    card = benchmark_checkpoint(checkpoint, json, data=data, split=split, protocol=protocol,
-                                threats=threat_model or THREATS, limit=n, twin=twin, seed=seed, batch_size=batch_size,
-                                precision=compute.precision, overwrite=overwrite, show_progress=True)
-    show(card_table(card, f"{card.name()} on {card.data} ({card.n} clips, clean {100 * card.clean_accuracy:.1f} %, "
-                          f"protocol {card.protocol}, {card.seconds:.0f} s)"))
-    for line in card.flags or ["no flags"]:
-        output.print(f"flag: {line}" if card.flags else line, highlight=False)
+    threats = () if threat_model == ["none"] else tuple(threat_model or THREATS)
+    card = benchmark_checkpoint(checkpoint, json, data=data, split=split, protocol=protocol, threats=threats, limit=n,
+                                twin=twin, seed=seed, batch_size=batch_size, precision=compute.precision,
+                                overwrite=overwrite, show_progress=True, corruptions=corruptions, failures=failures,
+                                certify=certify, reference=reference, noise_dir=noise_dir)
+    show_card(card)
     console.print(f"model card -> {json}")
+
+
+def show_card(card: Any) -> None:
+    """Print a model card's tables (threat models, corruptions, failures, certificates) and flags."""
+    from avrobust.results.benchmark import card_table
+    from avrobust.results.corruption import corruption_table
+    from avrobust.tables import Table, frac
+
+    title = f"{card.name()} on {card.data} ({card.n} clips, clean {100 * card.clean_accuracy:.1f} %"
+    if card.threats:
+        show(card_table(card, f"{title}, protocol {card.protocol}, {card.seconds:.0f} s)"))
+        for line in card.flags or ["no flags"]:
+            output.print(f"flag: {line}" if card.flags else line, highlight=False)
+    for section in (card.corruptions, card.failures):
+        if section is not None:
+            table = corruption_table(section, "both")
+            table.title = f"{title}): {table.title}"
+            show(table)
+    for c in card.certified:
+        show(Table(["radius", "certified accuracy"], [[f"{r:g}", frac(a)] for r, a in zip(c.radii, c.certified_accuracy)],
+                   f"{c.certifier} ({c.radius_units}); abstained {frac(c.abstained)}", numeric={0, 1}))
 
 
 @app.command()
@@ -217,18 +243,25 @@ def export(
     split: str = typer.Option("test", help=texts.SPLIT),
     steps: Optional[int] = typer.Option(None, help="Iterations (default: the attack's)."),
     seed: int = typer.Option(0, help="Seeds the attack."),
-    amplify: float = typer.Option(10.0, help="Gain of the perturbation panel."),
+    amplify: Optional[float] = typer.Option(None, help="Gain of the difference panel (default 10 for an attack, 1 for "
+                                            "a corruption)."),
+    corruption: Optional[str] = typer.Option(None, help="NAME:SEVERITY (e.g. wind:3): export corrupted clips instead of "
+                                             "adversarial ones ('avrobust corruptions' lists the names)."),
     overwrite: bool = typer.Option(False, help="Replace examples already in --out."),
     threat: Any = None,
     compute: Any = None,
 ) -> None:
-    """Adversarial examples to watch and hear: MP4 (clean | adversarial | perturbation, adversarial sound), WAVs, spectrograms."""
+    """Adversarial (or corrupted) examples to watch and hear: MP4 (clean | changed | difference, with the changed
+    sound), WAVs, spectrograms."""
     from avrobust.jobs import export_examples
 
     index = export_examples(checkpoint, out, attack=attack, data=data, split=split, n=n, threat=threat, steps=steps,
-                            seed=seed, amplify=amplify, overwrite=overwrite, precision=compute.precision)
-    fooled = sum(c["adversarial_prediction"] != c["label"] for c in index["clips"])
-    output.print(f"{len(index['clips'])} clips ({fooled} misclassified after the attack) -> {out}/index.json")
+                            seed=seed, amplify=amplify, overwrite=overwrite, precision=compute.precision,
+                            corruption=corruption)
+    key = "adversarial_prediction" if corruption is None else "corrupted_prediction"
+    fooled = sum(c[key] != c["label"] for c in index["clips"])
+    output.print(f"{len(index['clips'])} clips ({fooled} misclassified after the "
+                 f"{'attack' if corruption is None else 'corruption'}) -> {out}/index.json")
 
 
 @app.command()

@@ -12,6 +12,11 @@ gives every gradient attack EOT (AutoAttack's ``rand`` version). An attack craft
 ``twin`` and transferred enters the worst case and the flags. The engine checks every perturbation's
 norm before the card reports it.
 
+Beside the attacks the card can hold three more sections: accuracy under natural corruptions
+(``corruptions``: names from :mod:`avrobust.corruptions`, on the pair and each half, with mCE against a
+reference card), under failing modalities (``failures``) and certified accuracy (``certifiers``, from
+:mod:`avrobust.certification`); with one of them the threat models may be left out.
+
 The result is a model card (:class:`~avrobust.results.BenchmarkResult`); cards merge into a leaderboard.
 """
 
@@ -27,6 +32,8 @@ from pathlib import Path
 import torch
 
 from avrobust.attacks import ThreatModel, build_attacks
+from avrobust.certification import Certifier, certify_model
+from avrobust.corruptions import corruption_names
 from avrobust.attacks.threat import DEFAULT_AUDIO_EPS, DEFAULT_VIDEO_EPS
 from avrobust.data import AVDataset
 from avrobust.device import describe
@@ -35,6 +42,7 @@ from avrobust.checkpoint import tensor_digest
 from avrobust.distributed import context
 from avrobust.evaluation import cascade
 from avrobust.evaluation.clean import clean_counts
+from avrobust.evaluation.corruption_accuracy import corruption_accuracy
 from avrobust.evaluation.curves import eps_curve
 from avrobust.evaluation.masking import card_flags, model_flags, zero_gradient_share
 from avrobust.evaluation.suites import Protocol, protocol_named
@@ -42,6 +50,7 @@ from avrobust.io import write_json
 from avrobust.models.classifier import eval_mode
 from avrobust.models.interface import AVModel, model_device
 from avrobust.results.benchmark import BenchmarkResult, CascadeStep, ThreatResult
+from avrobust.results.corruption import CorruptionResult
 from avrobust.version import __version__
 
 #: L2 radius over L-inf radius times sqrt(dimensions): CIFAR-10's standard pair, 0.5 against 8/255 over 3072
@@ -84,18 +93,25 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
                   threats: Sequence[str] = THREATS, indices: torch.Tensor | None = None, seed: int = 0,
                   twin: AVModel | None = None, batch_size: int = 64, precision: str = "fp32",
                   show_progress: bool = False, model_name: str = "", checkpoint: str = "",
-                  twin_name: str | None = None, progress_file: str | Path | None = None) -> BenchmarkResult:
+                  twin_name: str | None = None, progress_file: str | Path | None = None,
+                  corruptions: Sequence[str] = (), failures: bool = False, certifiers: Sequence[Certifier] = (),
+                  reference: CorruptionResult | None = None, reference_name: str = "",
+                  noise_dir: str | Path | None = None) -> BenchmarkResult:
     """The model card of ``model`` on ``dataset`` (the clips at ``indices``; default all): the randomness
     check, the zero-gradient share, then per threat model the cascade, its flags and its cost.
 
     ``protocol``: a registered protocol's name (``standard``, ``quick``) or a :class:`Protocol`. ``twin``: an
     undefended model of the same task; an attack crafted on it and transferred enters the worst case and
     the flags. ``progress_file``: finished threat models are kept there (and the cascade in flight beside
-    it), so a rerun of the same card continues where it stopped; removed at the end.
+    it), so a rerun of the same card continues where it stopped; removed at the end. ``corruptions``:
+    corruption names (``["all"]``: every one); ``failures``: every failing modality; ``certifiers``: one
+    certified section each; ``reference``: a card's corruption section to compute mCE against;
+    ``noise_dir``: recordings for the sound beds.
     """
     proto = protocol if isinstance(protocol, Protocol) else protocol_named(protocol)
     unknown = [t for t in threats if t not in THREATS]
-    if unknown or not threats:
+    extra = bool(corruptions) or failures or bool(certifiers)
+    if unknown or not (threats or extra):
         raise ConfigError(f"unknown threat model {', '.join(unknown) or '(none)'}; valid choices: {', '.join(THREATS)}")
     idx = torch.arange(len(dataset)) if indices is None else indices
     start = time.perf_counter()
@@ -123,6 +139,17 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
     flags += model_flags(zero, randomised, proto.eot)
     if path is not None:
         path.unlink(missing_ok=True)
+    common = dict(indices=idx, seed=seed, model_name=model_name, checkpoint=checkpoint)
+    natural = failed = None
+    if corruptions:
+        natural = corruption_accuracy(model, dataset, corruption_names(corruptions), batch_size=batch_size,
+                                      precision=precision, noise_dir=noise_dir, show_progress=show_progress, **common)
+        if reference is not None:
+            natural.compare(reference, reference_name or "the reference")
+    if failures:
+        failed = corruption_accuracy(model, dataset, corruption_names(failures=True), failures=True, modalities=("both",),
+                                     batch_size=batch_size, precision=precision, show_progress=show_progress, **common)
+    certified = [certify_model(model, dataset, c, show_progress=show_progress, **common) for c in certifiers]
     seconds = time.perf_counter() - start
     missing = clean.metrics()
     return BenchmarkResult(
@@ -131,7 +158,8 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
         randomised=randomised, zero_gradient_share=zero, threats=results, flags=flags, twin=twin_name,
         seed=seed, seconds=round(seconds, 3), seconds_per_clip=round(seconds / max(len(idx), 1), 4),
         device=describe(model_device(model)), precision=precision, versions=versions(),
-        no_audio_accuracy=missing.get("no_audio_accuracy"), no_video_accuracy=missing.get("no_video_accuracy"))
+        no_audio_accuracy=missing.get("no_audio_accuracy"), no_video_accuracy=missing.get("no_video_accuracy"),
+        corruptions=natural, failures=failed, certified=certified)
 
 
 def _finished(path: Path | None, key: dict[str, object] | None) -> dict[str, ThreatResult]:

@@ -7,29 +7,41 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from avrobust.checkpoint import load_checkpoint
+from avrobust.corruptions import corruption_names
 from avrobust.errors import ConfigError
 from avrobust.evaluation.model_card import THREATS, run_benchmark
 from avrobust.evaluation.suites import protocol_named
 from avrobust.io import claim_files
+from avrobust.jobs.certify import certifier_from_spec
 from avrobust.jobs.common import first_clips, load_peer, run_data
 from avrobust.results import read_result
 from avrobust.results.benchmark import BenchmarkResult, leaderboard_table
+from avrobust.results.corruption import CorruptionResult
 from avrobust.tables import Table
 
 
 def benchmark_checkpoint(run_dir: str | Path, json_path: str | Path, *, data: str | None = None, split: str = "test",
                          protocol: str = "standard", threats: Sequence[str] = THREATS, limit: int | None = None,
                          twin: str | Path | None = None, seed: int = 0, batch_size: int = 64, precision: str = "fp32",
-                         overwrite: bool = False, show_progress: bool = False) -> BenchmarkResult:
+                         overwrite: bool = False, show_progress: bool = False, corruptions: str | None = None,
+                         failures: bool = False, certify: Sequence[str] = (), reference: str | Path | None = None,
+                         noise_dir: str | Path | None = None) -> BenchmarkResult:
     """Benchmark the model in ``run_dir`` on ``split`` of ``data`` (default: its training data) and write
     its card to ``json_path`` (refused when the file exists, unless ``overwrite``).
 
     ``twin``: the run directory of an undefended model of the same task (its transferred attack enters
-    the worst case and the flags).
+    the worst case and the flags). ``corruptions``: ``all`` or comma-separated names (a corruption
+    section); ``failures``: the failing-modality section; ``certify``: certifier specs (a certified section
+    each); ``reference``: a card with a corruption section, for mCE; ``noise_dir``: sound-bed recordings.
     """
     json_path = Path(json_path)
     claim_files([json_path], overwrite=overwrite)
     protocol_named(protocol)  # checked before anything loads
+    names = corruption_names(corruptions) if corruptions else []
+    certifiers = [certifier_from_spec(spec) for spec in certify]
+    ref = _reference(reference) if reference is not None else None
+    if noise_dir is not None and not Path(noise_dir).is_dir():
+        raise ConfigError(f"--noise-dir {noise_dir} is not a directory of recordings")
     ckpt = load_checkpoint(run_dir)
     dataset = run_data(ckpt.meta, data, split)
     twin_model = None
@@ -38,7 +50,9 @@ def benchmark_checkpoint(run_dir: str | Path, json_path: str | Path, *, data: st
     card = run_benchmark(ckpt.model, dataset, protocol, threats=threats, indices=first_clips(dataset, limit), seed=seed,
                          twin=twin_model, batch_size=batch_size, precision=precision, show_progress=show_progress,
                          model_name=ckpt.meta.get("model_name", "") or Path(run_dir).name, checkpoint=str(run_dir),
-                         twin_name=None if twin is None else str(twin))
+                         twin_name=None if twin is None else str(twin), corruptions=names, failures=failures,
+                         certifiers=certifiers, reference=ref, reference_name=None if reference is None else str(reference),
+                         noise_dir=noise_dir)
     card.write(json_path)
     return card
 
@@ -66,6 +80,15 @@ def leaderboard(paths: Sequence[str | Path], out: str | Path | None = None, *, o
         csv.write_text(table.csv())
         tex.write_text(table.latex())
     return table
+
+
+def _reference(path: str | Path) -> CorruptionResult:
+    """The corruption section of the card at ``path`` (mCE's reference)."""
+    card = read_result(path)
+    if not isinstance(card, BenchmarkResult) or card.corruptions is None:
+        raise ConfigError(f"{path} is not a model card with a corruption section; write one with "
+                          "'avrobust benchmark --corruptions all' on the reference model")
+    return card.corruptions
 
 
 def _maybe_card(path: Path) -> BenchmarkResult | None:

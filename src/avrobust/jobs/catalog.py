@@ -68,6 +68,30 @@ def analysis_catalog() -> Table:
     return Table(["name", "aliases", "--values sweeps", "description"], rows, "analyses ('avrobust analyze NAME')")
 
 
+def corruption_catalog() -> Table:
+    """Every corruption and failure: its family, each stream's effect and parameters per severity."""
+    from avrobust.corruptions import CORRUPTIONS, create_corruption
+
+    rows = []
+    for name in sorted(CORRUPTIONS, key=lambda n: (CORRUPTIONS.get(n).failure, CORRUPTIONS.get(n).family, n)):
+        c = create_corruption(name)
+        effects = c.describe()
+        rows.append([name, c.family, str(c.levels), effects.get("video", "—"), effects.get("audio", "—")])
+    return Table(["name", "family", "severities", "video", "audio"], rows,
+                 "corruptions and failing modalities ('avrobust benchmark --corruptions NAMES' / '--failures'; "
+                 "avrobust.corrupt(batch, NAME, severity))")
+
+
+def certifier_catalog() -> Table:
+    """Every certifier, its options (defaults) and what its radius measures."""
+    from avrobust.certification import CERTIFIERS
+
+    rows = [[name, _defaults(CERTIFIERS.get(name)), CERTIFIERS.create(name).radius_units(),
+             first_line(CERTIFIERS.get(name))] for name in CERTIFIERS]
+    return Table(["name", "options (default)", "radius", "description"], rows,
+                 "certifiers ('avrobust certify --certifier NAME:key=value,...')")
+
+
 def choices(registry: Any) -> str:
     """Every name of a registry with its aliases, for a help text."""
     return registry.choices()

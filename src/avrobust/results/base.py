@@ -121,6 +121,20 @@ class Result(Record):
         return []
 
 
+@dataclass(kw_only=True, eq=False)
+class MeasuredResult(Result):
+    """A result measured on one model (its name, run directory) and ``n`` clips of a dataset's split."""
+
+    model: str
+    checkpoint: str
+    data: str
+    split: str
+    n: int
+
+    def data_source(self) -> tuple[str, str]:
+        return self.data, self.split
+
+
 RESULT_KINDS: Registry[type[Result]] = Registry("result kind", attribute="kind")
 register_result = RESULT_KINDS.register
 

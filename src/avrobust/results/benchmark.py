@@ -13,6 +13,8 @@ import torch
 
 from avrobust.record import Flags, Record
 from avrobust.results.base import ReportContext, Result, Section, register_result
+from avrobust.results.certification import CertificationResult, certification_section
+from avrobust.results.corruption import CorruptionResult, corruption_section
 from avrobust.tables import Table, eps_text, pct
 
 #: the threat models in the order tables show them
@@ -93,6 +95,10 @@ class BenchmarkResult(Result):
     #: clean accuracy of the fused model missing a modality (audio silenced; frames replaced by their mean)
     no_audio_accuracy: float | None = None
     no_video_accuracy: float | None = None
+    #: the card's other sections: natural corruptions, failing modalities, certificates
+    corruptions: CorruptionResult | None = None
+    failures: CorruptionResult | None = None
+    certified: list[CertificationResult] = field(default_factory=list)
 
     def data_source(self) -> tuple[str, str]:
         return self.data, self.split
@@ -104,7 +110,12 @@ class BenchmarkResult(Result):
     @classmethod
     def sections(cls, items: Sequence[tuple[Path, Result]], ctx: ReportContext) -> list[Section]:
         cards = [(p, r) for p, r in items if isinstance(r, BenchmarkResult)]
-        out = [card_section(p, r) for p, r in cards]
+        out = []
+        for p, r in cards:
+            out.append(card_section(p, r))
+            stem = ctx.figures / p.stem
+            out += [corruption_section(c, r.name(p), stem) for c in (r.corruptions, r.failures) if c is not None]
+            out += [certification_section(c, r.name(p), stem, group=GROUP) for c in r.certified]
         if len(cards) >= 2:
             out.insert(0, Section("Leaderboard", [leaderboard_text(cards)], [leaderboard_table(cards)], group=GROUP,
                                   order=ORDER))
@@ -173,14 +184,44 @@ def leaderboard_table(cards: Sequence[tuple[Path, BenchmarkResult]], title: str 
     threats = [t for t in THREAT_ORDER if any(t in c.threats for _, c in cards)]
     ranked = sorted(cards, key=lambda pc: -(pc[1].threats[RANKED_BY].robust_accuracy
                                             if RANKED_BY in pc[1].threats else -1.0))
+    extra = [col for col in EXTRA_COLUMNS if any(col[1](c) is not None for _, c in cards)]
     rows = []
     for rank, (path, c) in enumerate(ranked, 1):
         rows.append([str(rank), c.name(path), f"`{c.data}`", pct(c.clean_accuracy),
                      *[pct(c.threats[t].robust_accuracy) if t in c.threats else "—" for t in threats],
+                     *[_cell(fmt, get(c)) for _, get, fmt in extra],
                      str(len(c.flags)) if c.flags else "", c.protocol, str(c.n), f"{c.seconds_per_clip:.2f}"])
-    header = ["#", "model", "data", "clean %", *[f"{t} %" for t in threats], "flags", "protocol", "clips", "s / clip"]
-    t = len(threats)
+    header = ["#", "model", "data", "clean %", *[f"{t} %" for t in threats], *[name for name, _, _ in extra], "flags",
+              "protocol", "clips", "s / clip"]
+    t = len(threats) + len(extra)
     return Table(header, rows, title, {0, 3, *range(4, 4 + t), 4 + t, 6 + t, 7 + t})
+
+
+def _certified(card: BenchmarkResult) -> tuple[float, float, str] | None:
+    """The first certificate's accuracy at its first radius above 0: (accuracy, radius, certifier)."""
+    for c in card.certified:
+        for radius, acc in zip(c.radii, c.certified_accuracy):
+            if radius > 0:
+                return acc, radius, c.certifier
+    return None
+
+
+def _cell(fmt: str, value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, tuple):
+        return f"{pct(value[0])} ({value[2]} r {value[1]:g})"
+    return pct(value) if fmt == "pct" else f"{value:.2f}"
+
+
+#: the leaderboard's columns for the card's other sections: (header, value of a card, format)
+EXTRA_COLUMNS = (
+    ("corrupted %", lambda c: c.corruptions.mean() if c.corruptions else None, "pct"),
+    ("relative %", lambda c: c.corruptions.relative() if c.corruptions else None, "pct"),
+    ("mCE", lambda c: c.corruptions.mce if c.corruptions else None, "ratio"),
+    ("failures %", lambda c: c.failures.mean() if c.failures else None, "pct"),
+    ("certified %", _certified, "pct"),
+)
 
 
 def leaderboard_text(cards: Sequence[tuple[Path, BenchmarkResult]]) -> str:

@@ -17,7 +17,7 @@ from avrobust.console import console
 from avrobust.errors import ConfigError
 from avrobust.io import write_json, write_text
 from avrobust.report.seed_tables import Block, markdown, write_blocks
-from avrobust.studies import stages, transfer_stages  # noqa: F401  (each registers its stage kinds)
+from avrobust.studies import card_stages, stages, transfer_stages  # noqa: F401  (each registers its stage kinds)
 from avrobust.studies.context import Context
 from avrobust.studies.kinds import STAGES
 from avrobust.studies.spec import StudySpec, parse_study
