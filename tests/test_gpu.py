@@ -69,3 +69,20 @@ def test_training_in_bf16_on_the_gpu(tmp_path, tiny_spec) -> None:
     finally:
         dev.choose(None)
     assert summary.device.startswith("cuda") and summary.train_config["precision"] == "bf16"
+
+
+def test_corruptions_and_certificates_run_on_the_gpu(gpu_model) -> None:
+    from avrobust.certification import certify_model, create_certifier
+    from avrobust.corruptions import CORRUPTIONS, corrupt
+
+    model, data = gpu_model
+    batch = data.batch(slice(0, 4))[0].to("cuda")
+    for name in CORRUPTIONS:
+        out = corrupt(batch, name, 1, seed=0)
+        assert out.video.device.type == "cuda" and out.audio.device.type == "cuda"
+        again = corrupt(batch, name, 1, seed=0)
+        assert torch.equal(out.video, again.video) and torch.equal(out.audio, again.audio)
+        out.validate()
+    for spec in ({"name": "smoothing", "n0": 10, "n": 50}, {"name": "mmcert", "k_video": 1, "k_audio": 1}):
+        result = certify_model(model, data, create_certifier(spec.pop("name"), **spec), indices=torch.arange(2))
+        assert result.device.startswith("cuda")

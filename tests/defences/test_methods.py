@@ -19,7 +19,7 @@ from avrobust.specs import parse_spec
 EVERY_METHOD = ["standard", "pgd-at:steps=2", "trades:steps=2", "mixup", "crmt-at:steps=2,reweight_steps=10",
                 "avat:steps=2", "avat:rho=0.5,mask_sync=false,steps_schedule=step",
                 "avat:steps=2,spread=linear,trades_beta=6", "fgsm-rs", "n-fgsm",
-                "free-at:replays=2", "gaussian-aug:sigma_audio=0.05"]
+                "free-at:replays=2", "gaussian-aug:sigma_audio=0.05", "subsample-aug:k_video=2"]
 
 
 def _run(spec, out, method, epochs=1, seed=0, name="alexnet-sum-vgg"):
@@ -35,7 +35,7 @@ def test_one_epoch_of_every_method(tmp_path, tiny_spec, method):
     assert 0 <= summary["metrics"]["clean_accuracy"] <= 1
     saved = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert saved["method"] == method.split(":")[0] and saved["forward_passes"] >= 24
-    if summary["method"] not in {"standard", "mixup", "gaussian-aug"}:
+    if summary["method"] not in {"standard", "mixup", "gaussian-aug", "subsample-aug"}:
         assert summary["method_options"]["threat"]["video"]["eps"] == pytest.approx(8 / 255)
 
 
@@ -325,3 +325,17 @@ def test_gaussian_augmentation_noises_each_modality_at_its_sigma_and_repeats_wit
     assert torch.equal(clean, batch.audio)  # sigma 0 leaves that modality clean
     with pytest.raises(ConfigError, match="sigma_video and sigma_audio must be >= 0"):
         create_method("gaussian-aug", sigma_video=-1)
+
+
+def test_subsample_augmentation_keeps_k_frames_and_k_segments_per_clip():
+    from avrobust.types import AVBatch
+
+    m = create_method("subsample-aug", k_video=2, k_audio=3)
+    batch = AVBatch(torch.rand(5, 8, 3, 4, 4) + 0.1, torch.rand(5, 8 * 10) + 0.1, 8.0, 80)
+    m.start_epoch(None, 1, 1, seed=1)
+    shown = m.subsampled(batch)
+    frames_kept = shown.video.flatten(2).abs().sum(-1).gt(0).sum(1)
+    segments_kept = shown.audio_segments().abs().sum(-1).gt(0).sum(1)
+    assert frames_kept.tolist() == [2] * 5 and segments_kept.tolist() == [3] * 5
+    with pytest.raises(ConfigError, match="at most the clips' 8 frames"):
+        create_method("subsample-aug", k_video=9).subsampled(batch)

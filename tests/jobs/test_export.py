@@ -71,3 +71,21 @@ def test_export_refuses_to_overwrite_and_bad_requests(exported: tuple[Path, dict
         export_examples(trained["run_dir"], out / "x", attack="fgsm,pgd", n=1)
     code, _, err = run_cli("export", "--checkpoint", trained["run_dir"], "--attack", "nope", "--out", out / "y")
     assert code == 2 and "unknown attack" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_export_writes_corrupted_clips_to_watch_and_hear(trained: dict, tmp_path: Path, run_cli) -> None:
+    from avrobust.corruptions import corrupt
+
+    code, out, err = run_cli("export", "--checkpoint", trained["run_dir"], "--corruption", "wind:3", "--n", "1",
+                             "--out", tmp_path / "wind")
+    assert code == 0 and "after the corruption" in out, err
+    saved = json.loads((tmp_path / "wind" / "index.json").read_text())
+    assert saved["corruption"] == {"name": "wind", "severity": 3, "seed": 0} and saved["amplify"] == 1.0
+    clip = trained["test"].batch(slice(0, 1))[0]
+    expected = corrupt(clip, "wind", 3, seed=0).audio[0].numpy()
+    with wave.open(str(tmp_path / "wind" / "clip_000_corrupted.wav")) as f:
+        pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2") / 32767
+    assert np.abs(pcm - expected).max() < 1e-4  # the corrupted sound, as the card measures it
+    code, _, err = run_cli("export", "--checkpoint", trained["run_dir"], "--corruption", "wind", "--out", tmp_path / "x")
+    assert code == 2 and "NAME:SEVERITY" in err and len(err.strip().splitlines()) == 1

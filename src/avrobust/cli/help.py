@@ -66,3 +66,13 @@ CERTIFY = (f"Adds certified accuracy: a certifier spec NAME:key=value,... (repea
 NOISE_DIR = ("A folder of real recordings for the sound beds of the scene and weather corruptions (NAME*.wav or "
              "NAME/*.wav; default: the synthesised beds).")
 CORRUPTION_NAMES = CORRUPTIONS.choices()
+
+
+def _stage_kinds() -> str:
+    from avrobust.studies import STAGES
+
+    return listing(STAGES)
+
+
+STUDY_FILE = (f"A study file (TOML; the project's are in benchmarks/studies/); its stages are of the kinds "
+              f"{_stage_kinds()}.")

@@ -267,7 +267,7 @@ def export(
 @app.command()
 @compute_options
 def study(
-    file: Path = typer.Argument(..., help="A study file (TOML; the project's are in benchmarks/studies/)."),
+    file: Path = typer.Argument(..., help=texts.STUDY_FILE),
     root: Path = typer.Option(Path("runs/studies"), help="Zoos (ROOT/zoos) and the study's units (ROOT/NAME) live "
                               "here; units already there are reused, so an interrupted study continues."),
     stage: list[str] = typer.Option([], "--stage", help="Run only this stage (repeat; default: every stage)."),
@@ -276,8 +276,7 @@ def study(
     train: bool = typer.Option(True, help="Train missing zoo models (--no-train: a missing model is a one-line error)."),
     compute: Any = None,
 ) -> None:
-    """Run a study file (zoos, seeds and stages: clean, transfer, ensemble, analysis, tuning) into JSON and the
-    Markdown tables benchmarks/RESULTS.md quotes."""
+    """Run a study file (zoos, seeds and stages) into JSON and the Markdown tables benchmarks/RESULTS.md quotes."""
     from avrobust.studies import run_study
 
     record = run_study(file, root, stages=stage, train=train, output=out, show_progress=True)
