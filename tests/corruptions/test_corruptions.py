@@ -145,6 +145,14 @@ def test_recordings_in_noise_dir_replace_the_synthesised_bed(tmp_path) -> None:
         corrupt(batch, "rain", 1, noise_dir=tmp_path)
 
 
+def test_selections_all_quick_and_names() -> None:
+    quick = corruption_names("quick")
+    assert len({create_corruption(n).family for n in quick}) == len(quick) == len({create_corruption(n).family
+                                                                                    for n in NATURAL})
+    assert corruption_names("snow, wind") == ["snow", "wind"] and corruption_names(["all"]) == NATURAL
+    assert all(create_corruption(n).failure for n in FAILURES) and not set(FAILURES) & set(NATURAL)
+
+
 def test_bad_names_severities_and_modalities_are_one_line() -> None:
     batch = small()
     with pytest.raises(ConfigError, match="unknown corruption 'fog'; valid choices"):

@@ -58,8 +58,8 @@ THREAT_MODELS = (f"Threat models to run (repeat the flag; default all): {listing
                  "budgets, L2 at the budgets of 'avrobust.evaluation.model_card.l2_budgets'); none: no attacks "
                  "(with --corruptions, --failures or --certify).")
 CORRUPTIONS_HELP = (f"Adds accuracy under natural corruptions at severities 1-5, on both streams and each alone: all "
-                    f"({len(corruption_names())}: {listing(corruption_names())}) or comma-separated names (parameters: "
-                    "'avrobust corruptions').")
+                    f"({len(corruption_names())}: {listing(corruption_names())}), quick (one per family: "
+                    f"{listing(corruption_names('quick'))}) or comma-separated names (parameters: 'avrobust corruptions').")
 FAILURES = f"Adds accuracy under failing modalities: {listing(corruption_names(failures=True))}."
 CERTIFY = (f"Adds certified accuracy: a certifier spec NAME:key=value,... (repeat the flag); NAME is one of "
            f"{CERTIFIERS.choices()} (e.g. smoothing:sigma_video=0.25,n=1000 or mmcert:k_video=2,k_audio=2).")

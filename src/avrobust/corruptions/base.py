@@ -114,8 +114,15 @@ def corrupt(batch: AVBatch, name: str | Corruption, severity: int, *, seed: int 
 
 def corruption_names(spec: str | Sequence[str] = "all", *, failures: bool = False) -> list[str]:
     """The names a ``--corruptions`` value selects: ``all`` (every natural corruption, or with ``failures``
-    every failure), or a comma-separated list of registered names."""
+    every failure), ``quick`` (a first look: the first corruption of each family, by name), or a
+    comma-separated list of registered names."""
     items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    chosen = [n for n in CORRUPTIONS if CORRUPTIONS.get(n).failure == failures]
     if items in (["all"], []):
-        return [n for n in CORRUPTIONS if CORRUPTIONS.get(n).failure == failures]
+        return chosen
+    if items == ["quick"]:
+        firsts: dict[str, str] = {}
+        for n in chosen:
+            firsts.setdefault(CORRUPTIONS.get(n).family, n)
+        return sorted(firsts.values())
     return [CORRUPTIONS.canonical(n) for n in items]
