@@ -63,8 +63,9 @@ def heatmap_grid(panels: Mapping[str, tuple[Sequence[Sequence[float]], Sequence[
         ax.set_yticks(range(len(rows)), rows, fontsize=7)
         for i, row in enumerate(grid):
             for j, v in enumerate(row):
-                ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=6,
-                        color="white" if v < 0.6 else "black")
+                if v == v:  # not NaN (an empty cell: a row with fewer columns)
+                    ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=6,
+                            color="white" if v < 0.6 else "black")
         for i, j in marks:
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
         ax.set_xlabel(xlabel, fontsize=8)
