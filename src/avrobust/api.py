@@ -196,7 +196,8 @@ def attack(model: ModelLike, data: DataLike, out: str | Path, *, attacks: Sequen
 def certify(model: ModelLike, data: DataLike, *, certifier: str = "smoothing", radii: Sequence[float] | None = None,
             seed: int = 0, split: str = "test", limit: int | None = None, video_layout: str = "NTCHW",
             show_progress: bool = False, device: str | None = None) -> CertificationResult:
-    """Certified accuracy of ``model`` under a certifier spec (``"smoothing:sigma_video=0.25,n=1000"``):
+    """Certified accuracy of ``model`` under a certifier spec (``"smoothing:sigma_video=0.25,n=1000"``,
+    ``"mmcert:k_video=1,k_audio=1"``; ``avrobust certifiers`` lists them):
     per clip the certified class or an abstention and its radius, and the certified accuracy at ``radii``
     (default: the certifier's), as ``avrobust certify``."""
     from avrobust.certification import certify_model

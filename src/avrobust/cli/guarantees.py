@@ -19,7 +19,8 @@ from avrobust.tables import Table, frac
 def certify(
     checkpoint: Path = typer.Option(..., help="Run directory written by 'avrobust train'."),
     certifier: str = typer.Option("smoothing", help=f"Certifier spec NAME:key=value,...; NAME is one of "
-                                  f"{CERTIFIERS.choices()} (e.g. smoothing:sigma_video=0.25,sigma_audio=0.01,n=1000)."),
+                                  f"{CERTIFIERS.choices()} (e.g. smoothing:sigma_video=0.25,sigma_audio=0.01,n=1000 or "
+                                  "mmcert:k_video=1,k_audio=1; options: 'avrobust certifiers')."),
     json: Path = typer.Option(Path("certified.json"), "--json", help="Where the result goes (JSON)."),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the data it was trained on."),
     split: str = typer.Option("test", help=texts.SPLIT),
@@ -29,7 +30,8 @@ def certify(
     seed: int = typer.Option(0, help="Seeds the certifier's noise (per clip)."),
     overwrite: bool = typer.Option(False, help="Replace an existing result."),
 ) -> None:
-    """Certified accuracy: randomized smoothing per modality or jointly (radii in raw units)."""
+    """Certified accuracy: randomized smoothing per modality or jointly (L2 radii in raw units), or MMCert's
+    frame subsampling (changed frames and audio segments)."""
     from avrobust.jobs.certify import certify_checkpoint
 
     result = certify_checkpoint(checkpoint, json, certifier=certifier, data=data, split=split, limit=n,
