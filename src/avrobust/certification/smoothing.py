@@ -78,10 +78,10 @@ class RandomizedSmoothing(Certifier):
         while done < draws:
             m = min(self.batch, draws - done)
             v, a = video.expand(m, *video.shape), audio.expand(m, *audio.shape)
-            if self.sigma_video > 0:
-                v = v + self.sigma_video * torch.randn(v.shape, generator=generator, device=v.device, dtype=v.dtype)
+            if self.sigma_video > 0:  # drawn, scaled and shifted in one buffer (no temporaries)
+                v = torch.randn(v.shape, generator=generator, device=v.device, dtype=v.dtype).mul_(self.sigma_video).add_(v)
             if self.sigma_audio > 0:
-                a = a + self.sigma_audio * torch.randn(a.shape, generator=generator, device=a.device, dtype=a.dtype)
+                a = torch.randn(a.shape, generator=generator, device=a.device, dtype=a.dtype).mul_(self.sigma_audio).add_(a)
             counts = torch.bincount(predict(model, v, a), minlength=k)
             found = counts if found is None else found + counts
             done += m

@@ -14,6 +14,7 @@ certificate holds with probability at least ``1 - alpha``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from math import comb
 from typing import Any
@@ -72,19 +73,23 @@ class FrameSubsampling(Certifier):
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """Keep masks ``[m, T]`` for video and audio: every pair when :meth:`exact`, else ``draws`` random ones."""
         if self.exact(frames):
-            pairs = list(itertools.product(itertools.combinations(range(frames), self.k_video),
-                                           itertools.combinations(range(frames), self.k_audio)))
-            keep_v = torch.zeros(len(pairs), frames, dtype=torch.bool, device=device)
-            keep_a = torch.zeros_like(keep_v)
-            for i, (v, a) in enumerate(pairs):
-                keep_v[i, list(v)], keep_a[i, list(a)] = True, True
-            return keep_v, keep_a
+            return self._every_pair(frames, device)
 
         def draw(k: int) -> torch.Tensor:
             ranks = torch.rand(draws, frames, generator=generator, device=device).argsort(1).argsort(1)
             return ranks < k
 
         return draw(self.k_video), draw(self.k_audio)
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a few (frames, device) keys per certifier, built once
+    def _every_pair(self, frames: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        pairs = list(itertools.product(itertools.combinations(range(frames), self.k_video),
+                                       itertools.combinations(range(frames), self.k_audio)))
+        keep_v = torch.zeros(len(pairs), frames, dtype=torch.bool)
+        keep_a = torch.zeros_like(keep_v)
+        for i, (v, a) in enumerate(pairs):
+            keep_v[i, list(v)], keep_a[i, list(a)] = True, True
+        return keep_v.to(device), keep_a.to(device)
 
     def votes(self, model: AVModel, video: torch.Tensor, audio: torch.Tensor, keep_v: torch.Tensor,
               keep_a: torch.Tensor) -> torch.Tensor:
