@@ -56,8 +56,8 @@ def test_additive_audio_noise_is_at_its_severitys_snr_over_100_clips(clips: AVBa
 
 @pytest.mark.slow
 def test_sound_beds_are_mixed_at_their_snr(clips: AVBatch) -> None:
-    """The beds' SNRs hold as well (severities 1 and 4 on 32 clips; marked slow: nine beds synthesised twice)."""
-    some = clips.index(slice(0, 32))
+    """The beds' SNRs hold as well (severities 1 and 4 on 16 clips; marked slow: nine beds synthesised twice)."""
+    some = clips.index(slice(0, 16))
     for name in [n for n in NATURAL if create_corruption(n).audio_levels == tuple(f"{s:g} dB" for s in BED_SNR_DB)]:
         for severity in (1, 4):
             measured = snr_db(some.audio, corrupt(some, name, severity, seed=0, modality="audio").audio).mean()
@@ -86,7 +86,7 @@ def test_each_half_is_exactly_that_half_of_the_pair(name: str) -> None:
     assert torch.equal(audio_only.audio, pair.audio) and torch.equal(audio_only.video, batch.video)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.sampled_from(NATURAL), st.integers(1, 5), st.integers(0, 2**16), st.integers(8, 40))
 def test_any_frame_size_and_seed_stays_valid(name: str, severity: int, seed: int, side: int) -> None:
     out = corrupt(small(n=2, frames=2, side=side, seed=seed), name, severity, seed=seed)

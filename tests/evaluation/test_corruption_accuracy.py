@@ -52,9 +52,10 @@ def test_a_card_without_threat_models_needs_another_section(untrained):
 
 @pytest.mark.slow
 def test_accuracy_falls_with_severity_on_a_trained_model(trained):
-    """Mean accuracy over the 15 corruptions (both streams) on 32 clips: severity 5 under severity 1 by more
-    than 10 points (32 clips x 15 corruptions keep the standard error of each mean near 0.02)."""
-    r = corruption_accuracy(trained["model"], trained["test"], corruption_names(), indices=torch.arange(32),
+    """Mean accuracy over one corruption per family (both streams) on 32 clips: severity 5 under severity 1
+    by more than 10 points (32 clips x 4 corruptions: a standard error near 0.04 per mean; the digits study
+    measured 32 points between them over all 15)."""
+    r = corruption_accuracy(trained["model"], trained["test"], corruption_names("quick"), indices=torch.arange(32),
                             modalities=("both",))
     at = [sum(row[s] for row in r.accuracy["both"].values()) / len(r.accuracy["both"]) for s in range(5)]
     assert at[0] - at[4] > 0.1 and at[0] >= at[2] >= at[4], at
