@@ -88,6 +88,7 @@ def test_device_cuda_without_cuda_is_one_line_and_exit_2(run_cli, untrained_run,
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow  # 5-7 s: out of the fast tier's 90 s (it trains nothing)
 def test_bf16_attacks_keep_the_perturbation_in_float32_within_its_budget(untrained) -> None:
     model, test = untrained["model"], untrained["test"]
     batch, labels = test.batch(slice(0, 8))
@@ -101,6 +102,7 @@ def test_bf16_attacks_keep_the_perturbation_in_float32_within_its_budget(untrain
         assert not torch.equal(adv.video, batch.video), name
 
 
+@pytest.mark.slow  # 5-7 s: out of the fast tier's 90 s (it trains nothing)
 def test_bf16_evaluation_is_recorded_and_close_to_fp32(untrained) -> None:
     plan = {p: EvaluationPlan(("fgsm",), precision=p) for p in ("fp32", "bf16")}
     idx = torch.arange(32)
@@ -145,6 +147,7 @@ def _double(data: AVDataset) -> AVDataset:
                      data.sample_rate, data.spec, data.split)
 
 
+@pytest.mark.slow  # 5-7 s: out of the fast tier's 90 s (it trains nothing)
 def test_out_of_memory_halves_the_batch_with_one_warning_and_the_same_results(tiny_spec, capsys) -> None:
     data = _double(load_dataset(tiny_spec, "train"))
     seed_everything(0)
