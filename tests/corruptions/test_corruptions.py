@@ -166,5 +166,4 @@ def test_bad_names_severities_and_modalities_are_one_line() -> None:
 
 
 def test_the_api_verb_is_the_registry_s() -> None:
-    batch = small()
-    assert torch.equal(avrobust.corrupt(batch, "rain", 2).video, corrupt(batch, "rain", 2).video)
+    assert avrobust.corrupt is corrupt

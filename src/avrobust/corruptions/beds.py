@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avrobust.corruptions.sound import (band_gain, bandpass, butterworth, convolve, decay, events, slow_envelope,
-                                       spectrum_of, tone)
+from avrobust.corruptions.sound import (BED_SNR_DB, at_snr, band_gain, bandpass, butterworth, convolve, decay,
+                                       events, slow_envelope, spectrum_of, tone)
 from avrobust.errors import ConfigError
 
 Bed = Callable[[torch.Generator, int, int, int, torch.device], torch.Tensor]
@@ -190,8 +190,6 @@ class _Bed:
     noise_dir: Path | None
 
     def bed_audio(self, audio: torch.Tensor, sample_rate: int, severity: int, g: torch.Generator) -> torch.Tensor:
-        from avrobust.corruptions.sound import BED_SNR_DB, at_snr
-
         n, length = audio.shape
         if self.noise_dir is not None:
             cache = self.__dict__.setdefault("_recordings", {})

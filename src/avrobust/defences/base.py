@@ -17,6 +17,7 @@ from torch import nn
 from avrobust.attacks.threat import ThreatModel
 from avrobust.errors import ConfigError
 from avrobust.registry import Registry
+from avrobust.seeding import generator
 from avrobust.types import AVBatch
 
 METHODS: Registry[TrainingMethod] = Registry("training method", attribute="name")
@@ -64,6 +65,23 @@ class TrainingMethod:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (called after :meth:`start_epoch` of the resumed epoch)."""
+
+
+class SeededMethod(TrainingMethod):
+    """A method that draws its own randomness from a CPU generator reseeded each epoch with the run's seed
+    and kept in checkpoints (so a resumed run draws what an uninterrupted one would)."""
+
+    _gen: torch.Generator
+
+    def start_epoch(self, model: Any, epoch: int, epochs: int, seed: int = 0) -> dict[str, Any]:
+        self._gen = generator(seed)
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"torch": generator_state(self._gen)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._gen = restore_generator(state["torch"])
 
 
 def generator_state(g: torch.Generator | None) -> list[int] | None:

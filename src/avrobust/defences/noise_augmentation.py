@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.defences.base import TrainingMethod, generator_state, register_method, restore_generator
+from avrobust.defences.base import SeededMethod, register_method
 from avrobust.defences.standard import supervised_loss
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator
@@ -19,7 +19,7 @@ from avrobust.types import AVBatch
 
 
 @register_method("gaussian-aug")
-class GaussianAugmentation(TrainingMethod):
+class GaussianAugmentation(SeededMethod):
     """Cross-entropy on noised clips.
 
     Args:
@@ -36,16 +36,6 @@ class GaussianAugmentation(TrainingMethod):
             raise ConfigError(f"gaussian-aug: unimodal_weight must be >= 0, got {unimodal_weight}")
         self.sigma_video, self.sigma_audio, self.unimodal_weight = float(sigma_video), float(sigma_audio), float(unimodal_weight)
         self._gen = generator(0)
-
-    def start_epoch(self, model: nn.Module, epoch: int, epochs: int, seed: int = 0) -> dict[str, Any]:
-        self._gen = generator(seed)
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"torch": generator_state(self._gen)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._gen = restore_generator(state["torch"])
 
     def noised(self, batch: AVBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch's video and audio with this method's noise (drawn on the CPU generator, then moved)."""

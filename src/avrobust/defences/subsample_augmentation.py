@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from avrobust.defences.base import TrainingMethod, generator_state, register_method, restore_generator
+from avrobust.defences.base import SeededMethod, register_method
 from avrobust.defences.standard import supervised_loss
 from avrobust.errors import ConfigError
 from avrobust.seeding import generator
@@ -18,7 +18,7 @@ from avrobust.types import AVBatch
 
 
 @register_method("subsample-aug")
-class SubsampleAugmentation(TrainingMethod):
+class SubsampleAugmentation(SeededMethod):
     """Cross-entropy on clips reduced to random frames and audio segments.
 
     Args:
@@ -35,16 +35,6 @@ class SubsampleAugmentation(TrainingMethod):
             raise ConfigError(f"subsample-aug: unimodal_weight must be >= 0, got {unimodal_weight}")
         self.k_video, self.k_audio, self.unimodal_weight = int(k_video), int(k_audio), float(unimodal_weight)
         self._gen = generator(0)
-
-    def start_epoch(self, model: nn.Module, epoch: int, epochs: int, seed: int = 0) -> dict[str, Any]:
-        self._gen = generator(seed)
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"torch": generator_state(self._gen)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._gen = restore_generator(state["torch"])
 
     def subsampled(self, batch: AVBatch) -> AVBatch:
         """The batch with all but ``k_video`` frames black and all but ``k_audio`` segments silent, per clip."""

@@ -117,7 +117,8 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
     start = time.perf_counter()
     randomised = is_randomised(model, dataset)
     clean = clean_counts(model, dataset, batch_size, indices=idx, precision=precision)
-    zero = zero_gradient_share(model, dataset, indices=idx, batch_size=batch_size, precision=precision)
+    zero = (zero_gradient_share(model, dataset, indices=idx, batch_size=batch_size, precision=precision)
+            if threats else {})  # a masking check: only the attacks need it
     path = Path(progress_file) if progress_file is not None and not context().enabled else None
     key = None if path is None else {"model": tensor_digest(model.state_dict()), "indices": idx.tolist(), "seed": seed,
                                      "protocol": repr(proto), "batch_size": batch_size, "precision": precision,
