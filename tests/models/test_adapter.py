@@ -29,7 +29,7 @@ class Plain(nn.Module):
         frames = video.permute(0, 2, 1, 3, 4).reshape(n * t, *video.shape[1:2], *video.shape[3:])
         fv = self.net.visual(frames).view(n, t, -1)
         fa = self.net.audio(logmel, t)
-        return self.net.fusion(fa.mean(1), fv.mean(1))[0]
+        return self.net.fusion(fa, fv)[0]
 
 
 def wrapped_twin(native: nn.Module, **overrides) -> avrobust.WrappedModel:

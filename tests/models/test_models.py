@@ -35,10 +35,11 @@ def test_unimodal_logits_sum_to_fused(make_model, fusion):
 def test_concat_unimodal_logits_use_weight_blocks(make_model):
     model = make_model("alexnet-concat-vgg")
     fc = model.fusion.fc
-    fa, fv = torch.randn(2, model.audio.out_dim), torch.randn(2, model.visual.out_dim)
-    _, la, lv = model.fusion(fa, fv)
-    torch.testing.assert_close(la, fa @ fc.weight[:, : fa.shape[1]].t() + fc.bias / 2)
-    torch.testing.assert_close(lv, fv @ fc.weight[:, fa.shape[1]:].t() + fc.bias / 2)
+    fa, fv = torch.randn(2, 3, model.audio.out_dim), torch.randn(2, 3, model.visual.out_dim)
+    _, la, lv, _, _ = model.fusion(fa, fv)
+    da = fa.shape[2]
+    torch.testing.assert_close(la, fa.mean(1) @ fc.weight[:, :da].t() + fc.bias / 2)
+    torch.testing.assert_close(lv, fv.mean(1) @ fc.weight[:, da:].t() + fc.bias / 2)
 
 
 def test_visual_features_are_per_frame(make_model):

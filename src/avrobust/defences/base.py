@@ -30,6 +30,7 @@ class TrainingMethod:
     name = ""  # set by the registry: @register_method("name")
     adversarial = False  # True: takes a ``threat`` and crafts examples in the loop
     native_only = False  # True: needs avrobust's own classifier (it changes the zoo's fusion layer)
+    late_fusion_only = False  # True: assumes each modality's logits depend on its own input (no attention fusion)
     replays = 1  # weight updates per batch: the trainer calls loss, backward and step this many times
     clip_ids: torch.Tensor | None = None  # the batch's dataset indices [N], set by the trainer before loss
     #: the method's place in generated lists (the ablation's variants, the demo's comparison)
@@ -117,6 +118,7 @@ def method_for(model: nn.Module, spec: str, threat: Any = None) -> TrainingMetho
     ablation (a wrapped model without heads) trains on the fused logits only (``unimodal_weight=0`` unless
     the spec sets it): those p_a, p_v are for measuring, not for training."""
     from avrobust.models.classifier import AVClassifier
+    from avrobust.models.fusion import is_late
     from avrobust.options import parameters
     from avrobust.specs import parse_spec
 
@@ -125,6 +127,11 @@ def method_for(model: nn.Module, spec: str, threat: Any = None) -> TrainingMetho
     if factory.native_only and not isinstance(model, AVClassifier):
         raise ConfigError(f"{METHODS.canonical(name)} changes avrobust's own fusion layer; a wrapped model cannot use "
                           f"it: choose one of {', '.join(n for n in METHODS if not METHODS.get(n).native_only)}")
+    if factory.late_fusion_only and not is_late(model):
+        late = [n for n in METHODS if not METHODS.get(n).late_fusion_only]
+        raise ConfigError(f"{METHODS.canonical(name)} assumes late fusion (each modality's logits a function of its own "
+                          f"input) and this model's {model.config.fusion} fusion mixes the modalities; choose one of "
+                          f"{', '.join(late)}")
     if getattr(model, "unimodal_definition", None) and "unimodal_weight" in parameters(factory)[0]:
         options.setdefault("unimodal_weight", 0.0)
     return create_method(name, threat, **options)

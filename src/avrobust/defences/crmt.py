@@ -92,6 +92,7 @@ class CRMTAT(AdversarialMethod):
         return {"crmt-at": f"crmt-at:steps={steps}"}
 
     native_only = True  # stage 2 re-weights the zoo's fusion layer
+    late_fusion_only = True  # its Lipschitz bound takes audio_logits as a function of the audio alone
 
     def __init__(self, threat: ThreatModel | None = None, *, steps: int = 5, margin_weight: float = 1.0,
                  orth_weight: float = 1.0, reweight_steps: int = 200, reweight_lr: float = 0.01,

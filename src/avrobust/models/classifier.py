@@ -71,8 +71,9 @@ class AVOutput:
     Attributes:
         logits: fused logits ``[N, K]``.
         audio_logits, visual_logits: unimodal logits ``[N, K]`` (p_a, p_v before softmax).
-        audio_features: per-segment audio features ``[N, T, Da]``.
-        visual_features: per-frame visual features ``[N, T, Dv]``.
+        audio_features: per-segment audio features ``[N, T, Da]`` (the tokens the heads read: after an
+            attention fusion, they carry what the other modality sent).
+        visual_features: per-frame visual features ``[N, T, Dv]`` (likewise).
     """
 
     #: where p_a, p_v come from: the model's own unimodal heads (see :class:`LazyOutput` for ablation)
@@ -134,7 +135,8 @@ def float32_outputs(out: AVOutput | LazyOutput) -> AVOutput | LazyOutput:
 
 
 class AVClassifier(nn.Module):
-    """Per-frame visual encoder + segment-aligned audio encoder + mean over T + fusion."""
+    """Per-frame visual encoder + segment-aligned audio encoder + fusion of the per-segment features
+    (:mod:`avrobust.models.fusion`: late fusions average over T first, attention fusions mix the tokens)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -185,10 +187,7 @@ class AVClassifier(nn.Module):
         visual_features = self.visual(frames).view(n, t, -1)
         # a pretrained audio backbone brings its own front end and takes the waveform
         audio_features = self.audio(audio if self.audio.takes_waveform else self.frontend(audio, t), t)
-        logits, audio_logits, visual_logits = self.fusion(
-            audio_features.mean(dim=1), visual_features.mean(dim=1)
-        )
-        return AVOutput(logits, audio_logits, visual_logits, audio_features, visual_features)
+        return AVOutput(*self.fusion(audio_features, visual_features))
 
     def check_batch(self, batch: AVBatch) -> None:
         """Raise ``InputError`` if ``batch`` does not fit this model (sample rate, channels)."""

@@ -1,0 +1,73 @@
+"""Attention fusions: the heads' logits still sum to the fused ones, the tokens of one modality reach the
+other's (where late fusion keeps them apart by construction), gradients flow, and methods that assume
+late fusion refuse them in one line."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from avrobust.errors import ConfigError
+from avrobust.models import list_models
+from avrobust.models.fusion import FUSIONS, is_late
+from avrobust.models.model_zoo import SCRATCH_ATTENTION
+from tests.conftest import grads_of
+
+
+@pytest.mark.parametrize("name", SCRATCH_ATTENTION)
+def test_attention_fused_zoo_models_run_any_t_with_gradients_to_both_inputs(make_model, name):
+    model = make_model(name, num_classes=5).eval()
+    for frames in (4, 1):
+        video, audio = torch.rand(2, frames, 3, 16, 16), torch.rand(2, frames * 500) * 2 - 1
+        out = model(video, audio)
+        assert out.logits.shape == (2, 5) and out.audio_features.shape[:2] == out.visual_features.shape[:2] == (2, frames)
+        torch.testing.assert_close(out.audio_logits + out.visual_logits, out.logits)
+        gv, ga = grads_of(model, video, audio)
+        assert gv.abs().sum() > 0 and ga.abs().sum() > 0 and torch.isfinite(gv).all() and torch.isfinite(ga).all()
+
+
+@pytest.mark.parametrize(("fusion", "crosses"), [("sum", False), ("concat", False), ("bottleneck", True), ("xattn", True)])
+def test_the_visual_prediction_hears_the_audio_only_under_attention(make_model, fusion, crosses):
+    """Changing only the sound changes the visual head's logits and the visual tokens after attention
+    fusion; under late fusion they stay exactly as they were."""
+    model = make_model(f"alexnet-{fusion}-vgg", num_classes=5).eval()
+    video, audio = torch.rand(3, 4, 3, 16, 16), torch.rand(3, 2000) * 2 - 1
+    with torch.no_grad():
+        before, after = model(video, audio), model(video, torch.rand(3, 2000) * 2 - 1)
+    moved = (after.visual_logits - before.visual_logits).abs().max()
+    tokens = (after.visual_features - before.visual_features).abs().max()
+    assert is_late(model) is not crosses
+    if crosses:
+        assert moved > 0 and tokens > 0  # any dependence at all: without it the values are bitwise equal
+    else:
+        assert moved == 0 and tokens == 0
+
+
+def test_bottleneck_tokens_are_the_only_path_between_modalities():
+    """With its shared tokens' attention cut (zero keys and values cannot be cut, so: no bottleneck tokens
+    at all), MBT's modalities no longer see each other."""
+    torch.manual_seed(0)
+    fusion = FUSIONS.create("bottleneck", audio_dim=6, visual_dim=5, num_classes=3, bottlenecks=0).eval()
+    fa, fv = torch.randn(2, 4, 6), torch.randn(2, 4, 5)
+    with torch.no_grad():
+        _, _, lv, _, tv = fusion(fa, fv)
+        _, _, lv2, _, tv2 = fusion(torch.randn(2, 4, 6), fv)
+    assert torch.equal(lv, lv2) and torch.equal(tv, tv2)
+    fusion = FUSIONS.create("bottleneck", audio_dim=6, visual_dim=5, num_classes=3, bottlenecks=2).eval()
+    with torch.no_grad():
+        assert not torch.equal(fusion(fa, fv)[2], fusion(torch.randn(2, 4, 6), fv)[2])
+
+
+def test_attention_fused_models_are_listed_with_aliases():
+    names = list_models("all")
+    assert set(SCRATCH_ATTENTION) <= set(names) and "mobilenetv2-bottleneck-yamnet" in names
+    assert list_models("PMbY") == ["mobilenetv2-bottleneck-yamnet"] and list_models("AxV") == ["alexnet-xattn-vgg"]
+    assert len(list_models("*")) == 8 and not set(list_models("*")) & set(SCRATCH_ATTENTION)
+
+
+def test_crmt_refuses_attention_fusion_in_one_line(make_model):
+    from avrobust.defences.base import method_for
+
+    with pytest.raises(ConfigError, match="crmt-at assumes late fusion .* bottleneck fusion mixes"):
+        method_for(make_model("alexnet-bottleneck-vgg"), "crmt-at")
+    assert method_for(make_model("alexnet-sum-vgg"), "crmt-at") is not None
