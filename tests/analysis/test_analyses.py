@@ -141,3 +141,20 @@ def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: P
     assert re.search(r"Strongest transfer attack in transfer.json: fgsm \(\d+\.\d % black-box ASR\)", summary)
     analysis = md[md.index("### Analysis: masking"):]
     assert "Surrogate " in analysis and "masking.png)" in analysis
+
+
+def test_audio_reach_is_zero_under_late_fusion_and_not_under_attention(tiny_spec: str, tmp_path: Path) -> None:
+    """Untrained twins (same encoders, sum against bottleneck fusion): an audio-only PGD leaves the sum
+    model's visual head exactly as it was, and moves the bottleneck model's."""
+    from avrobust.evaluation.transfer_matrix import Member
+    from avrobust.models import create_model
+
+    data = load_dataset(tiny_spec, "test")
+    torch.manual_seed(0)
+    late, attention = (Member(alias, create_model(alias, data.num_classes, data.sample_rate).eval(), (alias,), {})
+                       for alias in ("AsV", "AbV"))
+    study = Study(late, [attention], data, torch.arange(8), ThreatModel(), steps=2)
+    result = run_analysis("audio-reach", study, tmp_path)["results"]["per_model"]
+    assert result["AsV"]["fusion"] == "sum" and result["AsV"]["visual_changed"] == 0
+    assert result["AsV"]["visual_true_prob_drop"] == 0 and result["AbV"]["visual_true_prob_drop"] != 0
+    assert (tmp_path / "audio-reach.png").read_bytes()[:4] == b"\x89PNG"

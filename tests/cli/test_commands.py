@@ -5,13 +5,28 @@ import pytest
 from avrobust.results import SCHEMA_VERSION
 
 
-def test_models_lists_the_zoo(run_cli):
+def test_models_lists_the_zoo(run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # every name whole
     code, out, _ = run_cli("models")
     assert code == 0
     for name in ("resnet-sum-resnet", "RsR", "alexnet-concat-vgg", "AcV"):
         assert name in out
     code, out, _ = run_cli("models", "resnet-*")
     assert "alexnet" not in out and "resnet-concat-vgg" in out
+
+
+def test_models_lists_every_model_with_the_data_it_needs(run_cli, monkeypatch):
+    from avrobust.models import list_models
+
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = run_cli("models")
+    assert code == 0
+    for alias in ("AbV", "RxR", "R18sR18", "PMsY", "PMbY", "PExW", "PMcS"):
+        assert f" {alias} " in out
+    assert "22.05 kHz" in out and "16 kHz" in out and "224 px (ImageNet)" in out
+    assert sum(line.startswith("│") for line in out.splitlines()) == len(list_models("all")) == 52
+    code, out, _ = run_cli("models", "paper")
+    assert sum(line.startswith("│") for line in out.splitlines()) == 8
 
 
 def test_datasets_lists_synth_options(run_cli):

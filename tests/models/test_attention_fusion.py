@@ -71,3 +71,19 @@ def test_crmt_refuses_attention_fusion_in_one_line(make_model):
     with pytest.raises(ConfigError, match="crmt-at assumes late fusion .* bottleneck fusion mixes"):
         method_for(make_model("alexnet-bottleneck-vgg"), "crmt-at")
     assert method_for(make_model("alexnet-sum-vgg"), "crmt-at") is not None
+
+
+@pytest.mark.parametrize("name", ["AbV", "AxV"])
+def test_the_papers_attacks_run_on_attention_fusion_within_their_budgets(make_model, untrained, name):
+    """TIA (per-segment features), MMA (p_a, p_v) and TMA read what an attention fusion gives them."""
+    from avrobust.attacks import ThreatModel, create_attack
+    from avrobust.attacks.threat import flat_norm
+
+    batch, labels = untrained["test"].batch(slice(0, 6))
+    model = make_model(name, num_classes=untrained["test"].num_classes).eval()
+    threat = ThreatModel()
+    for attack in ("tia", "mma", "tma"):
+        adv = create_attack(attack, threat, steps=2, **({"copies": 1} if attack == "tma" else {}))(model, batch, labels)
+        for m in ("video", "audio"):
+            delta = flat_norm(getattr(adv, m) - getattr(batch, m), "linf")
+            assert torch.all(delta <= threat.budget(m).eps + 1e-6) and delta.max() > 0, (attack, m)

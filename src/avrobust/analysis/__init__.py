@@ -3,7 +3,7 @@
 Each analysis is a function of a :class:`Study` registered with
 :func:`~avrobust.analysis.base.register_analysis` in its module (:mod:`.corruption`: ``masking`` (a);
 :mod:`.transferability`: ``modality`` (b), ``temporal-masking`` (c), ``alignment`` (d),
-``iterations`` (e), ``eps`` (f)); ``avrobust analyze --help`` lists what is registered. Each writes
+``iterations`` (e), ``eps`` (f); :mod:`.crossmodal`: ``audio-reach``, beyond the paper); ``avrobust analyze --help`` lists what is registered. Each writes
 ``OUT/<name>.json`` and ``OUT/<name>.png``.
 """
 

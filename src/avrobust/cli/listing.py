@@ -16,9 +16,10 @@ from avrobust.console import console, output
 
 
 @app.command()
-def models(pattern: str = typer.Argument("*", help="Wildcard on names or aliases, e.g. 'resnet-*' or 'R*'; "
-                                         + texts.MODEL)) -> None:
-    """List the model zoo: the paper's 8 visual x fusion x audio configurations."""
+def models(pattern: str = typer.Argument("all", help="Wildcard on names or aliases, e.g. 'resnet-*' or 'P*', or a "
+                                         "group: all, paper (the paper's 8, what '*' means), attention, standard, "
+                                         "pretrained; " + texts.MODEL)) -> None:
+    """List the model zoo (every model by default): parts, parameters and the data each needs."""
     from avrobust.jobs.catalog import zoo_catalog
 
     table = zoo_catalog(pattern)

@@ -12,7 +12,7 @@ from avrobust.data import DATASETS
 from avrobust.data.recipe import option_fields
 from avrobust.defences import METHODS
 from avrobust.evaluation.suites import SUITES
-from avrobust.models import ZOO, create_model, list_models
+from avrobust.models import ZOO, list_models
 from avrobust.options import parameters
 from avrobust.results import RESULT_KINDS
 from avrobust.errors import ConfigError
@@ -30,16 +30,36 @@ def _defaults(factory: Any, skip: tuple[str, ...] = ("threat",)) -> str:
                      if k not in skip and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-def zoo_catalog(pattern: str = "*") -> Table:
-    """Zoo models matching a wildcard on names or aliases, with their parts and sizes (10 classes, width 8)."""
-    rows = []
+def _encoder_parameters(registry: Any, name: str, cache: dict[tuple[str, str], tuple[int, int]]) -> tuple[int, int]:
+    """(parameters, out_dim) of an encoder at width 8, built once per catalog."""
+    key = (registry.kind, name)
+    if key not in cache:
+        encoder = registry.create(name, width=8)
+        cache[key] = (sum(p.numel() for p in encoder.parameters()), encoder.out_dim)
+    return cache[key]
+
+
+def zoo_catalog(pattern: str = "all") -> Table:
+    """Zoo models matching a wildcard on names or aliases, or a group (``all``, ``paper``, ``attention``,
+    ``standard``, ``pretrained``), with their parts, sizes (10 classes, width 8) and the data they need."""
+    from avrobust.models.encoders import AUDIO_ENCODERS, VISUAL_ENCODERS
+    from avrobust.models.fusion import FUSIONS
+
+    rows, cache = [], {}
     for name in list_models(pattern):
         parts = ZOO.create(name)
-        params = sum(p.numel() for p in create_model(name, 10).parameters())
+        (pv, dv), (pa, da) = (_encoder_parameters(VISUAL_ENCODERS, parts["visual"], cache),
+                              _encoder_parameters(AUDIO_ENCODERS, parts["audio"], cache))
+        fusion = FUSIONS.create(parts["fusion"], audio_dim=da, visual_dim=dv, num_classes=10)
+        params = pv + pa + sum(p.numel() for p in fusion.parameters())
+        visual, audio = VISUAL_ENCODERS.get(parts["visual"]), AUDIO_ENCODERS.get(parts["audio"])
+        rate = getattr(audio, "sample_rate", None)
+        frames = "224 px (ImageNet)" if hasattr(visual, "weights") else "any"
         rows.append([name, ", ".join(ZOO.aliases_of(name)), parts["visual"], parts["fusion"], parts["audio"],
-                     f"{params:,}"])
-    return Table(["name", "alias", "visual", "fusion", "audio", "parameters"], rows,
-                 "avrobust model zoo (parameters for 10 classes, width 8)", {5})
+                     f"{params:,}", f"{rate / 1000:g} kHz" if rate else "any", frames])
+    return Table(["name", "alias", "visual", "fusion", "audio", "parameters", "audio rate", "frames"], rows,
+                 "avrobust model zoo (parameters for 10 classes, width 8; the data each needs: its audio rate, the frame size "
+                 "its weights were trained at; weights: 'avrobust weights')", {5})
 
 
 def dataset_catalog() -> Table:

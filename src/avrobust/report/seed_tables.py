@@ -52,6 +52,14 @@ def analysis_tables(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Blo
             out.append(Table(["masking: accuracy %", *(f"rho {r:g}" for r in ratios)],
                              [[mode, *(ms([r["accuracy"][mode][i] for r in res]) for i in range(len(ratios)))]
                               for mode in res[0]["accuracy"]], numeric=set(range(1, len(ratios) + 1))))
+        elif "per_model" in res[0] and "attack" in res[0]:  # what an audio-only attack reaches, per model
+            models = res[0]["per_model"]
+            out.append(Table([f"audio-only {res[0]['attack']}", "fusion", "fused ASR %", "visual prediction changed %",
+                              "audio prediction changed %", "visual p(true) drop"],
+                             [[m, models[m]["fusion"], *(ms([r["per_model"][m][k] for r in res]) for k in
+                               ("fused_asr", "visual_changed", "audio_changed")),
+                               ms([r["per_model"][m]["visual_true_prob_drop"] for r in res], 1.0, 3)] for m in models],
+                             numeric={2, 3, 4, 5}))
         elif all(isinstance(v, list) for v in res[0]["results"].values()):  # a sweep per attack
             axis_key = next(k for k in ("steps", "scales", "ratios") if k in res[0])
             axis = res[0][axis_key]
