@@ -27,8 +27,7 @@ def listing(names: object) -> str:
 
 DATA = (f"Dataset spec NAME or NAME:key=value,...; NAME is one of {DATASETS.choices()} (their options: "
         "'avrobust datasets').")
-MODEL = (f"Zoo model name or alias, e.g. {', '.join(ZOO.aliases_of(n)[0] for n in ('resnet-sum-resnet', 'alexnet-bottleneck-vgg', 'mobilenetv2-sum-yamnet', 'mobilenetv2-bottleneck-yamnet'))} "
-         f"({len(ZOO.names())} models: 'avrobust models').")
+MODEL = f"Zoo model name or alias: {ZOO.choices()} (see 'avrobust models')."
 ATTACK_NAMES = ATTACKS.choices()
 ATTACKS_HELP = (f"Attacks: names 'fgsm,pgd' or one spec per flag 'pgd:steps=50,restarts=3' (repeat the flag); "
                 f"registered: {ATTACKS.choices()} (options: 'avrobust attacks').")
