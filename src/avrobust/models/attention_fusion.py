@@ -74,9 +74,9 @@ class TokenFusion(SumFusion):
         raise NotImplementedError
 
     def forward(self, fa: torch.Tensor, fv: torch.Tensor) -> FusionOut:
-        where = positions(fa.shape[1], self.dim, fa.device, fa.dtype)
+        where = positions(fa.shape[1], self.dim, fa.device, fa.dtype)  # one per aligned segment, both streams
         a = self.audio_in(fa) + where + self.modality[0]
-        v = self.visual_in(fv) + positions(fv.shape[1], self.dim, fv.device, fv.dtype) + self.modality[1]
+        v = self.visual_in(fv) + where[: fv.shape[1]] + self.modality[1]
         a, v = self.mix(a, v)
         return super().forward(self.audio_norm(a), self.visual_norm(v))
 

@@ -5,7 +5,6 @@ NumPy's array reconstruction (no other class, no code), then converted to the la
 
 from __future__ import annotations
 
-import ast
 import io
 import pickle
 from pathlib import Path
@@ -35,18 +34,17 @@ class ArraysOnly(pickle.Unpickler):
 
 def read_npy_pickle(path: Path) -> Any:
     """The object in a ``.npy`` file of dtype ``object`` (a pickle after the NumPy header), arrays only."""
-    data = Path(path).read_bytes()
-    if not data.startswith(b"\x93NUMPY"):
-        raise ConfigError(f"{path.name} is not a NumPy file")
-    major = data[6]
-    size_at, size_fmt = (8, "<H") if major == 1 else (8, "<I")
-    header_len = int(np.frombuffer(data[size_at : size_at + (2 if major == 1 else 4)], size_fmt)[0])
-    start = size_at + (2 if major == 1 else 4)
-    header = ast.literal_eval(data[start : start + header_len].decode("latin1"))
-    if header.get("descr") != "|O":
-        raise ConfigError(f"{path.name} holds a plain array, not a pickled dict")
+    with Path(path).open("rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            header = {2: np.lib.format.read_array_header_2_0}.get(version[0], np.lib.format.read_array_header_1_0)(f)
+        except ValueError:
+            raise ConfigError(f"{path.name} is not a NumPy file") from None
+        if header[2] != np.dtype(object):
+            raise ConfigError(f"{path.name} holds a plain array, not a pickled dict")
+        data = f.read()
     try:
-        obj = ArraysOnly(io.BytesIO(data[start + header_len :]), encoding="latin1").load()
+        obj = ArraysOnly(io.BytesIO(data), encoding="latin1").load()
     except (pickle.UnpicklingError, EOFError, ValueError) as err:
         raise ConfigError(f"{path.name} is not a pickle of arrays only ({err}); refused") from None
     return obj.item() if isinstance(obj, np.ndarray) and obj.shape == () else obj

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from avrobust.models.backbones.waveform import WaveformBackbone
 from avrobust.models.encoders import AUDIO_ENCODERS
 
 SAMPLE_RATE, SCALE = 22050, 256.0
@@ -57,25 +58,20 @@ class SoundNet8(nn.Module):
 
 
 @AUDIO_ENCODERS.register("soundnet")
-class AudioSoundNet(nn.Module):
+class AudioSoundNet(WaveformBackbone):
     """SoundNet-8's conv7 features (1024) per aligned segment; 22.05 kHz audio in [-1, 1]; ``width`` unused."""
 
     weights: ClassVar[str] = "soundnet"
-    takes_waveform: ClassVar[bool] = True
     sample_rate: ClassVar[int] = SAMPLE_RATE
 
     def __init__(self, width: int = 0, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.net = SoundNet8()
-        self.drop = nn.Dropout(dropout)
-        self.out_dim = 1024
+        super().__init__(SoundNet8(), dropout, 1024)
 
     def blocks(self) -> list[nn.Module]:
         return [nn.ModuleList([getattr(self.net, f"conv{i}"), getattr(self.net, f"bn{i}")]) for i in range(1, 8)]
 
     def forward(self, audio: torch.Tensor, segments: int) -> torch.Tensor:
-        x = self.net.trunk(audio * SCALE)  # [N, 1024, L']
-        return self.drop(F.adaptive_avg_pool1d(x, segments).transpose(1, 2))
+        return self.per_segment(self.net.trunk(audio * SCALE), segments)  # conv7 [N, 1024, L'] pooled
 
 
 __all__ = ["AudioSoundNet", "SoundNet8"]

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from avrobust.errors import InputError
+from avrobust.models.backbones.waveform import WaveformBackbone
 from avrobust.models.encoders import AUDIO_ENCODERS
 from avrobust.models.frontend import mel_basis
 
@@ -97,26 +98,21 @@ class WhisperEncoder(nn.Module):
 
 
 @AUDIO_ENCODERS.register("whisper-tiny")
-class AudioWhisperTiny(nn.Module):
+class AudioWhisperTiny(WaveformBackbone):
     """Whisper tiny.en's encoder tokens (384) averaged per aligned segment; 16 kHz audio; ``width`` unused."""
 
     weights: ClassVar[str] = "whisper-tiny"
-    takes_waveform: ClassVar[bool] = True
     sample_rate: ClassVar[int] = SAMPLE_RATE
 
     def __init__(self, width: int = 0, dropout: float = 0.0) -> None:
-        super().__init__()
+        super().__init__(WhisperEncoder(), dropout, WIDTH)
         self.frontend = WhisperFrontEnd()
-        self.net = WhisperEncoder()
-        self.drop = nn.Dropout(dropout)
-        self.out_dim = WIDTH
 
     def blocks(self) -> list[nn.Module]:
         return [self.net.conv1, self.net.conv2, *self.net.blocks, self.net.ln_post]
 
     def forward(self, audio: torch.Tensor, segments: int) -> torch.Tensor:
-        tokens = self.net(self.frontend(audio))  # [N, S, 384]
-        return self.drop(F.adaptive_avg_pool1d(tokens.transpose(1, 2), segments).transpose(1, 2))
+        return self.per_segment(self.net(self.frontend(audio)).transpose(1, 2), segments)  # tokens [N, 384, S] pooled
 
 
 __all__ = ["AudioWhisperTiny", "WhisperEncoder", "WhisperFrontEnd"]

@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from avrobust.models.backbones.efficientnet_lite0 import SameConv2d
+from avrobust.models.backbones.waveform import WaveformBackbone
 from avrobust.models.encoders import AUDIO_ENCODERS
 
 SAMPLE_RATE, WINDOW, HOP, FFT, MELS, FMIN, FMAX, LOG_OFFSET = 16000, 400, 160, 512, 64, 125.0, 7500.0, 0.001
@@ -93,27 +94,22 @@ def patches(logmel: torch.Tensor) -> torch.Tensor:
 
 
 @AUDIO_ENCODERS.register("yamnet")
-class AudioYAMNet(nn.Module):
+class AudioYAMNet(WaveformBackbone):
     """YAMNet's trunk over the whole clip's log-mel, pooled to one 1024-feature vector per aligned segment.
     Needs 16 kHz audio; ``width`` is fixed by the weights (accepted and unused)."""
 
     weights: ClassVar[str] = "yamnet"
-    takes_waveform: ClassVar[bool] = True
     sample_rate: ClassVar[int] = SAMPLE_RATE
 
     def __init__(self, width: int = 0, dropout: float = 0.0) -> None:
-        super().__init__()
+        super().__init__(YAMNet(), dropout, 1024)
         self.frontend = YAMNetFrontEnd()
-        self.net = YAMNet()
-        self.drop = nn.Dropout(dropout)
-        self.out_dim = 1024
 
     def blocks(self) -> list[nn.Module]:
         return [self.net.stem, *self.net.blocks]
 
     def forward(self, audio: torch.Tensor, segments: int) -> torch.Tensor:
-        x = self.net.trunk(self.frontend(audio)).mean(dim=3)  # [N, 1024, F']
-        return self.drop(F.adaptive_avg_pool1d(x, segments).transpose(1, 2))
+        return self.per_segment(self.net.trunk(self.frontend(audio)).mean(dim=3), segments)  # [N, 1024, F'] pooled
 
 
 __all__ = ["AudioYAMNet", "YAMNet", "YAMNetFrontEnd", "mel_matrix", "patches"]
