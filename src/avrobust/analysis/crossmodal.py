@@ -37,8 +37,8 @@ def _fusion(model: Any) -> str:
 
 @register_analysis("audio-reach", plot=plot)
 def audio_reach(study: Study, attacks: Sequence[str] | None = None) -> dict[str, Any]:
-    """Audio-only white-box attack on every model: fused ASR and the share of clips whose visual prediction
-    (the visual head after fusion) changed.
+    """Audio-only white-box attack (PGD, or the first of ``attacks``) on every model: fused ASR and the share
+    of clips whose visual prediction (the visual head after fusion) changed.
 
     Returns ``{"attack", "per_model": {label: {"fusion", "n", "fused_asr", "visual_changed",
     "visual_changed_count", "audio_changed", "visual_true_prob_drop"}}}``: ``fused_asr`` over the clips the
