@@ -111,6 +111,16 @@ def tiny_train(tiny_spec: str) -> AVDataset:
     return load_dataset(tiny_spec, "train")
 
 
+def moved_off_init(model: torch.nn.Module, scale: float = 0.05) -> torch.nn.Module:
+    """The model as training leaves it: every weight nudged by seeded noise, so the zero-initialised residual
+    branches of an attention fusion (the identity at init) now mix the modalities."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * scale)
+    return model
+
+
 @pytest.fixture(scope="session")
 def make_model() -> Callable[..., AVClassifier]:
     """Factory of seeded zoo models: ``make_model("AsV", num_classes=4, seed=0)``."""

@@ -13,6 +13,7 @@ from avrobust.analysis import ANALYSES, Study, run_analysis
 from avrobust.attacks import ThreatModel, create_attack
 from avrobust.data import load_dataset
 from avrobust.errors import ConfigError
+from tests.conftest import moved_off_init
 from avrobust.evaluation import evaluate_classifier
 from avrobust.evaluation.transfer_matrix import load_members
 
@@ -144,15 +145,15 @@ def test_report_includes_transfer_and_analysis_results(study: Study, tmp_path: P
 
 
 def test_audio_reach_is_zero_under_late_fusion_and_not_under_attention(tiny_spec: str, tmp_path: Path) -> None:
-    """Untrained twins (same encoders, sum against bottleneck fusion): an audio-only PGD leaves the sum
+    """Twins off their init (same encoders, sum against bottleneck fusion): an audio-only PGD leaves the sum
     model's visual head exactly as it was, and moves the bottleneck model's."""
     from avrobust.evaluation.transfer_matrix import Member
     from avrobust.models import create_model
 
     data = load_dataset(tiny_spec, "test")
     torch.manual_seed(0)
-    late, attention = (Member(alias, create_model(alias, data.num_classes, data.sample_rate).eval(), (alias,), {})
-                       for alias in ("AsV", "AbV"))
+    late, attention = (Member(alias, moved_off_init(create_model(alias, data.num_classes, data.sample_rate)).eval(),
+                              (alias,), {}) for alias in ("AsV", "AbV"))
     study = Study(late, [attention], data, torch.arange(8), ThreatModel(), steps=2)
     result = run_analysis("audio-reach", study, tmp_path)["results"]["per_model"]
     assert result["AsV"]["fusion"] == "sum" and result["AsV"]["visual_changed"] == 0

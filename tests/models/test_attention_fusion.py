@@ -11,12 +11,13 @@ from avrobust.errors import ConfigError
 from avrobust.models import list_models
 from avrobust.models.fusion import FUSIONS, is_late
 from avrobust.models.model_zoo import SCRATCH_ATTENTION
-from tests.conftest import grads_of
+from tests.conftest import grads_of, moved_off_init
+
 
 
 @pytest.mark.parametrize("name", SCRATCH_ATTENTION)
 def test_attention_fused_zoo_models_run_any_t_with_gradients_to_both_inputs(make_model, name):
-    model = make_model(name, num_classes=5).eval()
+    model = moved_off_init(make_model(name, num_classes=5)).eval()
     for frames in (4, 1):
         video, audio = torch.rand(2, frames, 3, 16, 16), torch.rand(2, frames * 500) * 2 - 1
         out = model(video, audio)
@@ -30,7 +31,7 @@ def test_attention_fused_zoo_models_run_any_t_with_gradients_to_both_inputs(make
 def test_the_visual_prediction_hears_the_audio_only_under_attention(make_model, fusion, crosses):
     """Changing only the sound changes the visual head's logits and the visual tokens after attention
     fusion; under late fusion they stay exactly as they were."""
-    model = make_model(f"alexnet-{fusion}-vgg", num_classes=5).eval()
+    model = moved_off_init(make_model(f"alexnet-{fusion}-vgg", num_classes=5)).eval()
     video, audio = torch.rand(3, 4, 3, 16, 16), torch.rand(3, 2000) * 2 - 1
     with torch.no_grad():
         before, after = model(video, audio), model(video, torch.rand(3, 2000) * 2 - 1)
@@ -43,17 +44,38 @@ def test_the_visual_prediction_hears_the_audio_only_under_attention(make_model, 
         assert moved == 0 and tokens == 0
 
 
+@pytest.mark.parametrize("fusion", ["bottleneck", "xattn"])
+def test_an_untrained_attention_fusion_starts_as_its_late_twin(fusion):
+    """Zero-initialised residual branches: at init the visual prediction does not hear the audio at all, and
+    one optimiser step on the fused loss opens the path (the gradient reaches the zero projections)."""
+    torch.manual_seed(0)
+    module = FUSIONS.create(fusion, audio_dim=6, visual_dim=5, num_classes=3).eval()
+    fa, fv = torch.randn(2, 4, 6), torch.randn(2, 4, 5)
+    other = torch.randn(2, 4, 6)
+    with torch.no_grad():
+        assert torch.equal(module(fa, fv)[2], module(other, fv)[2])
+    opt = torch.optim.SGD(module.parameters(), lr=0.5)
+    for _ in range(2):  # step 1 moves the zero projections; step 2 the attention behind them
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(module(fa, fv)[0], torch.tensor([0, 2])).backward()
+        opt.step()
+    with torch.no_grad():
+        assert not torch.equal(module(fa, fv)[2], module(other, fv)[2])
+
+
 def test_bottleneck_tokens_are_the_only_path_between_modalities():
     """With its shared tokens' attention cut (zero keys and values cannot be cut, so: no bottleneck tokens
     at all), MBT's modalities no longer see each other."""
     torch.manual_seed(0)
-    fusion = FUSIONS.create("bottleneck", audio_dim=6, visual_dim=5, num_classes=3, bottlenecks=0).eval()
+    fusion = moved_off_init(FUSIONS.create("bottleneck", audio_dim=6, visual_dim=5, num_classes=3, bottlenecks=0))
+    fusion.eval()
     fa, fv = torch.randn(2, 4, 6), torch.randn(2, 4, 5)
     with torch.no_grad():
         _, _, lv, _, tv = fusion(fa, fv)
         _, _, lv2, _, tv2 = fusion(torch.randn(2, 4, 6), fv)
     assert torch.equal(lv, lv2) and torch.equal(tv, tv2)
-    fusion = FUSIONS.create("bottleneck", audio_dim=6, visual_dim=5, num_classes=3, bottlenecks=2).eval()
+    fusion = moved_off_init(FUSIONS.create("bottleneck", audio_dim=6, visual_dim=5, num_classes=3, bottlenecks=2))
+    fusion.eval()
     with torch.no_grad():
         assert not torch.equal(fusion(fa, fv)[2], fusion(torch.randn(2, 4, 6), fv)[2])
 
