@@ -100,6 +100,32 @@ def test_two_process_transfer_equals_one_process(tiny_run, tmp_path):
     assert [r["attack_success_rate"] for r in a["matrix"]] == [r["attack_success_rate"] for r in b["matrix"]]
 
 
+def test_two_process_benchmark_gives_the_same_card(tiny_run, tmp_path):
+    """Clean and robust accuracy and every attack's per-clip flags of the cascade, summed as integers."""
+    common = ["benchmark", "--checkpoint", tiny_run, "--split", "train", "--protocol", "quick", "--threat-model",
+              "linf-both", "--limit", "12", "--batch-size", "4"]
+    avrobust(*common, "--json", tmp_path / "one.json")
+    avrobust(*common, "--json", tmp_path / "two.json", procs=2)
+    a, b = (json.loads((tmp_path / f).read_text()) for f in ("one.json", "two.json"))
+    assert a["clean_accuracy"] == b["clean_accuracy"] > 0
+    ta, tb = a["threats"]["linf-both"], b["threats"]["linf-both"]
+    assert ta["robust_accuracy"] == tb["robust_accuracy"] < a["clean_accuracy"]
+    assert ta["robust_flags"] == tb["robust_flags"] and ta["eps_curve"] == tb["eps_curve"]
+    strip = lambda cascade: [{k: v for k, v in c.items() if k != "seconds"} for c in cascade]  # noqa: E731
+    assert strip(ta["cascade"]) == strip(tb["cascade"]) and a["flags"] == b["flags"]
+
+
+@pytest.mark.parametrize("kind", ["masking", "audio-reach"])
+def test_two_process_analysis_equals_one_process(tiny_run, tmp_path, kind):
+    """The analyses with loops of their own (masks, audio-only attacks) share batches and sum counts."""
+    common = ["analyze", kind, "--model", tiny_run, "--victims", tiny_run, "--split", "train", "--limit", "12",
+              "--steps", "2", "--batch-size", "4"]
+    avrobust(*common, "--out", tmp_path / "one")
+    avrobust(*common, "--out", tmp_path / "two", procs=2)
+    a, b = (json.loads((tmp_path / d / f"{kind}.json").read_text()) for d in ("one", "two"))
+    assert a["results"] == b["results"] and a["setup"]["n"] == 12
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_training_killed_at_a_random_point_resumes_to_the_same_weights(tmp_path, sig):
     common = ["adv-train", "--method", "avat:steps=1", "--data", TINY, "--model", "AsV", "--epochs", "8",

@@ -128,6 +128,31 @@ class _Classes(nn.Module):
     unimodal_definition = None
 
 
+def test_the_eps_curve_reuses_the_cascade_at_1x_and_attacks_larger_budgets_only_where_still_robust(untrained):
+    """A clip fooled at a budget is fooled at every larger one, so x2 and x4 attack only what x1 and x2 left
+    robust; x0.5 attacks every clip; the card records each stage's seconds."""
+    model, test = untrained["model"], untrained["test"]
+    n = 16
+    card = run_benchmark(model, test, TINY, threats=["linf-both"], indices=torch.arange(n))
+    r = card.threats["linf-both"]
+    c = r.eps_curve
+    assert c.scales == [0.5, 1.0, 2.0, 4.0] and c.attacked[0] == n and c.attacked[1] == 0
+    assert c.robust_accuracy[1] == r.cascade[0].robust_accuracy  # the cascade's own APGD-CE at x1
+    assert c.attacked[2] == round(c.robust_accuracy[1] * n) and c.attacked[3] == round(c.robust_accuracy[2] * n)
+    assert c.robust_accuracy[1] >= c.robust_accuracy[2] >= c.robust_accuracy[3]
+    assert set(card.stage_seconds) == {"checks", "linf-both"} and c.seconds > 0
+    assert all(v >= 0 for v in card.stage_seconds.values())
+
+
+def test_a_model_at_zero_at_1x_leaves_the_larger_budgets_nothing_to_attack(untrained):
+    from avrobust.evaluation.curves import eps_curve
+
+    model, test = untrained["model"], untrained["test"]
+    curve = eps_curve(model, test, ThreatModel(), [1.0, 2.0, 4.0], 2, indices=torch.arange(8),
+                      at_one=torch.zeros(8, dtype=torch.bool))
+    assert curve.robust_accuracy == [0.0, 0.0, 0.0] and curve.attacked == [0, 0, 0]
+
+
 def test_card_cascade_round_trip_and_leaderboard(untrained, tmp_path, run_cli):
     model, test = untrained["model"], untrained["test"]
     card = run_benchmark(model, test, TINY, threats=["linf-both", "l2-audio"], indices=torch.arange(8),

@@ -50,9 +50,7 @@ def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, An
     for mode in MODES:
         for rho in ratios:
             correct = {m.label: 0 for m in models}
-            g = torch.Generator(device=device).manual_seed(study.seed)
-            for batch, labels in study.dataset.batches(study.batch_size, indices=study.indices):
-                batch, labels = batch.to(device), labels.to(device)
+            for batch, labels, g in study.batches(device):
                 drop_v, drop_a = segment_masks(batch.size, batch.frames, rho, synchronous=mode != "asynchronous",
                                                generator=g, device=device)
                 if mode == "video-only":
@@ -64,6 +62,7 @@ def masking(study: Study, values: Sequence[float] | None = None) -> dict[str, An
                     with autocast(device, study.precision):
                         pred = m.model(masked.video, masked.audio).logits.argmax(1)
                     correct[m.label] += int((pred == labels).sum())
+            correct = study.summed(correct)
             for m in models:
                 per_model[m.label][mode].append(correct[m.label] / study.n)
     cells = {mode: [mean_std([per_model[m][mode][i] for m in per_model]) for i in range(len(ratios))] for mode in MODES}

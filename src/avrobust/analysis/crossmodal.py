@@ -50,11 +50,8 @@ def audio_reach(study: Study, attacks: Sequence[str] | None = None) -> dict[str,
     for member in (study.surrogate, *study.victims):
         model = member.model.eval()
         device = model_device(model)
-        g = torch.Generator(device=device).manual_seed(study.seed)
-        counts = {"n": 0, "correct": 0, "fooled": 0, "visual": 0, "audio": 0}
-        drop = 0.0
-        for batch, labels in study.dataset.batches(study.batch_size, indices=study.indices):
-            batch, labels = batch.to(device), labels.to(device)
+        counts = {"n": 0, "correct": 0, "fooled": 0, "visual": 0, "audio": 0, "drop": 0.0}
+        for batch, labels, g in study.batches(device):
             with torch.no_grad(), autocast(device, study.precision):
                 clean = model(batch.video, batch.audio)
             adv = attack(model, batch, labels, generator=g)
@@ -68,8 +65,9 @@ def audio_reach(study: Study, attacks: Sequence[str] | None = None) -> dict[str,
             counts["audio"] += int((out.audio_logits.argmax(1) != clean.audio_logits.argmax(1)).sum())
             p_clean = clean.visual_logits.float().softmax(1).gather(1, labels[:, None])
             p_adv = out.visual_logits.float().softmax(1).gather(1, labels[:, None])
-            drop += float((p_clean - p_adv).sum())
-        n = counts["n"]
+            counts["drop"] += float((p_clean - p_adv).sum())
+        counts = study.summed(counts)
+        n, drop = counts["n"], counts["drop"]
         per_model[member.label] = {
             "fusion": _fusion(model), "n": n, "correct": counts["correct"],
             "fused_asr": counts["fooled"] / max(counts["correct"], 1),

@@ -8,7 +8,7 @@ similarity of the victims' unimodal predictions on the adversarial clips.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from avrobust.attacks import ThreatModel, build_attacks
 from avrobust.attacks.base import Attack
 from avrobust.data import AVDataset
 from avrobust.device import describe
+from avrobust.distributed import all_reduce_sum, context
 from avrobust.evaluation.transfer_matrix import Member, transfer_matrix
 from avrobust.models.interface import model_device
 
@@ -61,6 +62,26 @@ class Study:
                         "black_box_asr_std": s["black_box_asr_std"], "per_victim": s["black_box_asr_per_victim"],
                         "white_box_cosine": s["white_box_cosine"], "black_box_cosine": s["black_box_cosine"]}
                 for label, s in result["summary"].items()}
+
+    def batches(self, device: torch.device) -> Iterator[tuple[Any, torch.Tensor, torch.Generator]]:
+        """This process's ``(batch, labels, generator)`` on ``device``: under torchrun rank r of W takes
+        batches r, r + W, ... (every batch in one process); each batch's generator is seeded by the study's
+        seed and the batch's end offset, so masks and random starts do not depend on who runs the batch."""
+        ctx, end = context(), 0
+        for k, chunk in enumerate(self.dataset.batch_indices(self.batch_size, indices=self.indices)):
+            end += len(chunk)
+            if not ctx.mine(k):
+                continue
+            batch, labels = self.dataset.batch(chunk)
+            g = torch.Generator(device=device).manual_seed(self.seed * 1_000_003 + end)
+            yield batch.to(device), labels.to(device), g
+
+    @staticmethod
+    def summed(counts: Mapping[str, float]) -> dict[str, float]:
+        """``counts`` summed over the processes of a torchrun group (themselves alone); integers stay exact."""
+        keys = list(counts)
+        total = all_reduce_sum(torch.tensor([counts[k] for k in keys], dtype=torch.float64))
+        return {k: (int(v) if isinstance(counts[k], int) else float(v)) for k, v in zip(keys, total.tolist(), strict=True)}
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready set-up for the result files."""

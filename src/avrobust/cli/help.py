@@ -76,3 +76,14 @@ def _stage_kinds() -> str:
 
 STUDY_FILE = (f"A study file (TOML; the project's are in benchmarks/studies/); its stages are of the kinds "
               f"{_stage_kinds()}.")
+
+
+def _executors() -> str:
+    from avrobust.studies import EXECUTORS
+
+    return listing(EXECUTORS)
+
+
+EXECUTOR = (f"How the study's units run: inline (this process, one after another; the default unless the file's "
+            f"[executor] table says otherwise) or as jobs on {_executors()}, each unit (one zoo model, one transfer "
+            f"matrix, one analysis, one card, one defence run) a job; finished units are never recomputed.")

@@ -212,7 +212,7 @@ def analyze(
                                      "paper's set). " + texts.ATTACKS_HELP),
     data: Optional[str] = typer.Option(None, help=DATA_HELP + " Default: the model's."),
     split: str = typer.Option("test", help=texts.SPLIT),
-    n: Optional[int] = typer.Option(200, "--n", help="Use the first N clips."),
+    n: Optional[int] = typer.Option(200, "--n", "--limit", help=N_HELP + " [default: 200]"),
     steps: int = typer.Option(10, min=1, help="Iterations (of every analysis but the one that sweeps them)."),
     seed: int = typer.Option(0, help="Seeds attacks and masks."),
     batch_size: int = typer.Option(64, min=1),
@@ -274,11 +274,15 @@ def study(
     out: Optional[Path] = typer.Option(None, "--output", help="Write OUTPUT.json and OUTPUT.md (default: the file's "
                                        "'output')."),
     train: bool = typer.Option(True, help="Train missing zoo models (--no-train: a missing model is a one-line error)."),
+    executor: Optional[str] = typer.Option(None, help=texts.EXECUTOR),
+    max_parallel: Optional[int] = typer.Option(None, min=1, help="Jobs running at once (default: the file's [executor] "
+                                               "max_parallel, else 1)."),
     compute: Any = None,
 ) -> None:
     """Run a study file (zoos, seeds and stages) into JSON and the Markdown tables benchmarks/RESULTS.md quotes."""
     from avrobust.studies import run_study
 
-    record = run_study(file, root, stages=stage, train=train, output=out, show_progress=True)
+    record = run_study(file, root, stages=stage, train=train, output=out, show_progress=True, executor=executor,
+                       max_parallel=max_parallel)
     output.print(f"study {record['study']}: {len(record['stages'])} stages in {record['seconds']:.0f} s -> "
                  f"{record['output']}.json, {record['output']}.md")

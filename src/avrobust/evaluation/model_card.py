@@ -5,12 +5,14 @@ For each threat model (video only, audio only, both; L-inf at the default budget
 :func:`l2_budgets`) the card runs a registered protocol (:mod:`~avrobust.evaluation.suites`: APGD-CE,
 APGD-T, then the score-based Square attack, which reads no gradient) through THE cascade
 (:func:`~avrobust.evaluation.cascade.run_cascade`, shrinking: each attack only on the clips still
-robust), then the eps curve (:func:`~avrobust.evaluation.curves.eps_curve`) on the threat models of
-both modalities and the masking flags (:func:`~avrobust.evaluation.masking.card_flags`). Before
+robust), then the eps curve (:func:`~avrobust.evaluation.curves.eps_curve`: its 1x point is the cascade's
+own APGD-CE, the larger budgets attack only the clips still robust) on the threat models of both
+modalities and the masking flags (:func:`~avrobust.evaluation.masking.card_flags`). Before
 attacking it checks whether the model is randomised (two passes on the same clips disagree) and then
 gives every gradient attack EOT (AutoAttack's ``rand`` version). An attack crafted on an undefended
 ``twin`` and transferred enters the worst case and the flags. The engine checks every perturbation's
-norm before the card reports it.
+norm before the card reports it. The card records each stage's seconds (``stage_seconds``, and per threat
+model each attack's, the eps curve's and the twin's).
 
 Beside the attacks the card can hold three more sections: accuracy under natural corruptions
 (``corruptions``: names from :mod:`avrobust.corruptions`, on the pair and each half, with mCE against a
@@ -119,6 +121,7 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
     clean = clean_counts(model, dataset, batch_size, indices=idx, precision=precision)
     zero = (zero_gradient_share(model, dataset, indices=idx, batch_size=batch_size, precision=precision)
             if threats else {})  # a masking check: only the attacks need it
+    stage_seconds = {"checks": round(time.perf_counter() - start, 3)}
     path = Path(progress_file) if progress_file is not None and not context().enabled else None
     key = None if path is None else {"model": tensor_digest(model.state_dict()), "indices": idx.tolist(), "seed": seed,
                                      "protocol": repr(proto), "batch_size": batch_size, "precision": precision,
@@ -136,21 +139,27 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
         if path is not None:
             write_json(path, {"key": key, "threats": results})
     results = {name: results[name] for name in threats}
+    stage_seconds.update({name: results[name].seconds for name in threats})
     flags = [line for name in threats for line in card_flags(name, results[name], len(idx))]
     flags += model_flags(zero, randomised, proto.eot)
     if path is not None:
         path.unlink(missing_ok=True)
     common = dict(indices=idx, seed=seed, model_name=model_name, checkpoint=checkpoint)
     natural = failed = None
+    begun = time.perf_counter()
     if corruptions:
         natural = corruption_accuracy(model, dataset, corruption_names(corruptions), batch_size=batch_size,
                                       precision=precision, noise_dir=noise_dir, show_progress=show_progress, **common)
         if reference is not None:
             natural.compare(reference, reference_name or "the reference")
+        stage_seconds["corruptions"], begun = round(time.perf_counter() - begun, 3), time.perf_counter()
     if failures:
         failed = corruption_accuracy(model, dataset, corruption_names(failures=True), failures=True, modalities=("both",),
                                      batch_size=batch_size, precision=precision, show_progress=show_progress, **common)
+        stage_seconds["failures"], begun = round(time.perf_counter() - begun, 3), time.perf_counter()
     certified = [certify_model(model, dataset, c, show_progress=show_progress, **common) for c in certifiers]
+    if certifiers:
+        stage_seconds["certified"] = round(time.perf_counter() - begun, 3)
     seconds = time.perf_counter() - start
     missing = clean.metrics()
     return BenchmarkResult(
@@ -160,7 +169,7 @@ def run_benchmark(model: AVModel, dataset: AVDataset, protocol: str | Protocol =
         seed=seed, seconds=round(seconds, 3), seconds_per_clip=round(seconds / max(len(idx), 1), 4),
         device=describe(model_device(model)), precision=precision, versions=versions(),
         no_audio_accuracy=missing.get("no_audio_accuracy"), no_video_accuracy=missing.get("no_video_accuracy"),
-        corruptions=natural, failures=failed, certified=certified)
+        corruptions=natural, failures=failed, certified=certified, stage_seconds=stage_seconds)
 
 
 def _finished(path: Path | None, key: dict[str, object] | None) -> dict[str, ThreatResult]:
@@ -195,15 +204,18 @@ def run_threat(model: AVModel, dataset: AVDataset, name: str, protocol: Protocol
     result = ThreatResult(budget=threat.describe(), clean_accuracy=_share(ran.clean), robust_accuracy=_share(robust),
                           cascade=steps, robust_flags=robust)
     if twin is not None:  # like every attack, the transferred one enters the worst case
+        begun = time.perf_counter()
         (moved,) = build_attacks([TWIN_ATTACK], threat, seed=seed)
         transferred = cascade.transfer_robustness(model, twin, dataset, moved, indices=indices,
                                                   batch_size=batch_size, precision=precision)
         result.twin_robust_accuracy = transferred.robust_accuracy
         result.robust_flags = robust & transferred.robust_flags
         result.robust_accuracy = _share(result.robust_flags)
-    if name.endswith("both"):
+        result.twin_seconds = round(time.perf_counter() - begun, 3)
+    if name.endswith("both"):  # the 1x point is the cascade's own APGD-CE (its first attack), not a second run
+        at_one = ran.steps[0].robust if attacks and attacks[0].name == "apgd-ce" else None
         result.eps_curve = eps_curve(model, dataset, threat, protocol.eps_scales, protocol.eps_steps, seed=seed,
-                                     indices=indices, batch_size=batch_size, precision=precision)
+                                     indices=indices, batch_size=batch_size, precision=precision, at_one=at_one)
     return result
 
 

@@ -40,10 +40,14 @@ class CascadeStep(Record):
 
 @dataclass(kw_only=True, eq=False)
 class EpsCurve(Record):
-    """APGD-CE's robust accuracy at budgets scaled by each of ``scales``."""
+    """APGD-CE's robust accuracy at budgets scaled by each of ``scales``; ``attacked``: the clips attacked at
+    each scale (0 where the cascade's own APGD-CE run was reused, or nothing was left), ``seconds``: the
+    curve's cost (:func:`avrobust.evaluation.curves.eps_curve` says which clips each scale attacks)."""
 
     scales: list[float]
     robust_accuracy: list[float]
+    attacked: list[int] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass(kw_only=True, eq=False)
@@ -59,6 +63,7 @@ class ThreatResult(Record):
     twin_robust_accuracy: float | None = None
     eps_curve: EpsCurve | None = None
     seconds: float = 0.0
+    twin_seconds: float = 0.0
 
     def white_box_accuracy(self, gradient_free: frozenset[str] = frozenset({"square"})) -> float:
         """Robust accuracy after the gradient attacks alone (before the ``gradient_free`` attacks, by name;
@@ -99,6 +104,8 @@ class BenchmarkResult(Result):
     corruptions: CorruptionResult | None = None
     failures: CorruptionResult | None = None
     certified: list[CertificationResult] = field(default_factory=list)
+    #: seconds per stage: checks (randomness, clean accuracy, zero gradients), each threat model, corruptions...
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def data_source(self) -> tuple[str, str]:
         return self.data, self.split
@@ -174,8 +181,13 @@ def card_section(path: Path, card: BenchmarkResult) -> Section:
     curves = [f"APGD-CE on {t} at budget x{', x'.join(f'{s:g}' for s in c.scales)}: "
               f"{', '.join(pct(a) for a in c.robust_accuracy)} %." for t in threats_of(card)
               if (c := card.threats[t].eps_curve) is not None]
+    cost = ([f"Cost: {', '.join(f'{k} {v:.0f} s' for k, v in card.stage_seconds.items())}"
+             + "".join(f"; {t}: " + ", ".join([f"{c.attack} {c.seconds:.0f} s" for c in r.cascade]
+                                              + ([f"eps curve {r.eps_curve.seconds:.0f} s"] if r.eps_curve else [])
+                                              + ([f"twin {r.twin_seconds:.0f} s"] if card.twin else []))
+                       for t, r in card.threats.items()) + "."] if card.stage_seconds else [])
     return Section(f"Model card: {card.name(path)} ({path.name})", [intro], [card_table(card)], group=GROUP,
-                   order=ORDER + 0.1, notes=curves + notes)
+                   order=ORDER + 0.1, notes=curves + notes + cost)
 
 
 def leaderboard_table(cards: Sequence[tuple[Path, BenchmarkResult]], title: str = "") -> Table:

@@ -14,11 +14,11 @@ from typing import Any
 import torch
 
 from avrobust.console import console
-from avrobust.errors import ConfigError
 from avrobust.io import write_json, write_text
 from avrobust.report.seed_tables import Block, markdown, write_blocks
 from avrobust.studies import card_stages, stages, transfer_stages  # noqa: F401  (each registers its stage kinds)
 from avrobust.studies.context import Context
+from avrobust.studies.executors import EXECUTORS, executor_options, run_with, selected
 from avrobust.studies.kinds import STAGES
 from avrobust.studies.spec import StudySpec, parse_study
 from avrobust.version import __version__
@@ -30,27 +30,28 @@ def load_study(path: str | Path) -> StudySpec:
 
 
 def run_study(path: str | Path, root: str | Path = "runs/studies", *, stages: Sequence[str] = (), train: bool = True,
-              output: str | Path | None = None, show_progress: bool = False) -> dict[str, Any]:
+              output: str | Path | None = None, show_progress: bool = False, executor: str | None = None,
+              max_parallel: int | None = None) -> dict[str, Any]:
     """Run the study file at ``path`` under ``root`` and write ``OUTPUT.json`` and ``OUTPUT.md``.
 
     Units already computed under ``root`` are read back, so an interrupted study continues where it
     stopped. ``stages``: run only these (and the ones they read), in file order; ``train=False`` refuses to
-    train a zoo model that is missing (tables from what is there).
+    train a zoo model that is missing (tables from what is there). ``executor``: ``inline`` (one process,
+    the default), ``local``, ``slurm`` or ``ray`` (:mod:`avrobust.studies.executors`; the study file's
+    ``[executor]`` table when None) computes the missing units as jobs first, ``max_parallel`` at a time.
     """
     spec = load_study(path)
-    unknown = sorted(set(stages) - {s.name for s in spec.stages})
-    if unknown:
-        raise ConfigError(f"{path}: no stage named {', '.join(unknown)}; stages: {', '.join(s.name for s in spec.stages)}")
-    ctx = Context(spec, Path(root), show_progress=show_progress, train=train)
-    needed = set(stages) | {s.options["tuned"] for s in spec.stages if s.name in stages and s.options.get("tuned")}
-    sections: dict[str, list[Block]] = {}
+    chosen = selected(spec, stages)
     start = time.perf_counter()
-    for stage in spec.stages:
-        if stages and stage.name not in needed:
-            continue
+    opts = executor_options(spec, executor, max_parallel)
+    jobs = run_with(opts, spec, Path(root), stages, train) if opts.kind != "inline" else None
+    ctx = Context(spec, Path(root), show_progress=show_progress, train=train)
+    sections: dict[str, list[Block]] = {}
+    for stage in chosen:
         console.rule(f"study {spec.name}: stage {stage.name} ({stage.kind})")
         kind = STAGES.create(stage.kind)
         t0 = time.perf_counter()
+        ctx.enter(stage)
         ctx.results[stage.name] = kind.run(ctx, stage)
         sections[f"{stage.name} ({stage.kind})"] = kind.render(stage, ctx.results[stage.name])
         console.print(f"stage {stage.name}: {time.perf_counter() - t0:.0f} s")
@@ -59,6 +60,8 @@ def run_study(path: str | Path, root: str | Path = "runs/studies", *, stages: Se
               "seeds": list(spec.seeds), "zoos": {n: z.describe() for n, z in spec.zoos.items()},
               "machine": machine(), "avrobust": __version__, "seconds": round(time.perf_counter() - start, 1),
               "stages": ctx.results}
+    if jobs is not None:
+        record["executor"] = {k: v for k, v in jobs.items() if k != "jobs"} | {"jobs_run": len(jobs["jobs"])}
     write_json(out.with_suffix(".json"), record)
     header = (f"## {spec.title}\n\n`avrobust study {spec.source}` (data `{spec.data}`, seeds "
               f"{', '.join(map(str, spec.seeds))}; {machine()})\n")
@@ -75,4 +78,4 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
-__all__ = ["STAGES", "Context", "StudySpec", "load_study", "run_study"]
+__all__ = ["EXECUTORS", "STAGES", "Context", "StudySpec", "load_study", "run_study"]

@@ -103,15 +103,16 @@ def card(ctx: Context, stage: StageSpec) -> dict[str, Any]:
         certifier_from_spec(spec)  # a bad spec fails before anything trains
     out: dict[str, list[dict[str, Any]]] = {}
     for k in seeds_of(ctx, o):
-        for member in ctx.members(o["models"], k):
-            def compute(m=member, k=k) -> dict[str, Any]:
+        for ref, label in ctx.labels(o["models"]):
+            def compute(ref=ref, label=label, k=k) -> dict[str, Any]:
+                (m,) = ctx.members([ref], k)
                 data = ctx.dataset("test")
                 card = run_benchmark(m.model, data, threats=(), indices=first(data, o["n"]), seed=k,
-                                     batch_size=o["batch_size"], show_progress=ctx.show_progress, model_name=m.label,
+                                     batch_size=o["batch_size"], show_progress=ctx.show_progress, model_name=label,
                                      checkpoint=m.sources[0], corruptions=[o["corruptions"]], failures=bool(o["failures"]))
                 clips = first(data, o["certify_n"])
                 card.certified = [certify_model(m.model, data, certifier_from_spec(spec), indices=clips, seed=k,
-                                                model_name=m.label, checkpoint=m.sources[0]) for spec in o["certify"]]
+                                                model_name=label, checkpoint=m.sources[0]) for spec in o["certify"]]
                 return dict(card)
-            out.setdefault(member.label, []).append(ctx.unit(ctx.dir / stage.name / f"s{k}-{member.label}.json", compute))
+            out.setdefault(label, []).append(ctx.unit(ctx.dir / stage.name / f"s{k}-{label}.json", compute))
     return {"models": out, "seeds": seeds_of(ctx, o), "n": o["n"], "certify_n": o["certify_n"], "certify": list(o["certify"])}

@@ -13,6 +13,13 @@ Layout of a study file::
     epochs = 3
     train = { backbone_lr = 3e-4 }          # any TrainConfig field
 
+    [executor]                              # optional: how --executor runs it (avrobust.studies.executors)
+    kind = "slurm"                          # inline (one process, the default) | local | slurm | ray
+    partition = "gpu"
+    gpus_per_unit = 1
+    time_limit = 120                        # minutes per job
+    max_parallel = 16
+
     [[stage]]                               # one entry per stage, run in order
     kind = "transfer"                       # a registered stage kind (avrobust.studies.stages)
     name = "x1"
@@ -70,6 +77,7 @@ class StudySpec:
     stages: tuple[StageSpec, ...]
     output: Path
     source: Path
+    executor: dict[str, Any] = field(default_factory=dict)  # the [executor] table (studies.executors)
 
 
 def _need(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -92,7 +100,7 @@ def parse_study(path: str | Path, kinds: Registry[Any]) -> StudySpec:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     where = str(path)
-    known = {"name", "title", "data", "seeds", "zoos", "stage", "output"}
+    known = {"name", "title", "data", "seeds", "zoos", "stage", "output", "executor"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
@@ -124,4 +132,5 @@ def parse_study(path: str | Path, kinds: Registry[Any]) -> StudySpec:
         raise ConfigError(f"{where}: a study needs at least one [[stage]]")
     name = raw.get("name", path.stem)
     return StudySpec(name=name, title=raw.get("title", name), data=data, seeds=seeds, zoos=zoos, stages=tuple(stages),
-                     output=Path(raw.get("output", f"benchmarks/results/{name}")), source=path)
+                     output=Path(raw.get("output", f"benchmarks/results/{name}")), source=path,
+                     executor=dict(_need(raw, "executor", dict, where)) if "executor" in raw else {})

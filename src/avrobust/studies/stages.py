@@ -48,13 +48,14 @@ def clean(ctx: Context, stage: StageSpec) -> dict[str, Any]:
     o = options(stage, {"n": None})
     out: dict[str, list[dict[str, Any]]] = {}
     for k in seeds_of(ctx, o):
-        for member in ctx.members(o["models"], k):
-            def compute(m=member) -> dict[str, Any]:
+        for ref, label in ctx.labels(o["models"]):
+            def compute(ref=ref, k=k) -> dict[str, Any]:
+                (m,) = ctx.members([ref], k)
                 data = ctx.dataset("test")
                 counts = clean_counts(m.model, data, indices=first(data, o["n"])).metrics()
                 summary = read_result(Path(m.sources[0]) / SUMMARY_FILE)
                 return {**counts, "seconds_per_epoch": summary["seconds_per_epoch"], "run": m.sources[0]}
-            out.setdefault(member.label, []).append(ctx.unit(ctx.dir / stage.name / f"s{k}-{member.label}.json", compute))
+            out.setdefault(label, []).append(ctx.unit(ctx.dir / stage.name / f"s{k}-{label}.json", compute))
     return {"models": out}
 
 
@@ -112,7 +113,7 @@ def tuning(ctx: Context, stage: StageSpec) -> dict[str, Any]:
         raise ConfigError(f"stage {stage.name!r}: every attack needs the same number of candidates (the same search "
                           f"budget), got {', '.join(f'{a}: {len(v)}' for a, v in o['candidates'].items())}")
     threat = ThreatModel().scaled(float(o["scale"]))
-    out = {}
+    results = {}
     for attack, specs in o["candidates"].items():
         def compute(specs=specs) -> dict[str, Any]:
             data = ctx.dataset("val")
@@ -120,7 +121,10 @@ def tuning(ctx: Context, stage: StageSpec) -> dict[str, Any]:
             return dict(transfer_matrix(sur, vic, data, build_attacks(list(specs), threat, steps=o["steps"], seed=seed),
                                         indices=first(data, o["n"]), batch_size=o["batch_size"],
                                         show_progress=ctx.show_progress))
-        result = ctx.unit(ctx.dir / stage.name / f"{attack}.json", compute)
+        results[attack] = ctx.unit(ctx.dir / stage.name / f"{attack}.json", compute)
+    out = {}
+    for attack, specs in o["candidates"].items():
+        result = results[attack]
         scores = [{"spec": s, "black_box_asr": result["summary"][s]["black_box_asr"]} for s in specs]
         best = max(scores, key=lambda c: c["black_box_asr"])  # ties: the earlier candidate (the default first)
         out[attack] = {"default": specs[0], "chosen": best["spec"], "scores": scores}
@@ -147,16 +151,19 @@ def defence(ctx: Context, stage: StageSpec) -> dict[str, Any]:
                         "eval_steps": 10, "suite": None, "equal_time": False, "batch_size": 32, "variants": None,
                         "init": None, "train": {}, "model": None})
     seeds = seeds_of(ctx, o)
-    init, model, data = None, o["model"], o["data"]
-    if o["init"] is not None:
-        ((zoo, alias),) = ctx.refs([o["init"]])
-        init = {k: str(ctx.run_dir(zoo, alias, k)) for k in seeds}
-        model, data = alias, zoo.data
-    if model is None:
+    if o["model"] is None and o["init"] is None:
         raise ConfigError(f"{ctx.spec.source}: stage {stage.name!r} needs a model (or init = 'ZOO:ALIAS')")
     out = ctx.dir / stage.name
-    result = run_ablation(out, data=data, model=model, seeds=seeds, epochs=o["epochs"],
-                          steps=o["steps"], n=o["n"], attacks=o["attacks"], eval_steps=o["eval_steps"],
-                          variants=o["variants"], resume=(out / "ablation.json").exists(), batch_size=o["batch_size"],
-                          equal_time=o["equal_time"], suite=o["suite"], init=init, train=o["train"])
-    return {"ablation": dict(result)}
+
+    def compute() -> dict[str, Any]:  # the whole ablation is one unit (it resumes from its own files)
+        init, model, data = None, o["model"], o["data"]
+        if o["init"] is not None:
+            ((zoo, alias),) = ctx.refs([o["init"]])
+            init = {k: str(ctx.run_dir(zoo, alias, k)) for k in seeds}
+            model, data = alias, zoo.data
+        result = run_ablation(out, data=data, model=model, seeds=seeds, epochs=o["epochs"],
+                              steps=o["steps"], n=o["n"], attacks=o["attacks"], eval_steps=o["eval_steps"],
+                              variants=o["variants"], resume=(out / "ablation.json").exists(), batch_size=o["batch_size"],
+                              equal_time=o["equal_time"], suite=o["suite"], init=init, train=o["train"])
+        return {"ablation": dict(result)}
+    return ctx.unit(out / "stage.json", compute)

@@ -11,6 +11,7 @@ from avrobust.report.seed_tables import Block, ms
 from avrobust.studies.spec import StageSpec
 from avrobust.tables import Table, budget_text
 from collections.abc import Sequence
+from dataclasses import replace
 
 from avrobust.attacks import Attack, ThreatModel, build_attacks
 from avrobust.evaluation.transfer_matrix import transfer_matrix
@@ -138,35 +139,38 @@ def ensemble(ctx: Context, stage: StageSpec) -> dict[str, Any]:
     o = options(stage, TRANSFER_DEFAULTS)
     rows: dict[str, dict[str, list[float]]] = {}
     per_victim: dict[str, dict[str, dict[str, list[float]]]] = {}
-    victims_count = 0
+    units = {}
     for k in seeds_of(ctx, o):
-        data = ctx.dataset("test")
-        idx = first(data, o["n"])
-
         def singles(k=k) -> dict[str, Any]:
+            data = ctx.dataset("test")
             sur, vic = ctx.members(o["surrogates"], k), ctx.members(o["victims"], k)
-            return dict(transfer_matrix(sur, vic, data, _attacks(ctx, o, k), indices=idx, batch_size=o["batch_size"],
-                                        show_progress=ctx.show_progress))
-        single = ctx.unit(ctx.dir / stage.name / f"s{k}-single.json", singles)
-        victims = ctx.members(o["victims"], k)
-        victims_count = len(victims)
-        for victim in victims:
-            def ens(v=victim, k=k) -> dict[str, Any]:
+            return dict(transfer_matrix(sur, vic, data, _attacks(ctx, o, k), indices=first(data, o["n"]),
+                                        batch_size=o["batch_size"], show_progress=ctx.show_progress))
+        units[k, None] = ctx.unit(ctx.dir / stage.name / f"s{k}-single.json", singles)
+        for ref, label in ctx.labels(o["victims"]):
+            def ens(ref=ref, label=label, k=k) -> dict[str, Any]:
+                data = ctx.dataset("test")
+                v = replace(ctx.members([ref], k)[0], label=label)
                 pool = [m for m in ctx.members(o["surrogates"], k) if not set(m.sources) & set(v.sources)]
-                return dict(transfer_matrix([ensemble_member(pool)], [v], data, _attacks(ctx, o, k), indices=idx,
-                                            batch_size=o["batch_size"], show_progress=ctx.show_progress))
-            result = ctx.unit(ctx.dir / stage.name / f"s{k}-ens-{victim.label}.json", ens)
-            for c in result["matrix"]:
-                own = [s["attack_success_rate"] for s in single["matrix"] if s["victim"] == victim.label
+                return dict(transfer_matrix([ensemble_member(pool)], [v], data, _attacks(ctx, o, k),
+                                            indices=first(data, o["n"]), batch_size=o["batch_size"],
+                                            show_progress=ctx.show_progress))
+            units[k, label] = ctx.unit(ctx.dir / stage.name / f"s{k}-ens-{label}.json", ens)
+    victims = [label for _, label in ctx.labels(o["victims"])]
+    for k in seeds_of(ctx, o):
+        single = units[k, None]
+        for label in victims:
+            for c in units[k, label]["matrix"]:
+                own = [s["attack_success_rate"] for s in single["matrix"] if s["victim"] == label
                        and s["attack"] == c["attack"] and not s["white_box"]]
                 for r in (rows.setdefault(c["attack"], {"single": [], "best_single": [], "ensemble": []}),
-                          per_victim.setdefault(c["attack"], {}).setdefault(victim.label, {"single": [], "best_single": [],
-                                                                                           "ensemble": []})):
+                          per_victim.setdefault(c["attack"], {}).setdefault(label, {"single": [], "best_single": [],
+                                                                                    "ensemble": []})):
                     r["single"].append(sum(own) / len(own))
                     r["best_single"].append(max(own))
                     r["ensemble"].append(c["attack_success_rate"])
     attacks = {a: {**r, "minus_single": paired_difference(r["ensemble"], r["single"]),
                    "minus_best": paired_difference(r["ensemble"], r["best_single"])} for a, r in rows.items()}
-    return {"seeds": seeds_of(ctx, o), "victims": victims_count, "attacks": attacks, "per_victim": per_victim}
+    return {"seeds": seeds_of(ctx, o), "victims": len(victims), "attacks": attacks, "per_victim": per_victim}
 
 
