@@ -222,3 +222,31 @@ def test_an_attack_started_from_init_continues_where_the_last_one_stopped(untrai
     assert flat_norm(out.video - batch.video, "linf").max() <= threat.video.eps + 1e-6
     with pytest.raises(InputError, match="init must have the shapes"):
         two(model, batch, labels, init=batch.index(slice(0, 4)))
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_malt_ranks_targets_by_the_linearised_distance_to_each_boundary(untrained, norm):
+    """MALT's order against a per-clip Jacobian computed independently: margin over the budget-weighted dual
+    norms of grad (z_y - z_t), nearest first, the true class last."""
+    from avrobust.attacks.threat import Budget
+
+    model = untrained["model"].eval()
+    batch, labels = _batch(untrained, 4)
+    threat = ThreatModel(video=Budget(norm, 0.03, low=0.0, high=1.0), audio=Budget(norm, 0.01, low=-1.0, high=1.0))
+    attack = create_attack("apgd-t", threat, steps=2, rank="malt")
+    order = attack.malt_order(model, {"video": batch.video, "audio": batch.audio}, labels)
+    for i in range(len(labels)):
+        v, a = batch.video[i:i + 1], batch.audio[i:i + 1]
+        jv, ja = torch.autograd.functional.jacobian(lambda x, y: model(x, y).logits[0], (v, a))
+        z = model(v, a).logits[0].detach()
+        y = int(labels[i])
+        dual = (lambda g: g.abs().sum()) if norm == "linf" else (lambda g: g.norm())
+        dist = {c: float((z[y] - z[c]) / (0.03 * dual(jv[y] - jv[c]) + 0.01 * dual(ja[y] - ja[c])))
+                for c in range(len(z)) if c != y}
+        assert order[i].tolist()[:-1] == sorted(dist, key=dist.get) and int(order[i, -1]) == y
+
+
+def test_apgd_t_rank_is_checked_and_stated(untrained):
+    with pytest.raises(ConfigError, match="rank must be logits or malt, got 'margin'"):
+        create_attack("apgd-t", rank="margin")
+    assert create_attack("apgd-t", rank="malt").options()["rank"] == "malt"
