@@ -126,12 +126,22 @@ def test_a_failing_unit_is_retried_once_then_named_with_its_log(tmp_path: Path, 
     assert log.count("Traceback") == 2 and "nosuch" in log
 
 
+ONE_SEED = dict(seeds="[0]", attacks='["fgsm"]')  # two models, one seed: three jobs (the suite's budget)
+JOBS = {"train z s0 AsV", "train z s0 AcV", "t/x1/s0.json"}
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory: pytest.TempPathFactory, tiny_spec: str) -> tuple[Path, Path]:
+    """The small study run in one process: (its results, its root)."""
+    tmp = tmp_path_factory.mktemp("sequential")
+    run_study(small(tmp, tiny_spec, "seq", **ONE_SEED), tmp / "root")
+    return tmp / "results" / "seq", tmp / "root"
+
+
 @pytest.mark.slow
 def test_a_local_study_killed_after_its_first_unit_computes_only_the_rest_and_equals_the_sequential_run(
-        tmp_path: Path, tiny_spec: str) -> None:
-    seq = small(tmp_path, tiny_spec, "seq")
-    run_study(seq, tmp_path / "seq-root")
-    local = small(tmp_path, tiny_spec, "local")
+        tmp_path: Path, tiny_spec: str, sequential: tuple[Path, Path]) -> None:
+    local = small(tmp_path, tiny_spec, "local", **ONE_SEED)
     root = tmp_path / "local-root"
     cmd = [sys.executable, "-m", "avrobust", "study", str(local), "--root", str(root), "--executor", "local",
            "--max-parallel", "1"]
@@ -149,22 +159,20 @@ def test_a_local_study_killed_after_its_first_unit_computes_only_the_rest_and_eq
     assert len(finished) == 1, before
     subprocess.run(cmd, check=True, capture_output=True, timeout=600)
     after = json.loads(record.read_text())["jobs"]
-    assert set(after) == {"train z s0 AsV", "train z s0 AcV", "train z s1 AsV", "train z s1 AcV", "t/x1/s0.json",
-                          "t/x1/s1.json"} - finished
+    assert set(after) == JOBS - finished
     assert all(j["state"] == "done" and j["attempts"] == 1 for j in after.values())
-    same_tables(tmp_path / "results" / "seq", tmp_path / "results" / "local", tmp_path / "seq-root", root)
+    same_tables(sequential[0], tmp_path / "results" / "local", sequential[1], root)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["slurm", "ray"])
-def test_slurm_through_submitit_and_ray_give_the_sequential_tables(tmp_path: Path, tiny_spec: str, kind: str) -> None:
-    """SLURM's path on submitit's local executor, and a Ray started for the study: one model, one seed."""
+def test_slurm_through_submitit_and_ray_give_the_sequential_tables(tmp_path: Path, tiny_spec: str, kind: str,
+                                                                   sequential: tuple[Path, Path]) -> None:
+    """SLURM's path on submitit's local executor, and a Ray started for the study."""
     pytest.importorskip("submitit" if kind == "slurm" else "ray")
-    args = dict(seeds="[0]", models='["AsV"]', attacks='["fgsm"]')
-    seq = small(tmp_path, tiny_spec, "seq", **args)
-    run_study(seq, tmp_path / "seq-root")
-    other = small(tmp_path, tiny_spec, kind, **args,
-                  extra=f'\n[executor]\nkind = "{kind}"\ncpus_per_unit = 1\n' + ('cluster = "local"\n' if kind == "slurm" else ""))
-    record = run_study(other, tmp_path / f"{kind}-root")
-    assert record["executor"] == {"executor": kind, "max_parallel": 1, "jobs_run": 2}
-    same_tables(tmp_path / "results" / "seq", tmp_path / "results" / kind, tmp_path / "seq-root", tmp_path / f"{kind}-root")
+    other = small(tmp_path, tiny_spec, kind, **ONE_SEED,
+                  extra=f'\n[executor]\nkind = "{kind}"\ncpus_per_unit = 1\n' + ('cluster = "local"\nmax_parallel = 2\n'
+                                                                                  if kind == "slurm" else ""))
+    record = run_study(other, tmp_path / f"{kind}-root")  # Ray: one worker (its start is the cost here)
+    assert record["executor"] == {"executor": kind, "max_parallel": 2 if kind == "slurm" else 1, "jobs_run": len(JOBS)}
+    same_tables(sequential[0], tmp_path / "results" / kind, sequential[1], tmp_path / f"{kind}-root")

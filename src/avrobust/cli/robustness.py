@@ -275,8 +275,8 @@ def study(
                                        "'output')."),
     train: bool = typer.Option(True, help="Train missing zoo models (--no-train: a missing model is a one-line error)."),
     executor: Optional[str] = typer.Option(None, help=texts.EXECUTOR),
-    max_parallel: Optional[int] = typer.Option(None, min=1, help="Jobs running at once (default: the file's [executor] "
-                                               "max_parallel, else 1)."),
+    max_parallel: Optional[int] = typer.Option(None, min=1, help="Jobs running at once (default: the file's "
+                                               "\\[executor] max_parallel, else 1)."),
     compute: Any = None,
 ) -> None:
     """Run a study file (zoos, seeds and stages) into JSON and the Markdown tables benchmarks/RESULTS.md quotes."""

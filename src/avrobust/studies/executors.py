@@ -111,12 +111,15 @@ def plan(spec: StudySpec, root: Path, stages: Sequence[str] = (), train: bool = 
     return ctx.jobs, complete and not ctx.jobs
 
 
-def run_job(study: str, root: str, job: Job, log: str, threads: int | None = None) -> None:
+def run_job(study: str, root: str, job: Job, log: str, threads: int | None = None, device: str | None = None) -> None:
     """Do ``job`` of the study file ``study`` under ``root``, its output appended to ``log`` (what an
-    executor runs, in a process of its own)."""
+    executor runs, in a process of its own); ``device``: the submitting process's ``--device``."""
     import torch
 
+    from avrobust.device import choose
     from avrobust.studies import load_study
+
+    choose(device)
 
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a", buffering=1) as f, redirect_stdout(f), redirect_stderr(f):
@@ -166,7 +169,9 @@ class Executor:
         pass
 
     def args(self, job: Job, log: Path, threads: int | None) -> tuple[Any, ...]:
-        return str(self.spec.source.resolve()), str(self.root.resolve()), job, str(log.resolve()), threads
+        from avrobust.device import chosen
+
+        return str(self.spec.source.resolve()), str(self.root.resolve()), job, str(log.resolve()), threads, chosen()
 
 
 EXECUTORS: Registry[type[Executor]] = Registry("executor")
