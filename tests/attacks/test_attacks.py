@@ -250,3 +250,26 @@ def test_apgd_t_rank_is_checked_and_stated(untrained):
     with pytest.raises(ConfigError, match="rank must be logits or malt, got 'margin'"):
         create_attack("apgd-t", rank="margin")
     assert create_attack("apgd-t", rank="malt").options()["rank"] == "malt"
+
+
+@pytest.mark.parametrize("spec", ["apgd-ce", "apgd-t"])
+def test_apgd_on_a_batch_is_each_clip_alone(untrained, spec):
+    """APGD drops a clip from its iterations once fooled (its first fooling point is its result): the
+    batch's result must still be, clip for clip, what the clip gets alone."""
+    from dataclasses import replace
+
+    from avrobust.attacks import build_attacks
+    from avrobust.attacks.threat import Budget
+
+    model = untrained["model"].eval()
+    batch, labels = _batch(untrained, 6)
+    threat = ThreatModel(video=Budget("linf", 0.05, low=0.0, high=1.0), audio=Budget("linf", 0.02, low=-1.0, high=1.0))
+    (attack,) = build_attacks([f"{spec}:steps=6,random_start=false" + (",targets=2" if spec == "apgd-t" else "")], threat)
+    together = attack(model, batch, labels)
+    with torch.no_grad():
+        fooled = model(together.video, together.audio).logits.argmax(1) != labels
+    assert 0 < int(fooled.sum()) < len(labels) or spec == "apgd-t"  # clips leave the iterations part-way
+    for i in range(len(labels)):
+        alone = attack(model, replace(batch, video=batch.video[i:i + 1], audio=batch.audio[i:i + 1]), labels[i:i + 1])
+        torch.testing.assert_close(alone.video[0], together.video[i], rtol=0, atol=1e-6)
+        torch.testing.assert_close(alone.audio[0], together.audio[i], rtol=0, atol=1e-6)

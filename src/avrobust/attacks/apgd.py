@@ -81,19 +81,26 @@ class APGD(Attack):
     def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
                 generator: torch.Generator) -> Inputs:
         mods = self.threat.modalities
-        n = labels.shape[0]
-        factor = torch.ones(n, device=labels.device)  # step = factor * step_size(m)
         adv = self.start(x, generator)
         loss, fooled, grad = self._losses(model, adv, labels, target)
+        out = {m: adv[m].clone() for m in adv}  # per clip: its first fooling point, else its highest-loss point
+        # A fooled clip's result is fixed (its first fooling point) and the clips do not interact, so the
+        # iterations go on with the clips not yet fooled only: the same result, without their cost.
+        live = (~fooled).nonzero()[:, 0]
+        x, labels = {m: x[m][live] for m in x}, labels[live]
+        target = None if target is None else target[live]
+        adv, grad, loss = {m: adv[m][live] for m in adv}, {m: grad[m][live] for m in grad}, loss[live]
+        n = len(live)
+        factor = torch.ones(n, device=labels.device)  # step = factor * step_size(m)
         best_loss, best = loss.clone(), {m: adv[m].clone() for m in adv}
-        found = {m: adv[m].clone() for m in adv}
-        ever_fooled = fooled.clone()
         prev = {m: adv[m].clone() for m in adv}
         marks = checkpoints(self.steps)
         last_mark, raised = 0, torch.zeros(n, device=labels.device)
         factor_at_mark, best_at_mark = factor.clone(), best_loss.clone()
         prev_loss = loss
         for k in range(self.steps):
+            if not len(live):
+                break
             new = dict(adv)
             for m in mods:
                 b, step = self.threat.budget(m), factor * self.step_size(m)
@@ -104,13 +111,20 @@ class APGD(Attack):
             loss, fooled, grad = self._losses(model, adv, labels, target)
             raised += (loss > prev_loss).float()
             prev_loss = loss
-            newly = fooled & ~ever_fooled
             improved = loss > best_loss
             for m in adv:
-                found[m] = select(newly, adv[m], found[m])
                 best[m] = select(improved, adv[m], best[m])
-            ever_fooled |= fooled
             best_loss = torch.where(improved, loss, best_loss)
+            if bool(fooled.any()):
+                for m in adv:
+                    out[m][live[fooled]] = adv[m][fooled]
+                keep = ~fooled
+                live, labels, loss, prev_loss, best_loss, factor, raised, factor_at_mark, best_at_mark = (
+                    t[keep] for t in (live, labels, loss, prev_loss, best_loss, factor, raised, factor_at_mark,
+                                      best_at_mark))
+                target = None if target is None else target[keep]
+                x, adv, prev, best = ({m: d[m][keep] for m in d} for d in (x, adv, prev, best))
+                grad = {m: grad[m][keep] for m in grad}
             if k + 1 in marks:
                 window = k + 1 - last_mark
                 halve = (raised < self.rho * window) | ((factor_at_mark == factor) & (best_at_mark == best_loss))
@@ -120,11 +134,13 @@ class APGD(Attack):
                     adv[m] = select(halve, best[m], adv[m])
                     prev[m] = adv[m].clone()
                 if bool(halve.any()):
-                    loss, fooled, grad = self._losses(model, adv, labels, target)
+                    loss, _, grad = self._losses(model, adv, labels, target)
                     prev_loss = loss
                 raised.zero_()
                 last_mark = k + 1
-        return {m: select(ever_fooled, found[m], best[m]) for m in x}
+        for m in out:
+            out[m][live] = best[m]
+        return out
 
 
 @register_attack("apgd-ce")

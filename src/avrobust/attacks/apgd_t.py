@@ -48,14 +48,13 @@ class APGDT(APGD):
         if rank not in ("logits", "malt"):
             raise ConfigError(f"{self.name}: rank must be logits or malt, got {rank!r}")
         self.rank_by = rank
-        self._target: torch.Tensor | None = None
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "targets": self.targets or "min(9, K - 1)", "loss": "dlr-targeted",
                 "rank": self.rank_by}
 
     def loss_target(self, target: torch.Tensor | None) -> torch.Tensor | None:
-        return self._target
+        return target  # the class this run pulls towards (the goal stays untargeted: any wrong class)
 
     def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
                 generator: torch.Generator) -> Inputs:
@@ -69,20 +68,16 @@ class APGDT(APGD):
         others = torch.stack([row[row != y] for row, y in zip(ranked, labels)])
         best = {m: x[m].clone() for m in x}
         done = logits.argmax(1) != labels  # already wrong: left as they are
-        try:
-            for i in range(min(self.targets or 9, k - 1)):
-                live = (~done).nonzero()[:, 0]  # each target only on the clips no earlier target fooled
-                if not len(live):
-                    break
-                self._target = others[live, i]
-                adv = super().perturb(model, {m: x[m][live] for m in x}, labels[live], None, generator)
-                with torch.no_grad():
-                    fooled = forward(model, adv).logits.argmax(1) != labels[live]
-                for m in adv:
-                    best[m][live] = adv[m]
-                done[live] = fooled
-        finally:
-            self._target = None
+        for i in range(min(self.targets or 9, k - 1)):
+            live = (~done).nonzero()[:, 0]  # each target only on the clips no earlier target fooled
+            if not len(live):
+                break
+            adv = super().perturb(model, {m: x[m][live] for m in x}, labels[live], others[live, i], generator)
+            with torch.no_grad():
+                fooled = forward(model, adv).logits.argmax(1) != labels[live]
+            for m in adv:
+                best[m][live] = adv[m]
+            done[live] = fooled
         return best
 
 
