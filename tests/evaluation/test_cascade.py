@@ -101,9 +101,9 @@ def test_the_defence_suite_and_the_benchmark_go_through_the_one_cascade(untraine
     model, test, idx = untrained["model"], untrained["test"], torch.arange(8)
     evaluate_classifier(model, test, EvaluationPlan(("fgsm",), steps=1), indices=idx)
     assert seen == [False]
-    run_benchmark(model, test, Protocol("tiny", apgd_steps=1, targets=2, queries=2, eps_scales=(1.0,), eps_steps=1),
+    run_benchmark(model, test, Protocol("tiny", apgd_steps=1, targets=2, queries=2, eps_scales=(0.5, 1.0), eps_steps=1),
                   threats=["linf-both"], indices=idx)
-    assert seen[1] is True and len(seen) == 3  # the cascade, then the eps curve's one point
+    assert seen[1] is True and len(seen) == 3  # the cascade, then the eps curve's x0.5 (x1 is the cascade's APGD-CE)
 
 
 def test_a_shrinking_cascade_attacks_only_the_clips_still_robust(untrained):

@@ -17,7 +17,9 @@ import pytest
 
 from avrobust.errors import ConfigError
 from avrobust.studies import EXECUTORS, load_study, run_study
-from avrobust.studies.executors import Executor, UnitFailed, plan, run_job
+from avrobust.studies.executors import Executor
+from avrobust.studies.scheduler import UnitFailed
+from avrobust.studies.planning import plan, run_job
 
 SMALL = '''
 name = "t"

@@ -85,5 +85,5 @@ def _executors() -> str:
 
 
 EXECUTOR = (f"How the study's units run: inline (this process, one after another; the default unless the file's "
-            f"\\[executor] table says otherwise) or as jobs on {_executors()}, each unit (one zoo model, one transfer "
-            f"matrix, one analysis, one card, one defence run) a job; finished units are never recomputed.")
+            f"\\[executor] table says otherwise) or as jobs on {_executors()}: every unit "
+            f"of the study (one model trained, or one result file) a job; finished units are never recomputed.")

@@ -18,7 +18,9 @@ from avrobust.io import write_json, write_text
 from avrobust.report.seed_tables import Block, markdown, write_blocks
 from avrobust.studies import card_stages, stages, transfer_stages  # noqa: F401  (each registers its stage kinds)
 from avrobust.studies.context import Context
-from avrobust.studies.executors import EXECUTORS, executor_options, run_with, selected
+from avrobust.studies.executors import EXECUTORS, executor_options
+from avrobust.studies.scheduler import run_with
+from avrobust.studies.planning import selected
 from avrobust.studies.kinds import STAGES
 from avrobust.studies.spec import StudySpec, parse_study
 from avrobust.version import __version__

@@ -1,8 +1,8 @@
 """Studies across processes and machines: ``avrobust study FILE --executor local|slurm|ray``.
 
 A study's work is a set of jobs (:class:`~avrobust.studies.context.Job`): train one zoo model, or compute
-one unit file (a transfer matrix, an analysis, a card, a defence run). :func:`run_with` plans them
-(:func:`plan`: the study's own stage code in plan mode, so a job is exactly a unit the sequential run
+one unit file (a transfer matrix, an analysis, a card, a defence run). :func:`~avrobust.studies.scheduler.run_with` plans them
+(:func:`~avrobust.studies.planning.plan`: the study's own stage code in plan mode, so a job is exactly a unit the sequential run
 computes), submits every job whose needs are met to an executor, at most ``max_parallel`` at a time,
 retries a failed job once and then stops with one line naming it and its log, and plans again until
 nothing is missing (a stage that reads an earlier stage's result, such as ``tuned``, is planned once
@@ -10,38 +10,27 @@ that result exists). The tables are then written by the sequential code reading 
 are those of ``--executor inline``. Finished units are files: a killed or preempted study, rerun,
 computes only what is missing.
 
-Executors (:data:`EXECUTORS`): ``local`` (processes on this machine, a fresh one per job), ``slurm``
+Executors (:data:`EXECUTORS`; the scheduler is :mod:`avrobust.studies.scheduler`, the planning :mod:`avrobust.studies.planning`): ``local`` (processes on this machine, a fresh one per job), ``slurm``
 (one SLURM job per unit through submitit; ``cluster = "local"`` in ``[executor]`` runs the same path on
 submitit's local executor) and ``ray`` (Ray tasks on ``address``, or on a local Ray started for the study).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
-import time
-import traceback
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from avrobust.console import console
-from avrobust.errors import AvrobustError, ConfigError
-from avrobust.io import write_json
+from avrobust.errors import ConfigError
 from avrobust.registry import Registry
-from avrobust.studies.context import PENDING, Context, Job, Pending, UnitDone
-from avrobust.studies.kinds import STAGES
+from avrobust.studies.context import Job
+from avrobust.studies.planning import run_job
 from avrobust.studies.spec import StudySpec
-
-
-class UnitFailed(AvrobustError):
-    """A job of a study failed twice."""
 
 
 @dataclass(frozen=True)
@@ -77,72 +66,6 @@ class ExecutorOptions:
         if opts.max_parallel < 1:
             raise ConfigError(f"{where} [executor]: max_parallel must be >= 1, got {opts.max_parallel}")
         return opts
-
-
-# --- planning and running one job --------------------------------------------------------------------
-def selected(spec: StudySpec, stages: Sequence[str]) -> list[Any]:
-    """The stages to run: all, or ``stages`` and the tuning stages they read, in file order."""
-    unknown = sorted(set(stages) - {s.name for s in spec.stages})
-    if unknown:
-        raise ConfigError(f"{spec.source}: no stage named {', '.join(unknown)}; "
-                          f"stages: {', '.join(s.name for s in spec.stages)}")
-    needed = set(stages) | {s.options["tuned"] for s in spec.stages if s.name in stages and s.options.get("tuned")}
-    return [s for s in spec.stages if not stages or s.name in needed]
-
-
-def _walk(ctx: Context, stages: Sequence[Any], until: str | None = None) -> bool:
-    """Run ``stages`` in ``ctx``'s mode (up to and including ``until``); True when every result is there."""
-    complete = True
-    for stage in stages:
-        ctx.enter(stage)
-        try:
-            ctx.results[stage.name] = STAGES.create(stage.kind).run(ctx, stage)
-        except Pending:
-            ctx.results[stage.name], complete = PENDING, False
-        if stage.name == until:
-            break
-    return complete
-
-
-def plan(spec: StudySpec, root: Path, stages: Sequence[str] = (), train: bool = True) -> tuple[dict[str, Job], bool]:
-    """The jobs missing from the study under ``root`` (nothing is computed) and whether it is complete."""
-    ctx = Context(spec, root, train=train, mode="plan")
-    complete = _walk(ctx, selected(spec, stages))
-    return ctx.jobs, complete and not ctx.jobs
-
-
-def run_job(study: str, root: str, job: Job, log: str, threads: int | None = None, device: str | None = None) -> None:
-    """Do ``job`` of the study file ``study`` under ``root``, its output appended to ``log`` (what an
-    executor runs, in a process of its own); ``device``: the submitting process's ``--device``."""
-    import torch
-
-    from avrobust.device import choose
-    from avrobust.studies import load_study
-
-    choose(device)
-
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", buffering=1) as f, redirect_stdout(f), redirect_stderr(f):
-        if threads:
-            torch.set_num_threads(threads)
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {job.name} (pid {os.getpid()})")
-        try:
-            spec = load_study(study)
-            if job.kind == "train":
-                ctx = Context(spec, Path(root))
-                ctx.run_dir(ctx.zoo(job.zoo), job.alias, job.seed)
-            else:
-                ctx = Context(spec, Path(root), train=False, mode="job", target=Path(job.path))
-                try:
-                    _walk(ctx, spec.stages, until=job.stage)
-                except UnitDone:
-                    pass
-                if not Path(job.path).exists():
-                    raise RuntimeError(f"stage {job.stage} did not compute {job.path} (its inputs are missing)")
-        except BaseException:
-            traceback.print_exc(file=f)
-            raise
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} done")
 
 
 # --- executors ----------------------------------------------------------------------------------------
@@ -300,87 +223,9 @@ class RayExecutor(Executor):
             self.ray.shutdown()
 
 
-# --- the scheduler -----------------------------------------------------------------------------------
-def _log_path(root: Path, spec: StudySpec, job: Job) -> Path:
-    return root / spec.name / "logs" / (re.sub(r"[^A-Za-z0-9_.-]+", "_", job.name).strip("_") + ".log")
-
-
-def run_with(opts: ExecutorOptions, spec: StudySpec, root: Path, stages: Sequence[str] = (),
-             train: bool = True) -> dict[str, Any]:
-    """Compute every missing job of the study on ``opts.kind``'s executor (see the module docstring);
-    returns the jobs' record (also in ``ROOT/NAME/jobs.json``)."""
-    root = Path(root)
-    record: dict[str, Any] = {"executor": opts.kind, "max_parallel": opts.max_parallel, "jobs": {}}
-    record_file = root / spec.name / "jobs.json"
-    executor: Executor | None = None
-    try:
-        while True:
-            jobs, complete = plan(spec, root, stages, train)
-            if complete:
-                break
-            if not jobs:
-                raise ConfigError(f"{spec.source}: a stage waits for results no job can compute; run it with "
-                                  "--executor inline to see which")
-            executor = executor or EXECUTORS.create(opts.kind, given={"opts": opts, "spec": spec, "root": root})
-            _round(executor, opts, spec, root, jobs, record, record_file)
-    finally:
-        if executor is not None:
-            executor.close()
-    return record
-
-
-def _round(executor: Executor, opts: ExecutorOptions, spec: StudySpec, root: Path, jobs: dict[str, Job],
-           record: dict[str, Any], record_file: Path) -> None:
-    """Run ``jobs`` (one plan) to the end: each as soon as its needs are done, a failure retried once."""
-    todo, running, done = dict(jobs), {}, set()
-    attempts: dict[str, int] = {}
-    while todo or running:
-        for name, job in list(todo.items()):
-            if len(running) >= opts.max_parallel:
-                break
-            if all(n in done or n not in jobs for n in job.needs):
-                log = _log_path(root, spec, job)
-                attempts[name] = attempts.get(name, 0) + 1
-                running[name] = (executor.submit(job, log), time.perf_counter())
-                del todo[name]
-                record["jobs"][name] = {"state": "running", "attempts": attempts[name], "log": str(log)}
-                console.print(f"study {spec.name}: started {name}" + (" (retry)" if attempts[name] > 1 else ""))
-        for name, (handle, t0) in list(running.items()):
-            if not executor.done(handle):
-                continue
-            del running[name]
-            failure = executor.failure(handle)
-            entry = record["jobs"][name]
-            entry["seconds"] = round(time.perf_counter() - t0, 1)
-            if failure is None:
-                done.add(name)
-                entry["state"] = "done"
-                console.print(f"study {spec.name}: {name} done in {entry['seconds']:.0f} s "
-                              f"({len(done)} of {len(jobs)} in this round)")
-            elif attempts[name] < 2:
-                entry["state"] = "failed once"
-                entry["failure"] = failure
-                console.print(f"study {spec.name}: {name} failed ({failure}); retrying once")
-                todo[name] = jobs[name]
-            else:
-                entry.update(state="failed", failure=failure)
-                write_json(record_file, record)
-                executor.cancel([h for h, _ in running.values()])
-                raise UnitFailed(f"study {spec.name}: {name} failed twice ({failure}); its log: {entry['log']}")
-        write_json(record_file, record)
-        if running:
-            time.sleep(opts.poll)
-
-
 def executor_options(spec: StudySpec, kind: str | None, max_parallel: int | None) -> ExecutorOptions:
     """The study file's ``[executor]`` table with the CLI's ``--executor`` and ``--max-parallel`` over it."""
     opts = ExecutorOptions.from_table(dict(spec.executor), str(spec.source))
     if kind is not None:
         opts = ExecutorOptions.from_table({**dict(spec.executor), "kind": kind}, "--executor")
     return replace(opts, max_parallel=max_parallel) if max_parallel else opts
-
-
-def read_record(root: Path, spec: StudySpec) -> dict[str, Any]:
-    """``ROOT/NAME/jobs.json`` of the last executor run, or an empty record."""
-    path = Path(root) / spec.name / "jobs.json"
-    return json.loads(path.read_text()) if path.exists() else {"jobs": {}}
