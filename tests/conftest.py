@@ -145,31 +145,18 @@ def untrained() -> dict:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """An alexnet-sum-vgg trained for 12 epochs on the default ``synth`` (about 30 s on 2 cores), once per run
-    of the suite (the xdist workers share it).
+    """An alexnet-sum-vgg trained for 12 epochs on the default ``synth`` (about 30 s on 2 cores).
 
-    Returns a dict with ``model`` (eval mode), ``test`` (the test split) and ``run_dir`` (read only).
+    Returns a dict with ``model`` (eval mode), ``test`` (the test split) and ``run_dir``.
     """
-    import fcntl
-
-    from avrobust.checkpoint import load_checkpoint
-
-    # one training for every xdist worker of the run: the first trains, the others wait and load it
-    shared = tmp_path_factory.getbasetemp()
-    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
-    run_dir = shared / f"trained-seed{FIXTURE_SEED}"
-    test_set = load_dataset(SYNTH, "test")
-    with open(shared / f"trained-seed{FIXTURE_SEED}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (run_dir / "fixture-done").exists():
-            train_set, val_set = (load_dataset(SYNTH, s) for s in ("train", "val"))
-            seed_everything(FIXTURE_SEED)
-            model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
-            train(model, train_set, val_set, TrainConfig(epochs=12), run_dir, meta={"model_name": "alexnet-sum-vgg"},
-                  show_progress=False)
-            (run_dir / "fixture-done").write_text("")
-        model = load_checkpoint(run_dir).model.eval()  # every worker the same weights, whoever trained them
-    return {"model": model, "test": test_set, "run_dir": run_dir}
+    run_dir = tmp_path_factory.mktemp("trained")
+    train_set, val_set, test_set = (load_dataset(SYNTH, s) for s in ("train", "val", "test"))
+    seed_everything(FIXTURE_SEED)
+    model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
+    summary = train(model, train_set, val_set, TrainConfig(epochs=12), run_dir,
+                    meta={"model_name": "alexnet-sum-vgg"}, show_progress=False)
+    model.eval()
+    return {"model": model, "test": test_set, "run_dir": run_dir, "summary": summary}
 
 
 @pytest.fixture(scope="session")
