@@ -234,7 +234,7 @@ def test_malt_ranks_targets_by_the_linearised_distance_to_each_boundary(untraine
     batch, labels = _batch(untrained, 4)
     threat = ThreatModel(video=Budget(norm, 0.03, low=0.0, high=1.0), audio=Budget(norm, 0.01, low=-1.0, high=1.0))
     attack = create_attack("apgd-t", threat, steps=2, rank="malt")
-    order = attack.malt_order(model, {"video": batch.video, "audio": batch.audio}, labels)
+    order, _ = attack.malt_order(model, {"video": batch.video, "audio": batch.audio}, labels)
     for i in range(len(labels)):
         v, a = batch.video[i:i + 1], batch.audio[i:i + 1]
         jv, ja = torch.autograd.functional.jacobian(lambda x, y: model(x, y).logits[0], (v, a))

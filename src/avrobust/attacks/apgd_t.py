@@ -58,12 +58,15 @@ class APGDT(APGD):
 
     def perturb(self, model: nn.Module, x: Inputs, labels: torch.Tensor, target: torch.Tensor | None,
                 generator: torch.Generator) -> Inputs:
-        with torch.no_grad():
-            logits = forward(model, x).logits
+        if self.rank_by == "malt":
+            ranked, logits = self.malt_order(model, x, labels)
+        else:
+            with torch.no_grad():
+                logits = forward(model, x).logits
+            ranked = logits.argsort(dim=1, descending=True)
         k = logits.shape[1]
         if k < 4:
             raise ConfigError(f"{self.name} needs at least 4 classes (the targeted DLR loss), the model has {k}")
-        ranked = self.malt_order(model, x, labels) if self.rank_by == "malt" else logits.argsort(dim=1, descending=True)
         # the classes ranked highest after the true class, best first
         others = torch.stack([row[row != y] for row, y in zip(ranked, labels)])
         best = {m: x[m].clone() for m in x}
@@ -80,10 +83,9 @@ class APGDT(APGD):
             done[live] = fooled
         return best
 
-
-
-    def malt_order(self, model: nn.Module, x: Inputs, labels: torch.Tensor) -> torch.Tensor:
-        """``[N, K]`` classes by MALT's linearised distance (module docstring), nearest first; the true class last."""
+    def malt_order(self, model: nn.Module, x: Inputs, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[N, K]`` classes by MALT's linearised distance (module docstring), nearest first, the true class
+        last; and the clean logits ``[N, K]`` of the same forward pass."""
         mods = [m for m in self.threat.modalities if self.threat.budget(m).eps > 0]
         inputs = {m: x[m].detach().clone().requires_grad_(m in mods) for m in x}
         with torch.enable_grad():
@@ -100,4 +102,4 @@ class APGDT(APGD):
             reach += budget.eps * (diff.abs().sum(-1) if budget.norm == "linf" else diff.norm(dim=-1)).T
         distance = (logits[rows, labels][:, None] - logits).detach() / reach.clamp_min(1e-12)
         distance[rows, labels] = float("inf")
-        return distance.argsort(dim=1)
+        return distance.argsort(dim=1), logits.detach()
