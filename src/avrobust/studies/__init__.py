@@ -53,7 +53,6 @@ def run_study(path: str | Path, root: str | Path = "runs/studies", *, stages: Se
         console.rule(f"study {spec.name}: stage {stage.name} ({stage.kind})")
         kind = STAGES.create(stage.kind)
         t0 = time.perf_counter()
-        ctx.enter(stage)
         ctx.results[stage.name] = kind.run(ctx, stage)
         sections[f"{stage.name} ({stage.kind})"] = kind.render(stage, ctx.results[stage.name])
         console.print(f"stage {stage.name}: {time.perf_counter() - t0:.0f} s")

@@ -64,9 +64,6 @@ class Job:
     needs: tuple[str, ...] = ()
 
 
-REF_KEYS = ("models", "surrogates", "surrogate", "victims", "init")  # stage options that name zoo models
-
-
 @dataclass
 class Context:
     """A study being run: ``spec``, ``root`` (zoos under ``root/zoos``, units under ``root/<name>``),
@@ -80,8 +77,8 @@ class Context:
     mode: str = "run"  # "run" | "plan" | "job" (module docstring)
     target: Path | None = None  # job mode: the unit to compute
     jobs: dict[str, Job] = field(default_factory=dict)  # plan and job modes: what is missing
-    stage_name: str = ""  # the stage being run
-    _needs: tuple[str, ...] = ()  # plan mode: the current stage's training jobs
+    stage_name: str = ""  # plan and job modes: the stage being run
+    needs: tuple[str, ...] = ()  # plan mode: the training jobs the current stage's units wait for
     _data: dict[tuple[str, str], AVDataset] = field(default_factory=dict)
     _loaded: dict[Path, Member] = field(default_factory=dict)  # each checkpoint read once per study run
 
@@ -102,7 +99,7 @@ class Context:
             return json.loads(path.read_text())
         if self.mode != "run" and path != self.target:
             name = str(path.relative_to(self.root))
-            self.jobs[name] = Job(name, "unit", stage=self.stage_name, path=str(path), needs=self._needs)
+            self.jobs[name] = Job(name, "unit", stage=self.stage_name, path=str(path), needs=self.needs)
             return PENDING
         value = compute()
         write_json(path, value)
@@ -111,27 +108,18 @@ class Context:
             raise UnitDone
         return json.loads(json_text(value))
 
-    def enter(self, stage: Any) -> None:
-        """Start ``stage`` (a :class:`~avrobust.studies.spec.StageSpec`); in plan mode, record the zoo models it
-        reads that are not trained (its units wait for them)."""
-        self.stage_name = stage.name
-        if self.mode == "run":
-            return
-        o = stage.options
-        refs = [r for key in REF_KEYS for r in ([o[key]] if isinstance(o.get(key), str) else o.get(key) or [])]
-        seeds = [int(o["seed"])] if "seed" in o else [int(k) for k in o.get("seeds") or self.spec.seeds]
-        needs = []
-        for zoo, alias in self.refs(refs):
-            self.check_zoo(zoo)
-            for k in seeds:
-                out = self.run_path(zoo, alias, k)
-                if not self.trained(zoo, out):
-                    if not self.train and self.mode == "plan":
-                        raise ConfigError(f"{out} is not trained; run the study without --no-train")
-                    name = f"train {zoo.name} s{k} {alias}"
-                    self.jobs[name] = Job(name, "train", zoo=zoo.name, alias=alias, seed=k)
-                    needs.append(name)
-        self._needs = tuple(dict.fromkeys(needs))
+    def wait_for(self, zoo: ZooSpec, alias: str, k: int) -> str | None:
+        """Plan mode: the training job ``alias`` of zoo ``k`` needs before its units can run (recorded), or None
+        when it is trained."""
+        self.check_zoo(zoo)
+        out = self.run_path(zoo, alias, k)
+        if self.trained(zoo, out):
+            return None
+        if not self.train and self.mode == "plan":  # a job only computes its unit; its needs were planned
+            raise ConfigError(f"{out} is not trained; run the study without --no-train")
+        name = f"train {zoo.name} s{k} {alias}"
+        self.jobs[name] = Job(name, "train", zoo=zoo.name, alias=alias, seed=k)
+        return name
 
     # --- zoos -------------------------------------------------------------------------------------
     def zoo(self, name: str) -> ZooSpec:

@@ -13,15 +13,14 @@ import traceback
 from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any
 
 from avrobust.errors import ConfigError
 from avrobust.studies.context import PENDING, Context, Job, Pending, UnitDone
-from avrobust.studies.kinds import STAGES
-from avrobust.studies.spec import StudySpec, parse_study
+from avrobust.studies.kinds import STAGES, seeds_of
+from avrobust.studies.spec import StageSpec, StudySpec, parse_study
 
 
-def selected(spec: StudySpec, stages: Sequence[str]) -> list[Any]:
+def selected(spec: StudySpec, stages: Sequence[str]) -> list[StageSpec]:
     """The stages to run: all, or ``stages`` and the tuning stages they read, in file order."""
     unknown = sorted(set(stages) - {s.name for s in spec.stages})
     if unknown:
@@ -31,11 +30,23 @@ def selected(spec: StudySpec, stages: Sequence[str]) -> list[Any]:
     return [s for s in spec.stages if not stages or s.name in needed]
 
 
-def _walk(ctx: Context, stages: Sequence[Any], until: str | None = None) -> bool:
+REF_KEYS = ("models", "surrogates", "surrogate", "victims", "init")  # stage options that name zoo models
+
+
+def _enter(ctx: Context, stage: StageSpec) -> None:
+    """Start ``stage``: the zoo models it reads that are not trained become the jobs its units wait for."""
+    o = stage.options
+    refs = [r for key in REF_KEYS for r in ([o[key]] if isinstance(o.get(key), str) else o.get(key) or [])]
+    seeds = [int(o["seed"])] if "seed" in o else seeds_of(ctx, o)  # a tuning stage's validation seed
+    needs = (ctx.wait_for(zoo, alias, k) for zoo, alias in ctx.refs(refs) for k in seeds)
+    ctx.stage_name, ctx.needs = stage.name, tuple(dict.fromkeys(n for n in needs if n))
+
+
+def _walk(ctx: Context, stages: Sequence[StageSpec], until: str | None = None) -> bool:
     """Run ``stages`` in ``ctx``'s mode (up to and including ``until``); True when every result is there."""
     complete = True
     for stage in stages:
-        ctx.enter(stage)
+        _enter(ctx, stage)
         try:
             ctx.results[stage.name] = STAGES.create(stage.kind).run(ctx, stage)
         except Pending:
