@@ -67,11 +67,18 @@ class ExecutorOptions:
             raise ConfigError(f"{where} [executor]: max_parallel must be >= 1, got {opts.max_parallel}")
         return opts
 
+    @property
+    def threads(self) -> int:
+        """Torch threads (and CPUs asked for) per job: ``cpus_per_unit``, else this machine's cores shared
+        between ``max_parallel`` jobs."""
+        return self.cpus_per_unit or max(1, (os.cpu_count() or 1) // self.max_parallel)
+
 
 # --- executors ----------------------------------------------------------------------------------------
 class Executor:
     """Runs :func:`run_job` calls: :meth:`submit` returns a handle, :meth:`failure` of a finished handle is
-    None or one line, :meth:`done` says whether it finished."""
+    None or one line, :meth:`done` says whether it finished (by default, for handles shaped like
+    :class:`concurrent.futures.Future`: ``done()`` and ``exception()``)."""
 
     def __init__(self, opts: ExecutorOptions, spec: StudySpec, root: Path) -> None:
         self.opts, self.spec, self.root = opts, spec, root
@@ -80,10 +87,11 @@ class Executor:
         raise NotImplementedError
 
     def done(self, handle: Any) -> bool:
-        raise NotImplementedError
+        return bool(handle.done())
 
     def failure(self, handle: Any) -> str | None:
-        raise NotImplementedError
+        exc = handle.exception()
+        return None if exc is None else _one_line(exc)
 
     def cancel(self, handles: Sequence[Any]) -> None:
         """Stop running jobs (after a job failed twice)."""
@@ -113,17 +121,9 @@ class LocalExecutor(Executor):
     def __init__(self, opts: ExecutorOptions, spec: StudySpec, root: Path) -> None:
         super().__init__(opts, spec, root)
         self.pool = ProcessPoolExecutor(opts.max_parallel, mp_context=get_context("spawn"), max_tasks_per_child=1)
-        self.threads = opts.cpus_per_unit or max(1, (os.cpu_count() or 1) // opts.max_parallel)
 
     def submit(self, job: Job, log: Path) -> Future:
-        return self.pool.submit(run_job, *self.args(job, log, self.threads))
-
-    def done(self, handle: Future) -> bool:
-        return handle.done()
-
-    def failure(self, handle: Future) -> str | None:
-        exc = handle.exception()
-        return None if exc is None else _one_line(exc)
+        return self.pool.submit(run_job, *self.args(job, log, self.opts.threads))
 
     def cancel(self, handles: Sequence[Future]) -> None:
         for h in handles:
@@ -164,9 +164,6 @@ class SlurmExecutor(Executor):
     def submit(self, job: Job, log: Path) -> Any:
         return self.ex.submit(run_job, *self.args(job, log, self.opts.cpus_per_unit))
 
-    def done(self, handle: Any) -> bool:
-        return handle.done()
-
     def failure(self, handle: Any) -> str | None:
         exc = handle.exception()
         if exc is None:
@@ -195,12 +192,10 @@ class RayExecutor(Executor):
         if self.started:
             ray.init(address=opts.address, include_dashboard=False, log_to_driver=False,
                      **({} if opts.address else {"num_cpus": os.cpu_count()}))
-        cpus = opts.cpus_per_unit or max(1, (os.cpu_count() or 1) // opts.max_parallel)
-        self.task = ray.remote(num_cpus=cpus, num_gpus=opts.gpus_per_unit, max_retries=0)(run_job)
-        self.threads = cpus
+        self.task = ray.remote(num_cpus=opts.threads, num_gpus=opts.gpus_per_unit, max_retries=0)(run_job)
 
     def submit(self, job: Job, log: Path) -> Any:
-        return self.task.remote(*self.args(job, log, self.threads))
+        return self.task.remote(*self.args(job, log, self.opts.threads))
 
     def done(self, handle: Any) -> bool:
         ready, _ = self.ray.wait([handle], timeout=0)
