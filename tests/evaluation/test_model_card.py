@@ -15,6 +15,7 @@ from avrobust.evaluation.model_card import THREATS, is_randomised, l2_budgets, r
 from avrobust.evaluation.suites import Protocol, protocols
 from avrobust.models.canary import Quantised
 from avrobust.results import BenchmarkResult, read_result
+from avrobust.results.benchmark import cost_note
 
 #: the cascade's algorithms at a cost the fast tier affords
 TINY = Protocol("tiny", apgd_steps=3, targets=2, queries=10, eot=2, eps_steps=2)
@@ -142,6 +143,8 @@ def test_the_eps_curve_reuses_the_cascade_at_1x_and_attacks_larger_budgets_only_
     assert c.robust_accuracy[1] >= c.robust_accuracy[2] >= c.robust_accuracy[3]
     assert set(card.stage_seconds) == {"checks", "linf-both"} and c.seconds > 0
     assert all(v >= 0 for v in card.stage_seconds.values())
+    note = cost_note(card)  # the card's cost line: stages, then each attack, the eps curve
+    assert note.startswith("Cost: checks ") and "; linf-both: apgd-ce " in note and "eps curve" in note
 
 
 def test_a_model_at_zero_at_1x_leaves_the_larger_budgets_nothing_to_attack(untrained):

@@ -165,6 +165,18 @@ def attacked_budget(budget: dict[str, Any]) -> str:
     return " + ".join(f"{m} {budget[m]['norm']} {eps_text(budget[m]['eps'], m)}" for m in budget["modalities"])
 
 
+def cost_note(card: BenchmarkResult) -> str:
+    """One line: the card's seconds per stage, then per threat model each attack's, the eps curve's and the twin's."""
+    def threat(r: Any) -> str:
+        parts = [f"{c.attack} {c.seconds:.0f} s" for c in r.cascade]
+        parts += [f"eps curve {r.eps_curve.seconds:.0f} s"] if r.eps_curve else []
+        parts += [f"twin {r.twin_seconds:.0f} s"] if card.twin else []
+        return ", ".join(parts)
+
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in card.stage_seconds.items())
+    return f"Cost: {stages}" + "".join(f"; {t}: {threat(r)}" for t, r in card.threats.items()) + "."
+
+
 def card_section(path: Path, card: BenchmarkResult) -> Section:
     """A model card: what was measured, the per-threat table, the flags and the cost."""
     missing = ("" if card.no_audio_accuracy is None else f" (audio silenced {pct(card.no_audio_accuracy)} %, frames "
@@ -181,11 +193,7 @@ def card_section(path: Path, card: BenchmarkResult) -> Section:
     curves = [f"APGD-CE on {t} at budget x{', x'.join(f'{s:g}' for s in c.scales)}: "
               f"{', '.join(pct(a) for a in c.robust_accuracy)} %." for t in threats_of(card)
               if (c := card.threats[t].eps_curve) is not None]
-    cost = ([f"Cost: {', '.join(f'{k} {v:.0f} s' for k, v in card.stage_seconds.items())}"
-             + "".join(f"; {t}: " + ", ".join([f"{c.attack} {c.seconds:.0f} s" for c in r.cascade]
-                                              + ([f"eps curve {r.eps_curve.seconds:.0f} s"] if r.eps_curve else [])
-                                              + ([f"twin {r.twin_seconds:.0f} s"] if card.twin else []))
-                       for t, r in card.threats.items()) + "."] if card.stage_seconds else [])
+    cost = [cost_note(card)] if card.stage_seconds else []
     return Section(f"Model card: {card.name(path)} ({path.name})", [intro], [card_table(card)], group=GROUP,
                    order=ORDER + 0.1, notes=curves + notes + cost)
 
