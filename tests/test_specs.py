@@ -4,6 +4,7 @@ attack, method and threat specs fuzzed through the command line."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -127,3 +128,35 @@ def test_bad_threat_options(run_cli, flag: str, text: str) -> None:
 def test_the_issues_examples(run_cli, tmp_path, monkeypatch, args: list[str], message: str) -> None:
     monkeypatch.chdir(tmp_path)
     _one_line(run_cli, args, message)
+
+
+def _unwritable(tmp: Path, kind: str, name: str) -> Path:
+    """An output path no process can create: under /proc, under a character device, under a plain file."""
+    if kind == "file":
+        (tmp / "plain").write_text("x")
+        return tmp / "plain" / name
+    return Path({"proc": "/proc", "device": "/dev/null"}[kind]) / f"avr-{name}"  # /proc/1 and the like exist
+
+
+@fuzz
+@given(kind=st.sampled_from(["proc", "device", "file"]), name=st.text("abcxyz0189_-", min_size=1, max_size=8),
+       command=st.sampled_from(["data", "train"]))
+def test_outputs_that_cannot_be_written_are_one_line_and_leave_nothing(run_cli, tmp_path_factory, kind, name,
+                                                                        command) -> None:
+    tmp = tmp_path_factory.mktemp("o")
+    out = _unwritable(tmp, kind, name)
+    args = (["data", "synth:clips_per_class=1,eval_clips_per_class=1", "--out", out] if command == "data" else
+            ["train", "--data", "synth:clips_per_class=1,eval_clips_per_class=1", "--model", "AsV", "--out", out])
+    _one_line(run_cli, [str(a) for a in args], f"cannot write to {out}")
+    assert not out.exists() and sorted(p.name for p in tmp.iterdir()) == (["plain"] if kind == "file" else [])
+
+
+@fuzz
+@given(dataset=st.sampled_from(["synth", "digits"]), clips=st.integers(10**6, 10**15), size=st.integers(16, 256))
+def test_sizes_the_machine_cannot_hold_are_one_line(run_cli, tmp_path_factory, dataset: str, clips: int, size: int) -> None:
+    spec = f"{dataset}:clips_per_class={clips},size={size}"
+    message = _rejected(lambda: parse_data_spec(spec))
+    assert message is not None and "GiB and this machine has" in message  # refused before anything is allocated
+    out = tmp_path_factory.mktemp("s") / "out"
+    _one_line(run_cli, ["data", spec, "--out", str(out)], message)
+    assert not out.exists()

@@ -72,11 +72,42 @@ def write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
+RUN_MARKER = "checkpoint.safetensors"  # a training run's checkpoint (avrobust.checkpoint.CHECKPOINT_FILE)
+
+
+def check_writable(directory: str | Path) -> None:
+    """Refuse, in one line, an output directory this process cannot create or write into, before any work
+    is done; whatever the probe created is removed again."""
+    directory = Path(directory)
+    created = []
+    probe = directory
+    while not probe.exists() and probe != probe.parent:
+        created.append(probe)
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ConfigError(f"cannot write to {directory}: {probe} is a file, not a directory; choose another path")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".avrobust-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {directory}: {(exc.strerror or str(exc)).lower()}; choose a directory "
+                          "you can write to") from None
+    finally:
+        for d in created:  # deepest first
+            try:
+                d.rmdir()
+            except OSError:
+                break
+
+
 def claim_files(paths: Sequence[Path], *, overwrite: bool) -> None:
-    """Refuse to replace existing output files unless ``overwrite``."""
+    """Refuse to replace existing output files unless ``overwrite``, and outputs that cannot be written."""
     existing = [str(p) for p in paths if Path(p).exists()]
     if existing and not overwrite:
         raise ConfigError(f"{', '.join(existing)} already exist; pass --overwrite to replace them or choose another path")
+    for parent in dict.fromkeys(Path(p).parent for p in paths):
+        check_writable(parent)
 
 
 def claim_dir(out: Path, marker: str, what: str, *, overwrite: bool, resume: bool | None = None) -> None:
@@ -88,3 +119,7 @@ def claim_dir(out: Path, marker: str, what: str, *, overwrite: bool, resume: boo
         how = "pass --resume to finish it or --overwrite to replace it" if resume is not None else \
             "pass --overwrite to replace it or choose another --out"
         raise ConfigError(f"{out} already holds {what}; {how}")
+    if (out / RUN_MARKER).exists():
+        raise ConfigError(f"{out} is a training run; write {what} to a directory of its own (e.g. {out / 'out'} or "
+                          "another --out), so the run's files stay as they are")
+    check_writable(out)

@@ -193,3 +193,27 @@ def test_methods_command_lists_every_method(run_cli):
     assert code == 0
     for name in ("avat", "pgd-at", "trades", "mixup", "crmt-at", "standard"):
         assert name in out
+
+
+@pytest.mark.slow
+def test_outputs_into_a_run_or_nowhere_are_one_line_and_the_run_is_untouched(run_cli, trained, tmp_path):
+    run = trained["run_dir"]
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir())
+    for args, message in [
+        (["export", "--checkpoint", run, "--n", "1", "--out", run], "is a training run"),
+        (["attack", "--checkpoint", run, "--n", "1", "--attack", "fgsm", "--save", run], "is a training run"),
+        (["attack", "--checkpoint", run, "--n", "1", "--attack", "fgsm", "--save", "/proc/avr-x"],
+         "cannot write to /proc/avr-x"),
+        (["export", "--checkpoint", run, "--n", "1", "--out", "/dev/null/x"], "cannot write to /dev/null/x"),
+    ]:
+        code, _, err = run_cli(*args)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code == 2 and len(lines) == 1 and message in lines[0], (args, err)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir()) == before
+
+
+def test_the_run_marker_outputs_refuse_is_the_checkpoint_file():
+    from avrobust.checkpoint import CHECKPOINT_FILE
+    from avrobust.io import RUN_MARKER
+
+    assert RUN_MARKER == CHECKPOINT_FILE

@@ -223,3 +223,14 @@ def test_bad_dataset_specs_are_one_line_errors(spec, message):
     with pytest.raises(ConfigError) as err:
         load_dataset(spec, "train")
     assert message in str(err.value)
+
+
+def test_prepare_with_nothing_decoded_is_one_line_and_not_a_success(tmp_path, run_cli):
+    for label in ("cat", "dog"):
+        (tmp_path / "videos" / label).mkdir(parents=True)
+        (tmp_path / "videos" / label / "a.mp4").write_bytes(b"not a video")
+    spec = f"folder:root={tmp_path / 'videos'},frames=4,size=16,sample_rate=8000,seconds=1.0"
+    code, out, err = run_cli("prepare", "--data", spec, "--out", tmp_path / "cache")
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(lines) == 1 and "nothing under" in lines[0] and "2 file(s) skipped" in lines[0]
+    assert "train with" not in out  # no training command suggested for a cache with no clip

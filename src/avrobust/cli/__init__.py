@@ -4,6 +4,7 @@ and prints the result (tables from :mod:`avrobust.tables`). See ``avrobust --hel
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 from rich.text import Text
 
@@ -47,6 +48,13 @@ def device_flag(argv: list[str]) -> str | None:
     return None
 
 
+def fail(message: str) -> NoReturn:
+    """Print ``message`` as one ``error:`` line on stderr and exit with status 2."""
+    message = " ".join(message.split())  # one line, whatever the message holds
+    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit status 2."""
     from avrobust.device import choose
@@ -59,9 +67,13 @@ def main() -> None:
         setup()  # joins the process group when started by torchrun (a no-op otherwise)
         app(args=expand_multi_values(sys.argv[1:]))
     except AvrobustError as err:
-        message = " ".join(str(err).split())  # one line, whatever the message holds
-        console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(str(err))
+    except MemoryError as err:  # an allocation this machine cannot hold (numpy and torch raise it)
+        fail(f"out of memory ({' '.join(str(err).split()) or 'an allocation failed'}); use fewer clips, a smaller size "
+             "or a smaller --batch-size")
+    except OSError as err:  # a file the checks did not foresee (a disk full, a path gone): one line, not a traceback
+        where = f" {err.filename}" if err.filename else ""
+        fail(f"cannot read or write{where}: {(err.strerror or str(err)).lower()}")
     except KeyboardInterrupt:
         console.print("interrupted; the last completed checkpoint is kept")
         sys.exit(130)

@@ -68,6 +68,7 @@ class DigitsConfig(AlignedTiming):
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"digits: {message}")
+        self.check_fits("digits", 10 * max(self.clips_per_class, self.eval_clips_per_class), self.size)
 
 
 

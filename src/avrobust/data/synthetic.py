@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from avrobust.errors import ConfigError
+from avrobust.runtime import memory_bytes
 
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "diamond", "hbar", "vbar")
 SPLITS = ("train", "val", "test")
@@ -58,6 +59,15 @@ class AlignedTiming:
     def fps(self) -> float:
         """Frames per second such that one frame spans exactly one audio segment."""
         return self.sample_rate / self.samples_per_segment
+
+    def check_fits(self, name: str, clips: int, size: int) -> None:
+        """Refuse, in one line, a split of ``clips`` clips (float32 frames ``size`` px square, float32 audio)
+        larger than this machine's memory, before any of it is allocated."""
+        need = clips * 4 * (self.frames * 3 * size * size + self.frames * self.samples_per_segment)
+        have = memory_bytes()
+        if have and need > have:
+            raise ConfigError(f"{name}: {clips:,} clips need about {need / 2**30:,.1f} GiB and this machine has "
+                              f"{have / 2**30:.1f} GiB; ask for fewer clips per class or a smaller size")
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ class SynthConfig(AlignedTiming):
             raise ConfigError(
                 "synth: fewer than 64 audio samples per frame; raise sample_rate or seconds"
             )
+        self.check_fits("synth", self.classes * max(self.clips_per_class, self.eval_clips_per_class), self.size)
 
 
 

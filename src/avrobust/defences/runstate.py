@@ -25,6 +25,7 @@ from avrobust.checkpoint import (
 )
 from avrobust.distributed import barrier, context, is_main
 from avrobust.errors import CheckpointError, ConfigError
+from avrobust.io import check_writable
 from avrobust.models.classifier import AVClassifier
 from avrobust.results import TrainingResult
 from avrobust.device import describe
@@ -67,6 +68,7 @@ def prepare_run_dir(run_dir: str | Path, *, overwrite: bool = False, resume: boo
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or --overwrite to replace it")
     if resume and not (run_dir / CHECKPOINT_FILE).exists():
         raise CheckpointError(f"nothing to resume: {run_dir / CHECKPOINT_FILE} does not exist")
+    check_writable(run_dir)
     if overwrite and is_main():
         for f in existing:
             (run_dir / f).unlink()

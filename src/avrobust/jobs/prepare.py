@@ -37,6 +37,11 @@ def prepare(data: str, out: str | Path, *, workers: int = 1, strict: bool = Fals
     manifest = prepare_cache(items, class_names, Path(out), options.decode_config(), source=data, workers=workers,
                              strict=strict)
     per_split = {s: sum(e["split"] == s and e["status"] == "ok" for e in manifest["entries"]) for s in SPLITS}
+    if not sum(per_split.values()):
+        bad = [e for e in manifest["entries"] if e["status"] != "ok"]
+        first = f" (first: {bad[0]['reason']})" if bad else ""
+        raise ConfigError(f"nothing under {recipe.name}'s root decoded: {len(bad)} file(s) skipped{first}; every reason "
+                          f"is in {Path(out) / 'manifest.json'}; check the files play (e.g. in ffprobe) and the root")
     return {**manifest, "name": recipe.name, "classes": len(class_names), "missing": len(missing),
             "per_split": per_split, "seconds": time.perf_counter() - start}
 
