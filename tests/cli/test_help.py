@@ -151,3 +151,24 @@ def test_the_catalogs_list_the_registries(run_cli) -> None:
         code, out, _ = run_cli(command)
         assert code == 0 and not _missing(" ".join(out.split()), registry.names()), command
 
+
+
+def test_help_groups_every_command_by_what_a_user_is_doing(run_cli) -> None:
+    from avrobust.cli.app import GROUPS, app, command_name
+
+    names = [command_name(i) for i in (*app.registered_commands, *app.registered_groups)]
+    grouped = [n for group in GROUPS.values() for n in group]
+    assert sorted(names) == sorted(grouped) and len(set(grouped)) == len(grouped)  # each command once, none left out
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    panels = [line.strip("╭─ ╮").strip() for line in out.splitlines() if line.startswith("╭─")]
+    assert panels == ["Options", *GROUPS]  # the groups in their order, no "Other"
+    rows = [out.index(f"│ {name} ") for name in ("demo", "models", "train", "evaluate", "study")]
+    assert rows == sorted(rows)
+
+
+def test_version_prints_the_version(run_cli) -> None:
+    from avrobust.version import __version__
+
+    code, out, _ = run_cli("--version")
+    assert code == 0 and out.strip() == f"avrobust {__version__}"

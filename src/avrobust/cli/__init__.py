@@ -9,10 +9,11 @@ from typing import NoReturn
 from rich.text import Text
 
 from avrobust.cli import crafting, guarantees, listing, robustness, train_commands, weights  # noqa: F401  (registers the commands)
-from avrobust.cli.app import app
+from avrobust.cli.app import app, group_commands
 from avrobust.console import console
 from avrobust.errors import AvrobustError
 
+group_commands()
 MULTI_VALUE = {"transfer": ("--surrogates", "--surrogate", "--victims", "--victim"), "ablate": ("--seeds",)}
 
 

@@ -13,9 +13,55 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Adversarial robustness of audio-visual classifiers (ICLR 2025, Zhang et al.).\n\n"
-    "Video is [N,T,3,H,W] in [0,1]; audio is a mono waveform [N,L] in [-1,1]; budgets use those units.",
 )
+# What a user is doing, in the order `avrobust --help` shows it; every command belongs to one group
+# (tests/cli/test_help.py checks that none is left out).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Start here": ("demo",),
+    "Look up": ("models", "datasets", "attacks", "methods", "corruptions", "certifiers", "analyses", "weights"),
+    "Data": ("data", "prepare"),
+    "Train and defend": ("train", "adv-train", "train-zoo", "ablate", "ablate-merge"),
+    "Attack and evaluate": ("evaluate", "attack", "benchmark", "certify", "transfer", "analyze", "export", "wrap"),
+    "Studies and reports": ("study", "report", "leaderboard"),
+}
+
+
+def command_name(info: Any) -> str:
+    """The name a registered Typer command or group is called by."""
+    if info.name:
+        return info.name
+    callback = getattr(info, "callback", None) or getattr(getattr(info, "typer_instance", None), "info", None)
+    return callback.__name__.replace("_", "-") if callable(callback) else ""
+
+
+def group_commands() -> None:
+    """Give every command its help panel (:data:`GROUPS`) and list the commands in that order."""
+    order = {name: i for i, name in enumerate(n for names in GROUPS.values() for n in names)}
+    panel = {name: group for group, names in GROUPS.items() for name in names}
+    for infos in (app.registered_commands, app.registered_groups):
+        for info in infos:
+            info.rich_help_panel = panel.get(command_name(info), "Other")
+        infos.sort(key=lambda info: order.get(command_name(info), len(order)))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from avrobust.version import __version__
+
+        output.print(f"avrobust {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                          help="Print avrobust's version and exit.")) -> None:
+    """Adversarial robustness of audio-visual classifiers (ICLR 2025, Zhang et al.).
+
+    Video is [N,T,3,H,W] in [0,1]; audio is a mono waveform [N,L] in [-1,1]; budgets use those units.
+    'avrobust COMMAND --help' for a command's options; the docs: docs/index.md.
+    """
+
+
 N_HELP = "Use the first N clips only (under torchrun write --limit: torchrun takes --n as its own)."
 
 
