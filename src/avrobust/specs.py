@@ -53,3 +53,17 @@ def format_spec(name: str, options: dict[str, Any]) -> str:
     if not options:
         return name
     return name + ":" + ",".join(f"{k}={options[k]}" for k in sorted(options))
+
+
+def short_spec(spec: str, width: int = 40) -> str:
+    """``spec`` short enough for a table cell: as written when it fits ``width`` characters, else its name
+    with the last part of its ``root`` (or ``cache``) path and an ellipsis (``folder:videos…``), or cut at
+    ``width``; the full spec goes beside it (a hover in HTML, a note in Markdown)."""
+    if len(spec) <= width:
+        return spec
+    try:
+        name, options = parse_spec(spec)
+    except ConfigError:
+        name, options = "", {}
+    tail = str(options.get("root") or options.get("cache") or "").rstrip("/").rsplit("/", 1)[-1]
+    return f"{name}:{tail}…" if tail else spec[: width - 1] + "…"

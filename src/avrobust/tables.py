@@ -22,12 +22,14 @@ from typing import Any
 
 @dataclass
 class Table:
-    """A title, a header and rows of strings; ``numeric`` columns are right-aligned."""
+    """A title, a header and rows of strings; ``numeric`` columns are right-aligned; ``hints`` (row, column) ->
+    the full text of a shortened cell, shown on hover in HTML."""
 
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)
     title: str = ""
     numeric: set[int] = field(default_factory=set)
+    hints: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def markdown(self, level: int = 0) -> str:
         """GitHub Markdown; the title as a heading of ``level`` (0: a bold line)."""
@@ -40,13 +42,15 @@ class Table:
     def html(self) -> str:
         e = html.escape
 
-        def cell(tag: str, i: int, text: str) -> str:
+        def cell(tag: str, i: int, text: str, hint: str | None = None) -> str:
             body = re.sub(r"`([^`]+)`", r"<code>\1</code>", e(text))  # Markdown code spans as HTML
-            return f"<{tag}{' class=num' if i in self.numeric else ''}>{body}</{tag}>"
+            title = f' title="{e(hint)}"' if hint else ""
+            return f"<{tag}{' class=num' if i in self.numeric else ''}{title}>{body}</{tag}>"
 
         parts = [f"<table>{f'<caption>{e(self.title)}</caption>' if self.title else ''}<tr>"
                  + "".join(cell("th", i, h) for i, h in enumerate(self.header)) + "</tr>"]
-        parts += ["<tr>" + "".join(cell("td", i, c) for i, c in enumerate(r)) + "</tr>" for r in self.rows]
+        parts += ["<tr>" + "".join(cell("td", i, c, self.hints.get((k, i))) for i, c in enumerate(r)) + "</tr>"
+                  for k, r in enumerate(self.rows)]
         return "\n".join(parts + ["</table>"])
 
 

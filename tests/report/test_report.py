@@ -158,8 +158,9 @@ window.addEventListener('load', async () => {
   const t = document.querySelector('table').getBoundingClientRect();
   document.body.setAttribute('data-check', JSON.stringify({images: imgs.length,
     decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length, audio: audio.length,
-    loaded: audio.filter(a => a.readyState >= 1 && a.duration > 0).length, bottom: t.bottom,
-    caption: document.querySelector('caption').textContent}));
+    loaded: audio.filter(a => a.readyState >= 1 && a.duration > 0).length, bottom: t.bottom, right: t.right,
+    width: document.documentElement.scrollWidth, caption: document.querySelector('caption').textContent,
+    hints: [...document.querySelectorAll('td[title]')].map(c => c.title)}));
 });
 </script>"""
 
@@ -210,3 +211,22 @@ def test_the_demo_report_shows_the_summary_table_on_the_first_screen(tmp_path: P
     check = in_browser(tmp_path / "demo" / "report" / "report.html")
     assert check["caption"].startswith("Models: clean and worst-case") and check["bottom"] <= 800
     assert check["decoded"] == check["images"] > 0 and check["loaded"] == check["audio"] > 0
+
+
+@pytest.mark.slow  # the report fixture uses the trained model
+@needs_browser
+def test_a_long_folder_spec_keeps_the_accuracy_columns_on_the_first_screen(results: Path, tmp_path: Path) -> None:
+    """The summary's data column shows a short name (the full spec on hover, and in a note in Markdown), so
+    a folder spec of ~110 characters of paths pushes nothing off a 1280 px screen."""
+    spec = ("folder:cache=/home/someone/projects/av/cache/products-112,csv=/home/someone/projects/av/products.csv,"
+            "frames=8,root=/home/someone/projects/av/products,sample_rate=16000,seconds=2.0,size=112")
+    one = json.loads((results / "eval-0.json").read_text())
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "eval.json").write_text(json.dumps({**one, "data": spec}))
+    built = build_report([tmp_path / "in"], tmp_path / "r", examples=0)
+    check = in_browser(Path(built["report"]))
+    assert check["caption"].startswith("Models: clean and worst-case") and check["bottom"] <= 800
+    assert check["right"] <= 1280 and check["width"] <= 1280  # no horizontal scrollbar
+    assert check["hints"] == [spec]
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "folder:products… (test)" in md and f"Data folder:products…: `{spec}`" in md

@@ -15,6 +15,7 @@ from avrobust.record import Flags, Record
 from avrobust.results.base import ReportContext, Result, Section, register_result
 from avrobust.results.certification import CertificationResult, certification_section
 from avrobust.results.corruption import CorruptionResult, corruption_section
+from avrobust.specs import short_spec
 from avrobust.tables import Table, eps_text, pct
 
 #: the threat models in the order tables show them
@@ -205,16 +206,18 @@ def leaderboard_table(cards: Sequence[tuple[Path, BenchmarkResult]], title: str 
     ranked = sorted(cards, key=lambda pc: -(pc[1].threats[RANKED_BY].robust_accuracy
                                             if RANKED_BY in pc[1].threats else -1.0))
     extra = [col for col in EXTRA_COLUMNS if any(col[1](c) is not None for _, c in cards)]
-    rows = []
+    rows, hints = [], {}
     for rank, (path, c) in enumerate(ranked, 1):
-        rows.append([str(rank), c.name(path), f"`{c.data}`", pct(c.clean_accuracy),
+        if short_spec(c.data) != c.data:
+            hints[len(rows), 2] = c.data
+        rows.append([str(rank), c.name(path), f"`{short_spec(c.data)}`", pct(c.clean_accuracy),
                      *[pct(c.threats[t].robust_accuracy) if t in c.threats else "—" for t in threats],
                      *[_cell(fmt, get(c)) for _, get, fmt in extra],
                      str(len(c.flags)) if c.flags else "", c.protocol, str(c.n), f"{c.seconds_per_clip:.2f}"])
     header = ["#", "model", "data", "clean %", *[f"{t} %" for t in threats], *[name for name, _, _ in extra], "flags",
               "protocol", "clips", "s / clip"]
     t = len(threats) + len(extra)
-    return Table(header, rows, title, {0, 3, *range(4, 4 + t), 4 + t, 6 + t, 7 + t})
+    return Table(header, rows, title, {0, 3, *range(4, 4 + t), 4 + t, 6 + t, 7 + t}, hints)
 
 
 def _certified(card: BenchmarkResult) -> tuple[float, float, str] | None:

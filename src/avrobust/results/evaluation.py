@@ -15,6 +15,7 @@ from avrobust.record import Flags, Record
 from avrobust.plotting import line_plot
 from avrobust.results.base import GROUPS, ExampleRequest, ReportContext, Result, Section, register_result
 from avrobust.results.training import training_of, training_runs
+from avrobust.specs import short_spec
 from avrobust.stats import mean_std
 from avrobust.tables import Table, budget_text, eps_text, frac
 
@@ -145,16 +146,19 @@ class EvaluationResult(Result):
     def summary(cls, items: Sequence[tuple[Path, Result]], ctx: ReportContext) -> list[Section]:
         runs = training_runs(ctx.found)
         models = Section("models", group="Summary", order=GROUPS["White box"])
-        rows = []
+        rows, hints = [], {}
         for p, r in items:
             assert isinstance(r, EvaluationResult)
             top, run = r.strongest(), training_of(r.checkpoint, runs)
-            rows.append([model_name(p, r), run.method if run else "-", f"{r.data} ({r.split})", str(r.n),
+            if short_spec(r.data) != r.data:
+                hints[len(rows), 2] = r.data
+            rows.append([model_name(p, r), run.method if run else "-", f"{short_spec(r.data)} ({r.split})", str(r.n),
                          frac(r.clean_accuracy), frac(r.worst_case_robust_accuracy),
                          f"{top[0]} ({frac(top[1])})" if top else "-"])
         models.tables.append(Table(["model", "trained with", "data", "clips", "clean acc", "worst-case robust acc",
                                     "strongest attack (robust acc)"], rows,
-                                   "Models: clean and worst-case robust accuracy", {3, 4, 5}))
+                                   "Models: clean and worst-case robust accuracy", {3, 4, 5}, hints))
+        models.notes += [f"Data {short_spec(d)}: `{d}`." for d in dict.fromkeys(hints.values())]
         first = next((r for _, r in items if isinstance(r, EvaluationResult) and r.attacks), None)
         if first is not None:
             a = next(iter(first.attacks.values()))
