@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import typer
@@ -34,13 +35,22 @@ def command_name(info: Any) -> str:
     return callback.__name__.replace("_", "-") if callable(callback) else ""
 
 
+def paragraphs(doc: str) -> str:
+    """A docstring's lines joined into paragraphs (Rich's help keeps a docstring's line breaks as they are)."""
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
+
+
 def group_commands() -> None:
-    """Give every command its help panel (:data:`GROUPS`) and list the commands in that order."""
+    """Give every command its help panel (:data:`GROUPS`) and its help text in paragraphs, and list the
+    commands in that order."""
     order = {name: i for i, name in enumerate(n for names in GROUPS.values() for n in names)}
     panel = {name: group for group, names in GROUPS.items() for name in names}
     for infos in (app.registered_commands, app.registered_groups):
         for info in infos:
             info.rich_help_panel = panel.get(command_name(info), "Other")
+            callback = getattr(info, "callback", None)
+            if getattr(info, "help", None) is None and callback is not None and callback.__doc__:
+                info.help = paragraphs(callback.__doc__)
         infos.sort(key=lambda info: order.get(command_name(info), len(order)))
 
 
@@ -58,7 +68,7 @@ def _options(version: bool = typer.Option(False, "--version", is_eager=True, cal
     """Adversarial robustness of audio-visual classifiers (ICLR 2025, Zhang et al.).
 
     Video is [N,T,3,H,W] in [0,1]; audio is a mono waveform [N,L] in [-1,1]; budgets use those units.
-    'avrobust COMMAND --help' for a command's options; the docs: docs/index.md.
+    'avrobust COMMAND --help' for a command's options. Documentation: 'make docs' builds it (site/index.html).
     """
 
 

@@ -132,7 +132,7 @@ def demo(
     quick: bool = typer.Option(False, help="A tiny dataset and one epoch (a smoke test, not meaningful numbers)."),
     compute: Any = None,
 ) -> None:
-    """End to end on the embedded synthetic dataset: train a surrogate and a victim, evaluate, summarise."""
+    """End to end on the embedded datasets (synth, digits): train, attack, transfer, compare defences, write a report."""
     from avrobust.jobs import run_demo
 
     result = run_demo(out, overwrite=overwrite, quick=quick, precision=compute.precision)

@@ -33,7 +33,7 @@ def _train(method: str, threat: Any, run: dict[str, Any], train_options: dict[st
 def train_cmd(method: str = typer.Option("standard", help=texts.METHOD + " Adversarial ones are easier with "
                                          "'adv-train'."),
               run: Any = None, train_options: Any = None, compute: Any = None) -> None:
-    """Train a zoo model; checkpoints every epoch, writes OUT/summary.json."""
+    """Train a zoo model or your own; checkpoints every epoch, writes OUT/summary.json."""
     _train(method, None, run, train_options, compute)
 
 
@@ -72,7 +72,7 @@ def ablate(
     init: Optional[Path] = typer.Option(None, help="Every configuration starts from this run's weights (the same "
                                         "model): adversarial fine-tuning of a trained model."),
     lr: Optional[float] = typer.Option(None, help="Peak learning rate of every configuration (default 3e-3)."),
-    backbone_lr: Optional[float] = typer.Option(None, help="Pretrained backbones' learning rate (default: the lr)."),
+    backbone_lr: Optional[float] = typer.Option(None, help="Pretrained backbones' learning rate (default: a tenth of --lr; --backbone-lr equal to --lr trains at one rate)."),
     resume: bool = typer.Option(False, help="Keep finished runs in --out and do the rest."),
     overwrite: bool = typer.Option(False, help="Replace an ablation already in --out."),
     threat: Any = None,
