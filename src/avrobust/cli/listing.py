@@ -23,7 +23,8 @@ def models(pattern: str = typer.Argument("all", help="Wildcard on names or alias
     from avrobust.jobs.catalog import zoo_catalog
 
     table = zoo_catalog(pattern)
-    show(table) if table.rows else output.print(f"no model matches {pattern!r}")
+    show(table) if table.rows else output.print(f"no model matches {pattern!r}; 'avrobust models' lists them all, "
+                                                "or name a group: paper, attention, standard, pretrained")
 
 
 @app.command()
