@@ -1,4 +1,4 @@
-"""The examples in examples/ run (on a tiny synth) and the README's "Use your own model" is one of them."""
+"""The examples in examples/ run (on a tiny synth) and the docs' "Your own model" page shows one of them."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def test_example_trains_and_evaluates_pgd_and_tma(name, unimodal, tmp_path):
     assert (tmp_path / name / "checkpoint.safetensors").exists()
 
 
-def test_readme_shows_an_example_as_it_is():
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"## Use your own model\n.*?```python\n(.*?)```", readme, re.S)
-    assert block, "README lacks the 'Use your own model' section"
+def test_the_docs_show_an_example_as_it_is():
+    page = (ROOT / "docs" / "own-model.md").read_text()
+    block = re.search(r"# Your own model\n.*?```python\n(.*?)```", page, re.S)
+    assert block, "docs/own-model.md lacks its example"
     assert block.group(1) == (ROOT / "examples" / "late_fusion.py").read_text()
 
 

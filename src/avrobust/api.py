@@ -59,8 +59,9 @@ def evaluate(model: ModelLike, data: DataLike, *, attacks: Sequence[str] = ("pgd
     Args:
         attacks: attack specs (``"pgd"``, ``"tma:lambda1=2"``); empty: clean metrics only.
         threat: budgets and attacked modalities (default: video 8/255, audio 0.01, L-inf, both).
-        steps, restarts, seed: defaults for every attack that takes them.
-        split: the split of a dataset spec; limit: the first ``limit`` clips only.
+        steps: steps of every attack that takes them; restarts too (None: each attack's default).
+        seed: the seed of every attack's random draws.
+        split: the split of a dataset spec; ``limit``: the first ``limit`` clips only.
         device: move the model there first (``"cuda"``, ``"cuda:1"``, ``"cpu"``, ``"auto"``); None: it stays
             on the device of its parameters (a run directory loads to the default device).
         precision: ``fp32``, ``bf16`` or ``fp16`` forward passes (perturbations stay float32).
@@ -240,7 +241,7 @@ def classifier(model: ModelLike, device: str | None = None) -> AVModel:
     if net is not None:
         return net.to(resolve(device)) if device is not None else net  # type: ignore[attr-defined]
     raise ConfigError(f"a {type(model).__name__} is not an avrobust classifier; wrap it first: "
-                      "avrobust.wrap(model, num_classes=K, sample_rate=HZ, ...) (see README, 'Use your own model')")
+                      "avrobust.wrap(model, num_classes=K, sample_rate=HZ, ...) (see docs/own-model.md)")
 
 
 def as_dataset(data: DataLike, split: str = "test", *, model: nn.Module | None = None, sample_rate: int | None = None,

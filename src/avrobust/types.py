@@ -128,9 +128,12 @@ class AVBatch:
         """Replace masked segments by a constant (black frames, silence).
 
         Args:
-            video_mask, audio_mask: bool ``[N, T]`` or ``[T]``; True means the segment is dropped.
-                ``None`` leaves that modality untouched. Equal masks give synchronous masking,
-                different ones asynchronous masking (see :func:`segment_masks`).
+            video_mask: bool ``[N, T]`` or ``[T]``; True means the frame's segment is dropped; ``None``
+                leaves the video untouched.
+            audio_mask: the same for the audio segments. Equal masks give synchronous masking, different
+                ones asynchronous masking (see :func:`segment_masks`).
+            video_fill: the value of a dropped frame (0: black).
+            audio_fill: the value of a dropped audio segment (0: silence).
         """
         video, audio = self.video, self.audio
         if video_mask is not None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from avrobust.io import write_json
 from avrobust.jobs import evaluate_checkpoint
 from avrobust.report import build_report
 from avrobust.report import render as render_module
+from tests.browser import BROWSER_RUN, checked_in_browser, needs_browser
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +148,6 @@ def test_report_refuses_overwrite_and_empty_input(results: Path, tmp_path: Path)
         build_report([tmp_path / "missing"], tmp_path / "r")
 
 
-BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 CHECK = """<script>
 window.addEventListener('load', async () => {
   const imgs = [...document.images], audio = [...document.querySelectorAll('audio')];
@@ -166,20 +164,8 @@ window.addEventListener('load', async () => {
 
 
 def in_browser(page: Path) -> dict:
-    """What headless Chromium at 1280x800 found in ``page`` (through a copy with a checking script)."""
-    probe = page.with_name("probe.html")
-    probe.write_text(page.read_text().replace("</body>", CHECK + "</body>"))
-    dom = subprocess.run([*BROWSER_RUN, "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=180).stdout
-    probe.unlink()
-    found = re.search(r'data-check="([^"]*)"', dom)
-    assert found, "the page did not finish loading in the browser"
-    return json.loads(html.unescape(found.group(1)))
-
-
-BROWSER_RUN = [str(BROWSER), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,800"]
-needs_browser = pytest.mark.skipif(BROWSER is None, reason="no Chromium found (apt install chromium); CI's .ci/run "
-                                   "installs it")
+    """What headless Chromium at 1280x800 found in ``page`` (tests/browser.py)."""
+    return checked_in_browser(page, CHECK)
 
 
 @pytest.mark.slow  # the report fixture uses the trained model

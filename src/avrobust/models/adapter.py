@@ -193,19 +193,23 @@ def wrap(model: nn.Module, *, num_classes: int, sample_rate: int, video_layout: 
     """Wrap ``model`` (called as ``model(video, audio)``) so every avrobust attack, evaluation and trainer takes it.
 
     Args:
-        num_classes: K, the size of the model's logits; sample_rate: its audio rate (Hz).
+        num_classes: K, the size of the model's logits.
+        sample_rate: the model's audio rate (Hz).
         video_layout: ``NTCHW`` or ``NCTHW``, the video layout the model takes.
         inputs: ``("video", "audio")`` or ``("audio", "video")``: the model's argument order.
-        video_mean, video_std: per-channel normalisation the model expects, applied inside the wrapper
-            (budgets stay in [0, 1] pixel units).
+        video_mean: per-channel mean the model expects, subtracted inside the wrapper (budgets stay in
+            [0, 1] pixel units).
+        video_std: per-channel standard deviation the model expects, divided inside the wrapper.
         audio_frontend: a differentiable function of the waveform ``[N, L]`` (a log-mel or fbank
             module; called with ``(audio, T)`` when it takes two arguments); ``None``: the waveform.
         logits: index or key of the fused logits in the model's output (default: the output, its
             first item, or its ``logits``).
-        audio_head, visual_head: names (as in ``model.named_modules()``) of the modules returning
-            unimodal logits ``[N, K]``; both or neither (then p_a, p_v by :data:`ABLATION`).
-        audio_features, visual_features: names of modules whose outputs are per-segment features
-            (TIA and TMA need both); ``*_feature_layout`` from :data:`FEATURE_LAYOUTS` (default: by rank).
+        audio_head: name (as in ``model.named_modules()``) of the module returning the audio-only logits
+            ``[N, K]``; give both heads or neither (then p_a, p_v by :data:`ABLATION`).
+        visual_head: name of the module returning the visual-only logits ``[N, K]``.
+        audio_features: name of the module whose output is the per-segment audio features (TIA and TMA
+            need both features); ``audio_feature_layout`` from :data:`FEATURE_LAYOUTS` (default: by rank).
+        visual_features: the same for the visual features (``visual_feature_layout``).
     """
     if isinstance(inputs, str):
         inputs = tuple(s.strip() for s in inputs.split(","))  # type: ignore[assignment]
