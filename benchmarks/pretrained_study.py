@@ -9,7 +9,7 @@ process's peak resident memory. Runs already done (their evaluation file exists)
 interrupted study continues.
 
     PYTHONPATH=src python benchmarks/pretrained_study.py ROOT --data digits:size=112,sample_rate=16000 \
-        --epochs 6 --seeds 0 1 2 --backbone-lr 3e-4 --runs PMsY:finetune PMsY:frozen
+        --epochs 6 --seeds 0 1 2 --runs PMsY:finetune PMsY:frozen
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--runs", nargs="+", default=["PMsY:finetune", "PMsY:frozen"],
                     help="MODEL:finetune or MODEL:frozen (frozen: --trainable-blocks 0)")
     ap.add_argument("--backbone-lr", type=float, default=None,
-                    help="the fine-tuned backbones' learning rate (default: the head's)")
+                    help="the fine-tuned backbones' learning rate (default: avrobust's, a tenth of the heads')")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     if not args.table_only:

@@ -51,6 +51,15 @@ def test_frozen_backbones_keep_their_weights_and_batch_norms() -> None:
         freeze(create_model("AsV", 10), 0)
 
 
+def test_pretrained_backbones_default_to_a_tenth_of_the_heads_learning_rate_and_scratch_models_to_one() -> None:
+    groups = parameter_groups(create_model("PMsY", 10, 16000), 3e-3, None)
+    assert [g["lr"] for g in groups] == pytest.approx([3e-4, 3e-3])
+    scratch = create_model("AsV", 10)
+    assert [g["lr"] for g in parameter_groups(scratch, 3e-3, None)] == [3e-3]
+    with pytest.raises(ConfigError, match="this model has none"):
+        parameter_groups(scratch, 3e-3, 1e-4)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not {"mobilenet-v2", "yamnet"} <= set(installed()), reason="weights not fetched ('make weights')")
 def test_a_pretrained_zoo_model_trains_with_its_weights_and_says_where_they_came_from(tmp_path, run_cli) -> None:

@@ -64,7 +64,7 @@ class TrainConfig:
         workers: processes that prepare the next batches while the model trains (0: none; see
             :mod:`avrobust.data.loader`).
         trainable_blocks, backbone_lr: fine-tuning of pretrained backbones (:mod:`avrobust.models.finetune`):
-            train only their last K blocks (0: frozen; None: all), at their own learning rate.
+            train only their last K blocks (0: frozen; None: all), at their own learning rate (None: a tenth of lr).
     """
 
     epochs: int = 12

@@ -184,10 +184,10 @@ def run_digits(out: Path, data: str, *, epochs: int, steps: int, precision: str 
 
 
 #: the pretrained regime is one documented command, not a section: one pretrained run costs the demo's whole budget
-PRETRAINED_NOTE = ("## Pretrained backbones (not run here)\n\nA pretrained model fine-tunes at about 106 s per epoch "
-                   "on 2 CPU cores, so the demo leaves it to one command (benchmarks/RESULTS.md, issue 28, has the "
-                   "figures):\n\n    make weights && avrobust train --data digits:size=112,sample_rate=16000 "
-                   "--model PMsY --epochs 6 --backbone-lr 3e-4 --out runs/pmsy\n")
+PRETRAINED_NOTE = ("## Pretrained backbones (not run here)\n\nA pretrained model fine-tunes at about 2 minutes per "
+                   "epoch on 2 CPU cores, so the demo leaves it to one command (benchmarks/RESULTS.md, issues 28 and "
+                   "40, has the figures):\n\n    make weights && avrobust train --data digits:size=112,sample_rate=16000 "
+                   "--model PMsY --epochs 6 --out runs/pmsy\n")
 
 
 def render_markdown(result: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@
 An encoder with a pretrained backbone (:mod:`avrobust.models.backbones`) lists its blocks in order
 (``blocks()``) and keeps the backbone as ``net``. ``trainable_blocks`` K trains the last K blocks of each
 such backbone (0: the backbones are frozen, their batch norms kept in eval mode; None: everything
-trains); ``backbone_lr`` gives the backbones' trainable parameters their own learning rate.
+trains); ``backbone_lr`` gives the backbones' trainable parameters their own learning rate, by default
+``BACKBONE_LR_RATIO`` times the heads' (the equal-epoch comparison of benchmarks/RESULTS.md, issue 40).
 """
 
 from __future__ import annotations
@@ -45,14 +46,19 @@ def freeze(model: nn.Module, trainable_blocks: int | None) -> int:
     return count
 
 
+BACKBONE_LR_RATIO = 0.1  # pretrained backbones fine-tune at a tenth of the heads' learning rate by default
+
+
 def parameter_groups(model: nn.Module, lr: float, backbone_lr: float | None) -> list[dict[str, Any]]:
-    """The optimiser's groups: trainable backbone parameters at ``backbone_lr`` (None: ``lr``), the rest at ``lr``."""
+    """The optimiser's groups: trainable backbone parameters at ``backbone_lr`` (None: ``BACKBONE_LR_RATIO * lr``),
+    the rest at ``lr``; a model without pretrained backbones has one group at ``lr``."""
     inside = {id(p) for enc in backbones(model) for p in enc.net.parameters()}
     trainable = [p for p in model.parameters() if p.requires_grad]
-    if backbone_lr is None:
-        return [{"params": trainable, "lr": lr}]
     if not inside:
-        raise ConfigError("backbone_lr applies to pretrained backbones and this model has none")
+        if backbone_lr is not None:
+            raise ConfigError("backbone_lr applies to pretrained backbones and this model has none")
+        return [{"params": trainable, "lr": lr}]
+    backbone_lr = BACKBONE_LR_RATIO * lr if backbone_lr is None else backbone_lr
     groups = [{"params": [p for p in trainable if id(p) in inside], "lr": backbone_lr},
               {"params": [p for p in trainable if id(p) not in inside], "lr": lr}]
     return [g for g in groups if g["params"]]
