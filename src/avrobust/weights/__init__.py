@@ -10,6 +10,6 @@ one registration in :mod:`.sources`; nothing else in avrobust needs these weight
 
 from avrobust.weights.fetching import fetch
 from avrobust.weights.wheels import WEIGHTS, WeightSource, register_weights
-from avrobust.weights.store import Provenance, installed, load, source_dir, weights_dir
+from avrobust.weights.store import Provenance, installed, load, source_dir, status, weights_dir
 
 __all__ = ["WEIGHTS", "Provenance", "WeightSource", "fetch", "installed", "load", "register_weights", "source_dir", "weights_dir"]

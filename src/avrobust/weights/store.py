@@ -78,6 +78,18 @@ def load(name: str) -> tuple[dict[str, torch.Tensor], Provenance]:
     return tensors, record
 
 
+def status(name: str) -> str:
+    """Whether weights ``name`` are here and intact: ``"missing"``, ``"ok"`` (tensors match the record) or
+    ``"broken: <why>"``."""
+    if name not in installed():
+        return "missing"
+    try:
+        load(name)
+    except ConfigError as err:
+        return f"broken: {err}"
+    return "ok"
+
+
 def source_dir(name: str) -> Path:
     """Where the original file of weights ``name`` is kept when its source keeps it."""
     return weights_dir() / "sources" / name
