@@ -210,10 +210,3 @@ def test_outputs_into_a_run_or_nowhere_are_one_line_and_the_run_is_untouched(run
         lines = [line for line in err.splitlines() if line.strip()]
         assert code == 2 and len(lines) == 1 and message in lines[0], (args, err)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir()) == before
-
-
-def test_the_run_marker_outputs_refuse_is_the_checkpoint_file():
-    from avrobust.checkpoint import CHECKPOINT_FILE
-    from avrobust.io import RUN_MARKER
-
-    assert RUN_MARKER == CHECKPOINT_FILE
