@@ -28,7 +28,7 @@ KEYS = ("clean_accuracy", "audio_only_accuracy", "visual_only_accuracy")
 
 
 def run(root: Path, data: str, model: str, mode: str, seed: int, epochs: int, batch_size: int,
-        backbone_lr: float | None) -> None:
+        backbone_lr: float | None, extra: list[str]) -> None:
     name = f"{model}-{mode}-s{seed}"
     out, ev = root / "runs" / name, root / "eval" / f"{name}.json"
     if ev.exists():
@@ -40,6 +40,7 @@ def run(root: Path, data: str, model: str, mode: str, seed: int, epochs: int, ba
         cmd += ["--trainable-blocks", "0"]
     elif backbone_lr is not None:
         cmd += ["--backbone-lr", str(backbone_lr)]
+    cmd += extra
     print(" ".join(cmd[2:]), flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
@@ -89,13 +90,17 @@ def main() -> None:
                     help="MODEL:finetune or MODEL:frozen (frozen: --trainable-blocks 0)")
     ap.add_argument("--backbone-lr", type=float, default=None,
                     help="the fine-tuned backbones' learning rate (default: avrobust's, a tenth of the heads')")
+    ap.add_argument("--lr", type=float, default=None, help="the heads' learning rate (default: avrobust's)")
+    ap.add_argument("--warmup", type=float, default=None, help="epochs of warm-up (default: avrobust's)")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     if not args.table_only:
         for seed in args.seeds:
             for entry in args.runs:
                 model, mode = entry.split(":")
-                run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size, args.backbone_lr)
+                extra = [x for k in ("lr", "warmup") if getattr(args, k) is not None
+                         for x in (f"--{k}", str(getattr(args, k)))]
+                run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size, args.backbone_lr, extra)
     print(f"`{args.data}`, {args.epochs} epochs, test split\n")
     table(args.root, args.runs, args.seeds)
 

@@ -2,11 +2,14 @@ import json
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from avrobust.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from avrobust.data import load_dataset
 from avrobust.defences import TrainConfig, create_method, prepare_run_dir, train
+from avrobust.defences.trainer import _make_schedule, warmup_factor
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.models import create_model
 from avrobust.seeding import seed_everything
@@ -65,16 +68,18 @@ def _train_resume(spec, run_dir, cfg):
 
 
 @pytest.mark.slow
-def test_resume_of_two_epoch_schedule_matches_when_schedule_is_the_same(tmp_path, tiny_spec):
-    """A run killed after epoch 1 of 2 and resumed equals the uninterrupted 2-epoch run."""
-    full, _ = _train(tiny_spec, tmp_path / "full", epochs=2)
-    _train_killed_after(tiny_spec, tmp_path / "killed", epochs=2, stop_after=1)
-    resumed, _ = _train_resume(tiny_spec, tmp_path / "killed", TrainConfig(epochs=2, seed=0, batch_size=8))
+@pytest.mark.parametrize("warmup", [0.0, 1.5])
+def test_resume_of_two_epoch_schedule_matches_when_schedule_is_the_same(tmp_path, tiny_spec, warmup):
+    """A run killed after epoch 1 of 2 and resumed equals the uninterrupted 2-epoch run (warm-up included)."""
+    full, _ = _train(tiny_spec, tmp_path / "full", epochs=2, warmup=warmup)
+    _train_killed_after(tiny_spec, tmp_path / "killed", epochs=2, stop_after=1, warmup=warmup)
+    resumed, _ = _train_resume(tiny_spec, tmp_path / "killed", TrainConfig(epochs=2, seed=0, batch_size=8,
+                                                                            warmup=warmup))
     for (k, va), vb in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(va, vb), k
 
 
-def _train_killed_after(spec, run_dir, epochs, stop_after):
+def _train_killed_after(spec, run_dir, epochs, stop_after, warmup=0.0):
     """Run a training that raises after ``stop_after`` epochs were checkpointed."""
     method = create_method("standard")
 
@@ -91,7 +96,7 @@ def _train_killed_after(spec, run_dir, epochs, stop_after):
     seed_everything(0)
     model = create_model("alexnet-sum-vgg", train_set.num_classes, train_set.sample_rate)
     with pytest.raises(Stop):
-        train(model, train_set, val_set, TrainConfig(epochs=epochs, seed=0, batch_size=8), run_dir,
+        train(model, train_set, val_set, TrainConfig(epochs=epochs, seed=0, batch_size=8, warmup=warmup), run_dir,
               method=method, meta={"model_name": "alexnet-sum-vgg"}, show_progress=False)
 
 
@@ -156,7 +161,8 @@ def test_mismatched_architecture_is_a_clear_error(tmp_path, make_model):
 def test_missing_checkpoint_and_bad_hyper_parameters(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path)
-    for bad in ({"epochs": 0}, {"lr": -1.0}, {"optimizer": "lbfgs"}, {"schedule": "step"}):
+    for bad in ({"epochs": 0}, {"lr": -1.0}, {"optimizer": "lbfgs"}, {"schedule": "step"}, {"warmup": -1.0},
+                {"warmup": 12.0}):
         with pytest.raises(ConfigError):
             TrainConfig(**bad)
     with pytest.raises(ConfigError, match="unknown training method"):
@@ -180,3 +186,29 @@ def test_robust_validation_each_epoch_leaves_training_unchanged(tmp_path, tiny_s
     for record in summary["history"]:
         assert 0 <= record["val_pgd_robust_accuracy"] <= 1
     assert "val_pgd_robust_accuracy" not in json.loads((tmp_path / "a" / "summary.json").read_text())["history"][0]
+
+
+@given(warm=st.integers(1, 50), extra=st.integers(1, 200), cosine=st.booleans())
+def test_warm_up_rises_linearly_to_the_peak_then_follows_the_schedule(warm, extra, cosine):
+    steps = warm + extra
+    f = [warmup_factor(i, warm, steps, cosine) for i in range(steps)]
+    assert f[0] == pytest.approx(1 / warm) and f[warm - 1] == 1.0 and all(0 <= x <= 1 for x in f)
+    assert all(b > a for a, b in zip(f[:warm - 1], f[1:warm]))
+    tail = f[warm:]
+    assert all(b <= a for a, b in zip(tail, tail[1:]))
+    assert (tail[0] == 1.0) and (tail[-1] < 1.0 if cosine and extra > 1 else True)
+    assert cosine or all(x == 1.0 for x in tail)
+
+
+def test_warm_up_starts_every_group_low_and_reaches_each_groups_own_peak():
+    """Two groups (a backbone at a tenth): each starts at its peak / warm-up updates and reaches its own peak."""
+    a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([{"params": [a], "lr": 1e-4}, {"params": [b], "lr": 1e-3}], lr=1e-3)
+    schedule = _make_schedule(opt, TrainConfig(epochs=3, lr=1e-3, warmup=1.0), steps=30, steps_per_epoch=10)
+    seen = []
+    for _ in range(30):
+        seen.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        schedule.step()
+    assert seen[0] == pytest.approx([1e-5, 1e-4]) and seen[9] == pytest.approx([1e-4, 1e-3])
+    assert seen[-1][1] < 1e-5

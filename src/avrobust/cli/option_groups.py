@@ -82,6 +82,8 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "weight_decay": (float, typer.Option(1e-4)),
     "optimizer": (str, typer.Option("adamw", help=texts.OPTIMIZER)),
     "schedule": (str, typer.Option("cosine", help=texts.SCHEDULE)),
+    "warmup": (float, typer.Option(0.0, min=0.0, help="Epochs (may be fractional) of linear learning-rate warm-up "
+                                   "before the schedule (0: none).")),
     "deterministic": (bool, typer.Option(False, help="Deterministic algorithms only (with --seed: repeatable bit "
                                                "for bit).")),
     "checkpoint_every": (int, typer.Option(0, min=0, help="Also checkpoint every N updates within an epoch "

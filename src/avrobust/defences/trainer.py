@@ -13,6 +13,8 @@ model is wrapped in DistributedDataParallel and each process trains on its share
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,6 +53,9 @@ class TrainConfig:
         lr: peak learning rate; weight_decay: decoupled (AdamW) or L2 (SGD) decay.
         optimizer: ``adamw`` or ``sgd`` (momentum 0.9, Nesterov).
         schedule: ``cosine`` (per step, to 0 at the end) or ``constant``.
+        warmup: epochs (may be fractional) over which every group's rate rises linearly from near 0 to its
+            peak before the schedule proper starts; 0: none. It keeps a random head's first large gradients
+            from rewriting pretrained features.
         seed: shuffling seed (the caller seeds the model's initialisation).
         eval_batch_size: clips per batch when measuring validation accuracy.
         checkpoint_every: also checkpoint every N updates within an epoch (0: after each epoch only);
@@ -73,6 +78,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     optimizer: str = "adamw"
     schedule: str = "cosine"
+    warmup: float = 0.0
     seed: int = 0
     eval_batch_size: int = 128
     checkpoint_every: int = 0
@@ -103,6 +109,8 @@ class TrainConfig:
             raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; valid choices: {', '.join(OPTIMIZERS)}")
+        if not 0 <= self.warmup < self.epochs:
+            raise ConfigError(f"warmup must be >= 0 epochs and fewer than the {self.epochs} epochs, got {self.warmup}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; valid choices: {', '.join(SCHEDULES)}")
 
@@ -114,7 +122,22 @@ def _make_optimizer(model: AVClassifier, config: TrainConfig) -> torch.optim.Opt
     return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _make_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int) -> Schedule:
+def warmup_factor(step: int, warm: int, steps: int, cosine: bool) -> float:
+    """The peak rate's multiplier at update ``step`` (0-based): linear from 1/warm to 1 over the first ``warm``
+    updates, then cosine to 0 at ``steps`` (or constant)."""
+    if step < warm:
+        return (step + 1) / warm
+    if not cosine:
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * (step - warm) / max(steps - warm, 1)))
+
+
+def _make_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int,
+                   steps_per_epoch: int) -> Schedule:
+    warm = round(config.warmup * steps_per_epoch)
+    if warm > 0:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(
+            warmup_factor, warm=warm, steps=max(steps, 1), cosine=config.schedule == "cosine"))
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
@@ -202,7 +225,8 @@ class _Loop:
         self.optimizer = _make_optimizer(model, config)
         self.steps_per_epoch = train_set.num_batches(config.batch_size)
         # a method may update the weights several times per batch (free-at's replays)
-        self.schedule = _make_schedule(self.optimizer, config, config.epochs * self.steps_per_epoch * method.replays)
+        self.schedule = _make_schedule(self.optimizer, config, config.epochs * self.steps_per_epoch * method.replays,
+                                       self.steps_per_epoch * method.replays)
         self.state = TrainState()
         self.device = next(model.parameters()).device
         self.net = wrap(model)  # DistributedDataParallel under torchrun, else the model itself
