@@ -35,8 +35,11 @@ def test_datasets_lists_synth_options(run_cli):
 def test_train_then_evaluate(run_cli, tmp_path, tiny_spec):
     run = tmp_path / "run"
     code, out, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "1", "--out", run,
-                             "--json", tmp_path / "train.json", "--batch-size", "8", "--schedule", "constant")
+                             "--json", tmp_path / "train.json", "--batch-size", "8", "--schedule", "constant",
+                             "--dropout", "0.2")
     assert code == 0, err
+    meta = json.loads((run / "checkpoint.json").read_text())
+    assert meta["model_config"]["dropout"] == 0.2
     summary = json.loads((tmp_path / "train.json").read_text())
     for key in ("seconds_per_epoch", "epochs", "forward_passes", "backward_passes", "metrics"):
         assert key in summary
@@ -50,7 +53,7 @@ def test_train_then_evaluate(run_cli, tmp_path, tiny_spec):
     code, _, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "1", "--out", run)
     assert code == 2 and "--resume" in err and "Traceback" not in err
     code, _, err = run_cli("train", "--data", tiny_spec, "--model", "AsV", "--epochs", "2", "--out", run,
-                           "--resume", "--batch-size", "8", "--schedule", "constant")
+                           "--resume", "--batch-size", "8", "--schedule", "constant", "--dropout", "0.2")
     assert code == 0, err
     assert json.loads((run / "summary.json").read_text())["epochs"] == 2
 
@@ -64,6 +67,8 @@ def test_train_then_evaluate(run_cli, tmp_path, tiny_spec):
         (["train", "--model", "AsV", "--optimizer", "lbfgs", "--out", "X"], "unknown optimizer 'lbfgs'"),
         (["evaluate", "--checkpoint", "nowhere"], "no checkpoint at nowhere"),
         (["train", "--model", "AsV", "--method", "magic", "--out", "X"], "unknown training method 'magic'"),
+        (["train", "--model", "AsV", "--warmup", "12", "--out", "X"], "warmup must be >= 0 epochs and fewer"),
+        (["train", "--model-file", "m.py:make", "--dropout", "0.1", "--out", "X"], "--dropout"),
     ],
 )
 def test_user_errors_are_one_line(run_cli, tmp_path, monkeypatch, args, message):

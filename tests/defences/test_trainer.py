@@ -109,6 +109,10 @@ def test_resume_extends_a_constant_schedule_but_not_a_cosine_one(tmp_path, tiny_
     assert summary["epochs"] == 2
     for (k, va), vb in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(va, vb), k
+    _train(tiny_spec, tmp_path / "warm", epochs=1, schedule="constant", warmup=0.5)
+    with pytest.raises(CheckpointError, match="constant schedule with warm-up; use the original --epochs"):
+        _train_resume(tiny_spec, tmp_path / "warm", TrainConfig(epochs=2, seed=0, batch_size=8, schedule="constant",
+                                                                warmup=0.5))
     _train(tiny_spec, tmp_path / "cos", epochs=1)
     with pytest.raises(CheckpointError, match="use the original --epochs"):
         _train_resume(tiny_spec, tmp_path / "cos", TrainConfig(epochs=2, seed=0, batch_size=8))

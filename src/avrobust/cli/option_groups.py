@@ -60,6 +60,8 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "seed": (int, typer.Option(0, help="Seeds initialisation, shuffling and (adversarial methods) random starts and "
                                "segment sampling.")),
     "width": (Optional[int], typer.Option(None, min=1, help="Encoder width (default 8; 64 is ResNet-18's standard).")),
+    "dropout": (Optional[float], typer.Option(None, min=0.0, max=0.99, help="Zoo models: dropout probability in the "
+                                               "encoders' features and the fusion (default 0).")),
     "pretrained": (Optional[Path], typer.Option(None, help="Local torchvision/timm ResNet-18 weights (.pth or "
                                                 "'.safetensors') for the visual branch of a resnet18-* model.")),
     "pretrained_audio": (Optional[Path], typer.Option(None, help="The same for the audio branch (RGB conv1 "

@@ -34,6 +34,7 @@ def train_model(
     method: str = "standard",
     threat: ThreatModel | None = None,
     width: int | None = None,
+    dropout: float | None = None,
     overwrite: bool = False,
     resume: bool = False,
     json_path: str | Path | None = None,
@@ -53,7 +54,8 @@ def train_model(
             ``wrap_config`` (a TOML or YAML file) says; the run records both, so later commands rebuild it.
         method: training-method spec (``standard:unimodal_weight=0.5``, ``avat:rho=0.4``).
         threat: budgets of the adversarial methods (default :class:`ThreatModel`); refused for others.
-        width: encoder width override; train_options: other :class:`TrainConfig` fields.
+        width: encoder width override; dropout: the zoo model's dropout probability in its encoders' features
+            and its fusion (default 0; kept in the checkpoint's model configuration); train_options: other :class:`TrainConfig` fields.
         deterministic: deterministic algorithms only (bitwise repeatable on GPU too).
         pretrained, pretrained_audio: local weight files for the visual / audio backbone (a ``resnet18``
             or a pretrained zoo model's; :mod:`avrobust.models.pretrained`). A pretrained zoo model's
@@ -63,8 +65,8 @@ def train_model(
             (adversarial fine-tuning of a fine-tuned model); recorded in the metadata with its checksum.
     """
     custom = is_factory(model)
-    if custom and (width is not None or pretrained or pretrained_audio):
-        raise ConfigError("--width, --pretrained and --pretrained-audio apply to zoo models; a model from a factory "
+    if custom and (width is not None or dropout is not None or pretrained or pretrained_audio):
+        raise ConfigError("--width, --dropout, --pretrained and --pretrained-audio apply to zoo models; a model from a factory "
                           "builds and loads its own")
     if wrap_config is not None and not custom:
         raise ConfigError(f"--wrap configures a model from a factory (--model-file); {model!r} is a zoo model")
@@ -83,7 +85,8 @@ def train_model(
         net.check_batch(train_set.batch(slice(0, 1))[0])  # a misfit wrapping fails before the run directory exists
         name = net.config.model_class
     else:
-        net = create_model(name, train_set.num_classes, train_set.sample_rate, **({} if width is None else {"width": width}))
+        overrides = {k: v for k, v in (("width", width), ("dropout", dropout)) if v is not None}
+        net = create_model(name, train_set.num_classes, train_set.sample_rate, **overrides)
     trainer_method = method_for(net, method, threat)
     start = None if resume or init is None else init_weights(net, init, name, train_set)
     reports = [] if resume or init is not None or custom else pretrained_weights(
