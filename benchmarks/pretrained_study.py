@@ -79,6 +79,38 @@ def table(root: Path, runs: list[str], seeds: list[int]) -> None:
                   + f" | {ms(secs, digits=0)} | {ms(peaks, digits=0)} |")
 
 
+def record(root: Path, path: Path, scheme: str, label: str, entry: str, seeds: list[int], settings: dict) -> None:
+    """Put the finished seeds of run ``entry`` under ``schemes[scheme]`` of the comparison file ``path`` (JSON;
+    per seed the test accuracies, the cost and the validation accuracy after every epoch) and rewrite its
+    Markdown table beside it from every scheme the file holds."""
+    model, mode = entry.split(":")
+    data = json.loads(path.read_text()) if path.exists() else {"kind": "lr-schemes", "schemes": {}}
+    runs = []
+    for s in seeds:
+        name = f"{model}-{mode}-s{s}"
+        ev = root / "eval" / f"{name}.json"
+        if not ev.exists():
+            continue
+        r, summary = json.loads(ev.read_text()), json.loads((root / "runs" / name / "summary.json").read_text())
+        runs.append({"seed": s, **{k: r[k] for k in KEYS}, "seconds_per_epoch": round(summary["seconds_per_epoch"], 1),
+                     "peak_mib": round(int((root / "runs" / name / "peak_kib.txt").read_text()) / 1024),
+                     "val_clean_accuracy_per_epoch": [h["val_clean_accuracy"] for h in summary["history"]],
+                     "train_config": summary["train_config"]})
+    data["schemes"][scheme] = {"label": label, **settings, "runs": runs}
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    lines = ["| scheme | seeds | clean | audio-only | visual-only | val acc after epoch 1 | s / epoch | peak MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for sch in data["schemes"].values():
+        rs = sch["runs"]
+        lines.append(f"| {sch['label']} | {len(rs)} | " + " | ".join(ms([r[k] for r in rs]) for k in KEYS)
+                     + f" | {np.mean([r['val_clean_accuracy_per_epoch'][0] for r in rs]):.3f} | "
+                     + f"{ms([r['seconds_per_epoch'] for r in rs], digits=0)} | {ms([r['peak_mib'] for r in rs], digits=0)} |")
+    per_seed = "; ".join(f"{sch['label']}: clean " + " / ".join(f"{r['clean_accuracy']:.4f}" for r in sch["runs"])
+                         + f" (seeds {', '.join(str(r['seed']) for r in sch['runs'])})" for sch in data["schemes"].values())
+    head = path.with_suffix(".md").read_text().split("\n\n")[0] if path.with_suffix(".md").exists() else ""
+    path.with_suffix(".md").write_text("\n\n".join([head, "\n".join(lines), f"Per seed: {per_seed}."]) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root", type=Path)
@@ -93,6 +125,10 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=None, help="the heads' learning rate (default: avrobust's)")
     ap.add_argument("--warmup", type=float, default=None, help="epochs of warm-up (default: avrobust's)")
     ap.add_argument("--table-only", action="store_true")
+    ap.add_argument("--record", type=Path, default=None,
+                    help="also put these runs into this comparison file (JSON, and its .md table) as --scheme")
+    ap.add_argument("--scheme", default=None, help="the scheme's key in --record")
+    ap.add_argument("--label", default=None, help="the scheme's words in the table")
     args = ap.parse_args()
     if not args.table_only:
         for seed in args.seeds:
@@ -103,6 +139,9 @@ def main() -> None:
                 run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size, args.backbone_lr, extra)
     print(f"`{args.data}`, {args.epochs} epochs, test split\n")
     table(args.root, args.runs, args.seeds)
+    if args.record:
+        settings = {k: getattr(args, k) for k in ("backbone_lr", "lr", "warmup") if getattr(args, k) is not None}
+        record(args.root, args.record, args.scheme, args.label or args.scheme, args.runs[0], args.seeds, settings)
 
 
 if __name__ == "__main__":
