@@ -98,12 +98,13 @@ def record(root: Path, path: Path, scheme: str, label: str, entry: str, seeds: l
                      "train_config": summary["train_config"]})
     data["schemes"][scheme] = {"label": label, **settings, "runs": runs}
     path.write_text(json.dumps(data, indent=1) + "\n")
-    lines = ["| scheme | seeds | clean | audio-only | visual-only | val acc after epoch 1 | s / epoch | peak MiB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| scheme | seeds | clean | audio-only | visual-only | val acc after epoch 1 | val acc at the end | s / epoch "
+             "| peak MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for sch in data["schemes"].values():
         rs = sch["runs"]
         lines.append(f"| {sch['label']} | {len(rs)} | " + " | ".join(ms([r[k] for r in rs]) for k in KEYS)
                      + f" | {np.mean([r['val_clean_accuracy_per_epoch'][0] for r in rs]):.3f} | "
+                     + f"{ms([r['val_clean_accuracy_per_epoch'][-1] for r in rs])} | "
                      + f"{ms([r['seconds_per_epoch'] for r in rs], digits=0)} | {ms([r['peak_mib'] for r in rs], digits=0)} |")
     per_seed = "; ".join(f"{sch['label']}: clean " + " / ".join(f"{r['clean_accuracy']:.4f}" for r in sch["runs"])
                          + f" (seeds {', '.join(str(r['seed']) for r in sch['runs'])})" for sch in data["schemes"].values())
