@@ -125,6 +125,7 @@ def main() -> None:
                     help="the fine-tuned backbones' learning rate (default: avrobust's, a tenth of the heads')")
     ap.add_argument("--lr", type=float, default=None, help="the heads' learning rate (default: avrobust's)")
     ap.add_argument("--warmup", type=float, default=None, help="epochs of warm-up (default: avrobust's)")
+    ap.add_argument("--dropout", type=float, default=None, help="the model's dropout (default: avrobust's, 0)")
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--record", type=Path, default=None,
                     help="also put these runs into this comparison file (JSON, and its .md table) as --scheme")
@@ -135,13 +136,13 @@ def main() -> None:
         for seed in args.seeds:
             for entry in args.runs:
                 model, mode = entry.split(":")
-                extra = [x for k in ("lr", "warmup") if getattr(args, k) is not None
+                extra = [x for k in ("lr", "warmup", "dropout") if getattr(args, k) is not None
                          for x in (f"--{k}", str(getattr(args, k)))]
                 run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size, args.backbone_lr, extra)
     print(f"`{args.data}`, {args.epochs} epochs, test split\n")
     table(args.root, args.runs, args.seeds)
     if args.record:
-        settings = {k: getattr(args, k) for k in ("backbone_lr", "lr", "warmup") if getattr(args, k) is not None}
+        settings = {k: getattr(args, k) for k in ("backbone_lr", "lr", "warmup", "dropout") if getattr(args, k) is not None}
         record(args.root, args.record, args.scheme, args.label or args.scheme, args.runs[0], args.seeds, settings)
 
 
