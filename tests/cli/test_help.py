@@ -97,7 +97,7 @@ def test_every_registered_name_is_in_the_help_of_each_command_that_takes_it(help
     from avrobust.attacks.threat import NORMS
     from avrobust.data import DATASETS, SPLITS
     from avrobust.defences import METHODS
-    from avrobust.defences.trainer import OPTIMIZERS, SCHEDULES
+    from avrobust.defences.optim import OPTIMIZERS, SCHEDULES
     from avrobust.evaluation.suites import SUITES
     from avrobust.jobs.ablate import ablation_configs
     from avrobust.models import ZOO

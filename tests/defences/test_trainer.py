@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 from avrobust.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from avrobust.data import load_dataset
 from avrobust.defences import TrainConfig, create_method, prepare_run_dir, train
-from avrobust.defences.trainer import _make_schedule, warmup_factor
+from avrobust.defences.optim import make_schedule, warmup_factor
 from avrobust.errors import CheckpointError, ConfigError
 from avrobust.models import create_model
 from avrobust.seeding import seed_everything
@@ -208,7 +208,7 @@ def test_warm_up_starts_every_group_low_and_reaches_each_groups_own_peak():
     """Two groups (a backbone at a tenth): each starts at its peak / warm-up updates and reaches its own peak."""
     a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.AdamW([{"params": [a], "lr": 1e-4}, {"params": [b], "lr": 1e-3}], lr=1e-3)
-    schedule = _make_schedule(opt, TrainConfig(epochs=3, lr=1e-3, warmup=1.0), steps=30, steps_per_epoch=10)
+    schedule = make_schedule(opt, "cosine", steps=30, warm=10)
     seen = []
     for _ in range(30):
         seen.append([g["lr"] for g in opt.param_groups])

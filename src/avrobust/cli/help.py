@@ -11,7 +11,7 @@ from avrobust.corruptions import CORRUPTIONS, corruption_names
 from avrobust.data import DATASETS, SPLITS
 from avrobust.defences import METHODS
 from avrobust.device import PRECISIONS
-from avrobust.defences.trainer import OPTIMIZERS, SCHEDULES
+from avrobust.defences.optim import OPTIMIZERS, SCHEDULES
 from avrobust.evaluation.model_card import THREATS
 from avrobust.evaluation.suites import SUITES, protocols, suite_named
 from avrobust.models import ZOO

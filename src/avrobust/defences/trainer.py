@@ -13,8 +13,6 @@ model is wrapped in DistributedDataParallel and each process trains on its share
 
 from __future__ import annotations
 
-import functools
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,13 +33,11 @@ from avrobust.errors import ConfigError
 from avrobust.evaluation.clean import clean_counts
 from avrobust.io import write_json
 from avrobust.models.classifier import AVClassifier
-from avrobust.models.finetune import freeze, parameter_groups
+from avrobust.defences.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from avrobust.models.finetune import freeze
 from avrobust.results import TrainingResult
 from avrobust.seeding import generator
 from avrobust.types import AVBatch
-
-OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("cosine", "constant")
 
 
 @dataclass(frozen=True)
@@ -113,34 +109,6 @@ class TrainConfig:
             raise ConfigError(f"warmup must be >= 0 epochs and fewer than the {self.epochs} epochs, got {self.warmup}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; valid choices: {', '.join(SCHEDULES)}")
-
-
-def _make_optimizer(model: AVClassifier, config: TrainConfig) -> torch.optim.Optimizer:
-    groups = parameter_groups(model, config.lr, config.backbone_lr)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
-    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def warmup_factor(step: int, warm: int, steps: int, cosine: bool) -> float:
-    """The peak rate's multiplier at update ``step`` (0-based): linear from 1/warm to 1 over the first ``warm``
-    updates, then cosine to 0 at ``steps`` (or constant)."""
-    if step < warm:
-        return (step + 1) / warm
-    if not cosine:
-        return 1.0
-    return 0.5 * (1.0 + math.cos(math.pi * (step - warm) / max(steps - warm, 1)))
-
-
-def _make_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int,
-                   steps_per_epoch: int) -> Schedule:
-    warm = round(config.warmup * steps_per_epoch)
-    if warm > 0:
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(
-            warmup_factor, warm=warm, steps=max(steps, 1), cosine=config.schedule == "cosine"))
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
-    return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
 def train(
@@ -222,11 +190,12 @@ class _Loop:
         self.model, self.train_set, self.val_set, self.config = model, train_set, val_set, config
         self.run_dir, self.method, self.meta, self.show_progress = run_dir, method, meta, show_progress
         freeze(model, config.trainable_blocks)
-        self.optimizer = _make_optimizer(model, config)
+        self.optimizer = make_optimizer(model, config.optimizer, config.lr, config.weight_decay, config.backbone_lr)
         self.steps_per_epoch = train_set.num_batches(config.batch_size)
         # a method may update the weights several times per batch (free-at's replays)
-        self.schedule = _make_schedule(self.optimizer, config, config.epochs * self.steps_per_epoch * method.replays,
-                                       self.steps_per_epoch * method.replays)
+        per_epoch = self.steps_per_epoch * method.replays
+        self.schedule = make_schedule(self.optimizer, config.schedule, config.epochs * per_epoch,
+                                      round(config.warmup * per_epoch))
         self.state = TrainState()
         self.device = next(model.parameters()).device
         self.net = wrap(model)  # DistributedDataParallel under torchrun, else the model itself
