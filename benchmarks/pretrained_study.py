@@ -56,35 +56,10 @@ def ms(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
     return f"{a.mean():.{digits}f} ± {a.std(ddof=1):.{digits}f}" if len(a) > 1 else f"{a.mean():.{digits}f}"
 
 
-def table(root: Path, runs: list[str], seeds: list[int]) -> None:
-    print("| model | backbones | seeds | clean | audio-only | visual-only | s / epoch | peak MiB (training) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for entry in runs:
-        model, mode = entry.split(":")
-        vals: dict[str, list[float]] = {k: [] for k in KEYS}
-        secs, peaks = [], []
-        for s in seeds:
-            name = f"{model}-{mode}-s{s}"
-            ev = root / "eval" / f"{name}.json"
-            if not ev.exists():
-                continue
-            r = json.loads(ev.read_text())
-            for k in KEYS:
-                vals[k].append(r[k])
-            summary = json.loads((root / "runs" / name / "summary.json").read_text())
-            secs.append(summary["seconds_per_epoch"])
-            peaks.append(int((root / "runs" / name / "peak_kib.txt").read_text()) / 1024)
-        if secs:
-            print(f"| {model} | {mode} | {len(secs)} | " + " | ".join(ms(vals[k]) for k in KEYS)
-                  + f" | {ms(secs, digits=0)} | {ms(peaks, digits=0)} |")
-
-
-def record(root: Path, path: Path, scheme: str, label: str, entry: str, seeds: list[int], settings: dict) -> None:
-    """Put the finished seeds of run ``entry`` under ``schemes[scheme]`` of the comparison file ``path`` (JSON;
-    per seed the test accuracies, the cost and the validation accuracy after every epoch) and rewrite its
-    Markdown table beside it from every scheme the file holds."""
+def finished(root: Path, entry: str, seeds: list[int]) -> list[dict]:
+    """The finished seeds of run ``entry`` (``MODEL:MODE``): per seed the test accuracies, the cost, the
+    validation accuracy after every epoch and the run's resolved train config."""
     model, mode = entry.split(":")
-    data = json.loads(path.read_text()) if path.exists() else {"kind": "lr-schemes", "schemes": {}}
     runs = []
     for s in seeds:
         name = f"{model}-{mode}-s{s}"
@@ -96,7 +71,25 @@ def record(root: Path, path: Path, scheme: str, label: str, entry: str, seeds: l
                      "peak_mib": round(int((root / "runs" / name / "peak_kib.txt").read_text()) / 1024),
                      "val_clean_accuracy_per_epoch": [h["val_clean_accuracy"] for h in summary["history"]],
                      "train_config": summary["train_config"]})
-    data["schemes"][scheme] = {"label": label, **settings, "runs": runs}
+    return runs
+
+
+def table(root: Path, runs: list[str], seeds: list[int]) -> None:
+    print("| model | backbones | seeds | clean | audio-only | visual-only | s / epoch | peak MiB (training) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for entry in runs:
+        rs = finished(root, entry, seeds)
+        if rs:
+            model, mode = entry.split(":")
+            print(f"| {model} | {mode} | {len(rs)} | " + " | ".join(ms([r[k] for r in rs]) for k in KEYS)
+                  + f" | {ms([r['seconds_per_epoch'] for r in rs], digits=0)} | {ms([r['peak_mib'] for r in rs], digits=0)} |")
+
+
+def record(root: Path, path: Path, scheme: str, label: str, entry: str, seeds: list[int], settings: dict) -> None:
+    """Put the finished seeds of run ``entry`` under ``schemes[scheme]`` of the comparison file ``path`` (JSON)
+    and rewrite its Markdown table beside it from every scheme the file holds."""
+    data = json.loads(path.read_text()) if path.exists() else {"kind": "lr-schemes", "schemes": {}}
+    data["schemes"][scheme] = {"label": label, **settings, "runs": finished(root, entry, seeds)}
     path.write_text(json.dumps(data, indent=1) + "\n")
     lines = ["| scheme | seeds | clean | audio-only | visual-only | val acc after epoch 1 | val acc at the end | s / epoch "
              "| peak MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -132,17 +125,20 @@ def main() -> None:
     ap.add_argument("--scheme", default=None, help="the scheme's key in --record")
     ap.add_argument("--label", default=None, help="the scheme's words in the table")
     args = ap.parse_args()
+    if args.record and not args.scheme:
+        ap.error("--record needs --scheme (the scheme's key in the file)")
+    passed = ("lr", "warmup", "dropout")  # handed to 'avrobust train' as they are
     if not args.table_only:
         for seed in args.seeds:
             for entry in args.runs:
                 model, mode = entry.split(":")
-                extra = [x for k in ("lr", "warmup", "dropout") if getattr(args, k) is not None
+                extra = [x for k in passed if getattr(args, k) is not None
                          for x in (f"--{k}", str(getattr(args, k)))]
                 run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size, args.backbone_lr, extra)
     print(f"`{args.data}`, {args.epochs} epochs, test split\n")
     table(args.root, args.runs, args.seeds)
     if args.record:
-        settings = {k: getattr(args, k) for k in ("backbone_lr", "lr", "warmup", "dropout") if getattr(args, k) is not None}
+        settings = {k: getattr(args, k) for k in ("backbone_lr", *passed) if getattr(args, k) is not None}
         record(args.root, args.record, args.scheme, args.label or args.scheme, args.runs[0], args.seeds, settings)
 
 
