@@ -106,9 +106,9 @@ def restore_state(run_dir: Path, model: AVClassifier, optimizer: torch.optim.Opt
     if changed:
         raise CheckpointError(f"cannot resume: {', '.join(changed)} differ from the run in {run_dir}; "
                               "resume with the original settings")
-    if old["epochs"] != new["epochs"] and (new["schedule"] != "constant" or new.get("warmup", 0)):
+    if old["epochs"] != new["epochs"] and (new["schedule"] != "constant" or new["warmup"]):
         raise CheckpointError(f"cannot resume with --epochs {new['epochs']} (the run planned {old['epochs']}) under "
-                              f"the {new['schedule']} schedule{' with warm-up' if new.get('warmup', 0) else ''}; "
+                              f"the {new['schedule']} schedule{' with warm-up' if new['warmup'] else ''}; "
                               "use the original --epochs")
     if "training_state" not in saved:
         raise CheckpointError(f"cannot resume: {run_dir} holds weights only, no training state")

@@ -27,13 +27,13 @@ from avrobust.data import AVDataset
 from avrobust.data.loader import stream
 from avrobust.device import autocast, check_precision
 from avrobust.defences.base import TrainingMethod, create_method
-from avrobust.defences.runstate import SUMMARY_FILE, Schedule, TrainState, restore_state, run_summary, save_state
+from avrobust.defences.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from avrobust.defences.runstate import SUMMARY_FILE, TrainState, restore_state, run_summary, save_state
 from avrobust.distributed import all_reduce_max, all_reduce_sum, context, gather_objects, wrap
 from avrobust.errors import ConfigError
 from avrobust.evaluation.clean import clean_counts
 from avrobust.io import write_json
 from avrobust.models.classifier import AVClassifier
-from avrobust.defences.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 from avrobust.models.finetune import freeze
 from avrobust.results import TrainingResult
 from avrobust.seeding import generator

@@ -12,4 +12,4 @@ from avrobust.weights.fetching import fetch
 from avrobust.weights.wheels import WEIGHTS, WeightSource, register_weights
 from avrobust.weights.store import Provenance, installed, load, source_dir, status, weights_dir
 
-__all__ = ["WEIGHTS", "Provenance", "WeightSource", "fetch", "installed", "load", "register_weights", "source_dir", "weights_dir"]
+__all__ = ["WEIGHTS", "Provenance", "WeightSource", "fetch", "installed", "load", "register_weights", "source_dir", "status", "weights_dir"]
