@@ -119,6 +119,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=None, help="the heads' learning rate (default: avrobust's)")
     ap.add_argument("--warmup", type=float, default=None, help="epochs of warm-up (default: avrobust's)")
     ap.add_argument("--dropout", type=float, default=None, help="the model's dropout (default: avrobust's, 0)")
+    ap.add_argument("--method", default=None, help="the training method spec (default: avrobust's, standard)")
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--record", type=Path, default=None,
                     help="also put these runs into this comparison file (JSON, and its .md table) as --scheme")
@@ -127,7 +128,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.record and not args.scheme:
         ap.error("--record needs --scheme (the scheme's key in the file)")
-    passed = ("lr", "warmup", "dropout")  # handed to 'avrobust train' as they are
+    passed = ("lr", "warmup", "dropout", "method")  # handed to 'avrobust train' as they are
     if not args.table_only:
         for seed in args.seeds:
             for entry in args.runs:
