@@ -120,6 +120,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=None, help="epochs of warm-up (default: avrobust's)")
     ap.add_argument("--dropout", type=float, default=None, help="the model's dropout (default: avrobust's, 0)")
     ap.add_argument("--method", default=None, help="the training method spec (default: avrobust's, standard)")
+    ap.add_argument("--fusion-lr", type=float, default=None,
+                    help="an attention fusion's mixing layers' learning rate (default: avrobust's, the heads')")
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--record", type=Path, default=None,
                     help="also put these runs into this comparison file (JSON, and its .md table) as --scheme")
@@ -128,13 +130,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.record and not args.scheme:
         ap.error("--record needs --scheme (the scheme's key in the file)")
-    passed = ("lr", "warmup", "dropout", "method")  # handed to 'avrobust train' as they are
+    passed = ("lr", "warmup", "dropout", "method", "fusion_lr")  # handed to 'avrobust train' as they are
     if not args.table_only:
         for seed in args.seeds:
             for entry in args.runs:
                 model, mode = entry.split(":")
                 extra = [x for k in passed if getattr(args, k) is not None
-                         for x in (f"--{k}", str(getattr(args, k)))]
+                         for x in (f"--{k.replace('_', '-')}", str(getattr(args, k)))]
                 run(args.root, args.data, model, mode, seed, args.epochs, args.batch_size, args.backbone_lr, extra)
     print(f"`{args.data}`, {args.epochs} epochs, test split\n")
     table(args.root, args.runs, args.seeds)

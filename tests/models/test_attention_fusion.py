@@ -80,6 +80,34 @@ def test_bottleneck_tokens_are_the_only_path_between_modalities():
         assert not torch.equal(fusion(fa, fv)[2], fusion(torch.randn(2, 4, 6), fv)[2])
 
 
+@pytest.mark.parametrize("fusion", ["bottleneck", "xattn"])
+def test_fusion_lr_trains_the_mixing_layers_alone_at_their_rate(make_model, fusion):
+    """``fusion_lr``: the attention layers and bottleneck tokens get their own group; the heads, projections
+    and norms (what a late fusion has too) stay at the heads' rate; every parameter is in exactly one group."""
+    from avrobust.models.finetune import parameter_groups
+
+    model = make_model(f"alexnet-{fusion}-vgg", num_classes=5)
+    slow, rest = parameter_groups(model, 3e-3, None, 3e-4)
+    assert (slow["lr"], rest["lr"]) == (3e-4, 3e-3)
+    named = {id(p): n for n, p in model.named_parameters()}
+    slow_names = {named[id(p)] for p in slow["params"]}
+    assert slow_names and all(n.startswith(("fusion.audio_", "fusion.visual_", "fusion.bottleneck")) for n in slow_names)
+    assert not slow_names & {"fusion.audio_head.weight", "fusion.visual_in.weight", "fusion.modality", "fusion.audio_norm.bias"}
+    assert ("fusion.bottleneck" in slow_names) is (fusion == "bottleneck")
+    assert len(slow["params"]) + len(rest["params"]) == len(list(model.parameters()))
+    assert [g["lr"] for g in parameter_groups(model, 3e-3, None)] == [3e-3]  # None: one rate, as before
+
+
+def test_fusion_lr_is_refused_for_late_fusion_and_checked(make_model):
+    from avrobust.defences.trainer import TrainConfig
+    from avrobust.models.finetune import parameter_groups
+
+    with pytest.raises(ConfigError, match="fusion_lr applies to attention fusions .* this model fuses late"):
+        parameter_groups(make_model("AsV", num_classes=5), 3e-3, None, 3e-4)
+    with pytest.raises(ConfigError, match="fusion learning rate must be > 0"):
+        TrainConfig(fusion_lr=0.0)
+
+
 def test_attention_fused_models_are_listed_with_aliases():
     names = list_models("all")
     assert set(SCRATCH_ATTENTION) <= set(names) and "mobilenetv2-bottleneck-yamnet" in names

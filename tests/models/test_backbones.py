@@ -58,6 +58,8 @@ def test_pretrained_backbones_default_to_a_tenth_of_the_heads_learning_rate_and_
     assert [g["lr"] for g in parameter_groups(scratch, 3e-3, None)] == [3e-3]
     with pytest.raises(ConfigError, match="this model has none"):
         parameter_groups(scratch, 3e-3, 1e-4)
+    fused = parameter_groups(create_model("PMbY", 10, 16000), 3e-3, None, 1e-3)  # backbones, mixing layers, rest
+    assert [g["lr"] for g in fused] == pytest.approx([3e-4, 1e-3, 3e-3])
 
 
 @pytest.mark.slow

@@ -95,6 +95,8 @@ TRAIN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "trainable_blocks": (Optional[int], typer.Option(None, min=0, help="Pretrained backbones: train only their last N "
                                                      "blocks (0: frozen; default: all).")),
     "backbone_lr": (Optional[float], typer.Option(None, help="Pretrained backbones' learning rate (default: a tenth of --lr).")),
+    "fusion_lr": (Optional[float], typer.Option(None, help="Attention fusions' mixing layers' learning rate "
+                                                "(bottleneck, xattn; default: --lr).")),
     "workers": (int, typer.Option(0, min=0, help="Processes that prepare the next batches while the model trains "
                                   "(pinned and copied without blocking on a GPU; 0: none).")),
     "compile": (bool, typer.Option(False, "--compile", help="Run the training forward passes through torch.compile "

@@ -66,6 +66,7 @@ class TrainConfig:
             :mod:`avrobust.data.loader`).
         trainable_blocks, backbone_lr: fine-tuning of pretrained backbones (:mod:`avrobust.models.finetune`):
             train only their last K blocks (0: frozen; None: all), at their own learning rate (None: a tenth of lr).
+        fusion_lr: an attention fusion's mixing layers' learning rate (None: lr, as the heads).
     """
 
     epochs: int = 12
@@ -84,6 +85,7 @@ class TrainConfig:
     workers: int = 0
     trainable_blocks: int | None = None
     backbone_lr: float | None = None
+    fusion_lr: float | None = None
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
@@ -91,6 +93,8 @@ class TrainConfig:
             raise ConfigError(f"workers must be >= 0, got {self.workers}")
         if self.backbone_lr is not None and not self.backbone_lr > 0:
             raise ConfigError(f"backbone learning rate must be > 0, got {self.backbone_lr}")
+        if self.fusion_lr is not None and not self.fusion_lr > 0:
+            raise ConfigError(f"fusion learning rate must be > 0, got {self.fusion_lr}")
         if self.robust_val < 0:
             raise ConfigError(f"robust_val must be >= 0 clips (0: off), got {self.robust_val}")
         if self.checkpoint_every < 0:
@@ -190,7 +194,8 @@ class _Loop:
         self.model, self.train_set, self.val_set, self.config = model, train_set, val_set, config
         self.run_dir, self.method, self.meta, self.show_progress = run_dir, method, meta, show_progress
         freeze(model, config.trainable_blocks)
-        self.optimizer = make_optimizer(model, config.optimizer, config.lr, config.weight_decay, config.backbone_lr)
+        self.optimizer = make_optimizer(model, config.optimizer, config.lr, config.weight_decay, config.backbone_lr,
+                                        config.fusion_lr)
         self.steps_per_epoch = train_set.num_batches(config.batch_size)
         # a method may update the weights several times per batch (free-at's replays)
         per_epoch = self.steps_per_epoch * method.replays

@@ -82,6 +82,13 @@ class TokenFusion(SumFusion):
     def mix(self, a: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
+    def mixing_parameters(self) -> list[nn.Parameter]:
+        """The parameters that mix the modalities (attention layers, bottleneck tokens): what a late fusion
+        lacks, and what ``fusion_lr`` trains at its own rate (:func:`~avrobust.models.finetune.parameter_groups`)."""
+        own = {id(p) for m in (self.audio_in, self.visual_in, self.audio_norm, self.visual_norm,
+                               self.audio_head, self.visual_head) for p in m.parameters()} | {id(self.modality)}
+        return [p for p in self.parameters() if id(p) not in own]
+
     def forward(self, fa: torch.Tensor, fv: torch.Tensor) -> FusionOut:
         where = positions(fa.shape[1], self.dim, fa.device, fa.dtype)  # one per aligned segment, both streams
         a = self.audio_in(fa) + where + self.modality[0]
