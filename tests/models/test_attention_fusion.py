@@ -91,8 +91,10 @@ def test_fusion_lr_trains_the_mixing_layers_alone_at_their_rate(make_model, fusi
     assert (slow["lr"], rest["lr"]) == (3e-4, 3e-3)
     named = {id(p): n for n, p in model.named_parameters()}
     slow_names = {named[id(p)] for p in slow["params"]}
-    assert slow_names and all(n.startswith(("fusion.audio_", "fusion.visual_", "fusion.bottleneck")) for n in slow_names)
-    assert not slow_names & {"fusion.audio_head.weight", "fusion.visual_in.weight", "fusion.modality", "fusion.audio_norm.bias"}
+    assert slow_names and all(n.startswith(("fusion.audio_", "fusion.visual_", "fusion.bottleneck"))
+                              for n in slow_names)
+    late_too = {"fusion.audio_head.weight", "fusion.visual_in.weight", "fusion.modality", "fusion.audio_norm.bias"}
+    assert not slow_names & late_too
     assert ("fusion.bottleneck" in slow_names) is (fusion == "bottleneck")
     assert len(slow["params"]) + len(rest["params"]) == len(list(model.parameters()))
     assert [g["lr"] for g in parameter_groups(model, 3e-3, None)] == [3e-3]  # None: one rate, as before
