@@ -14,6 +14,7 @@ must pass for any ``K``.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
@@ -36,12 +37,16 @@ os.environ.setdefault("AVROBUST_DEVICE", "cpu")
 _SLOW = {"now": False}  # whether the test being set up or run is marked slow
 
 
+SHARED = ("trained", "quick_demo")  # session fixtures that cost tens of seconds, built by one process only
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The tests that use the ``trained`` fixture run first, together: xdist hands each process a first
-    chunk of consecutive tests (an eighth of the suite with 2 processes, more than these 49), so one
-    process trains the fixture and the other never needs it (80 s of training saved; --dist loadgroup
-    cannot do it under pytest 9). Tests marked ``gpu`` are skipped, with the reason, without CUDA."""
-    items.sort(key=lambda item: "trained" not in getattr(item, "fixturenames", ()))  # stable: same order everywhere
+    """The tests that use the ``trained`` fixture run first, together, then those of ``quick_demo``: xdist
+    hands each process a first chunk of consecutive tests (an eighth of the suite with 2 processes, more
+    than these 51), so one process builds the fixtures and the other never needs them (80 s of training and
+    a 20 s demo saved; --dist loadgroup cannot do it under pytest 9). Tests marked ``gpu`` are skipped,
+    with the reason, without CUDA."""
+    items.sort(key=lambda item: [name not in getattr(item, "fixturenames", ()) for name in SHARED])  # stable
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU (benchmarks/gpu_check.sh runs these where there is one)")
@@ -175,6 +180,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
                     meta={"model_name": "alexnet-sum-vgg"}, show_progress=False)
     model.eval()
     return {"model": model, "test": test_set, "run_dir": run_dir, "summary": summary}
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``avrobust demo --quick`` run once, in a fresh process as a user runs it: ``out`` (its directory) and
+    its ``stdout``. The demo's own test and the browser check of its report both read it."""
+    out = tmp_path_factory.mktemp("quick-demo") / "demo"
+    done = subprocess.run([sys.executable, "-m", "avrobust", "demo", "--quick", "--out", str(out)],
+                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"out": out, "stdout": done.stdout}
 
 
 @pytest.fixture(scope="session")

@@ -95,30 +95,29 @@ def test_data_command_saves_splits(run_cli, tmp_path, tiny_spec):
 
 
 @pytest.mark.slow
-def test_quick_demo_writes_summary(run_cli, tmp_path):
-    code, out, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
-    assert code == 0, err
-    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+def test_quick_demo_writes_summary(run_cli, quick_demo):
+    demo, out = quick_demo["out"], quick_demo["stdout"]
+    summary = json.loads((demo / "summary.json").read_text())
     assert [m["role"] for m in summary["models"]] == ["surrogate", "victim"]
     assert summary["models"][0]["model"] != summary["models"][1]["model"]
-    assert (tmp_path / "demo" / "summary.md").read_text().startswith("# avrobust demo")
+    assert (demo / "summary.md").read_text().startswith("# avrobust demo")
     transfer = summary["transfer"]
     assert (transfer["surrogate"], transfer["victim"]) == ("AsV", "RcV")
     assert {"tia", "mma", "tma", "mifgsm", "mig", "pam"} <= {a.split(":")[0] for a in transfer["attacks"]}
-    assert f"## Transfer on `{transfer['data']}`: AsV (surrogate) -> RcV (victim)" in (tmp_path / "demo" / "summary.md").read_text()
-    assert (tmp_path / "demo" / "transfer.png").exists()
-    assert "report: " in out and (tmp_path / "demo" / "report" / "report.html").exists()
+    assert f"## Transfer on `{transfer['data']}`: AsV (surrogate) -> RcV (victim)" in (demo / "summary.md").read_text()
+    assert (demo / "transfer.png").exists()
+    assert "report: " in out and (demo / "report" / "report.html").exists()
     defence = summary["defence"]["methods"]
     assert set(defence) == {"pgd-at", "avat"}
     assert all(0 <= r["worst_case_robust_accuracy"] <= r["clean_accuracy"] for r in defence.values())
-    assert "## Defence: avat (ours) vs PGD-AT" in (tmp_path / "demo" / "summary.md").read_text()
+    assert "## Defence: avat (ours) vs PGD-AT" in (demo / "summary.md").read_text()
     digits = summary["digits"]
     assert digits["data"].startswith("digits:") and set(digits["pgd"]) == {"video", "audio"}
     assert all(0 <= r["robust_accuracy"] <= r["clean_accuracy"] for r in digits["pgd"].values())
-    assert "## Digits: alexnet-sum-vgg on `digits:" in (tmp_path / "demo" / "summary.md").read_text()
-    report = (tmp_path / "demo" / "report" / "report.md").read_text()
+    assert "## Digits: alexnet-sum-vgg on `digits:" in (demo / "summary.md").read_text()
+    report = (demo / "report" / "report.md").read_text()
     assert report.count("figures/data-") >= 2  # a picture of synth's and of digits' test clips
-    code, _, err = run_cli("demo", "--quick", "--out", tmp_path / "demo")
+    code, _, err = run_cli("demo", "--quick", "--out", demo)
     assert code == 2 and "--overwrite" in err
 
 

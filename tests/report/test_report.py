@@ -190,11 +190,8 @@ def test_the_report_in_a_real_browser(report: dict, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_browser
-def test_the_demo_report_shows_the_summary_table_on_the_first_screen(tmp_path: Path) -> None:
-    from avrobust.jobs.demo import run_demo
-
-    run_demo(tmp_path / "demo", quick=True)
-    check = in_browser(tmp_path / "demo" / "report" / "report.html")
+def test_the_demo_report_shows_the_summary_table_on_the_first_screen(quick_demo: dict) -> None:
+    check = in_browser(quick_demo["out"] / "report" / "report.html")
     assert check["caption"].startswith("Models: clean and worst-case") and check["bottom"] <= 800
     assert check["decoded"] == check["images"] > 0 and check["loaded"] == check["audio"] > 0
 
