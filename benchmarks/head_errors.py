@@ -58,8 +58,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.label and len(args.label) != len(args.runs):
         ap.error("--label needs one name per run")
-    rows = [head_errors(r) | ({"label": lab} if args.label else {})
-            for r, lab in zip(args.runs, args.label or [None] * len(args.runs), strict=True)]
+    rows = [head_errors(r) for r in args.runs]
+    for row, label in zip(rows, args.label or [], strict=False):
+        row["label"] = label
     print("| run | n | fused | audio head | visual head | both heads wrong | if independent | error phi "
           "| either head right | fused wrong, a head right |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -18,7 +18,8 @@ SCHEDULES = ("cosine", "constant")
 def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
                    backbone_lr: float | None, fusion_lr: float | None = None) -> torch.optim.Optimizer:
     """AdamW (decoupled decay) or SGD (momentum 0.9, Nesterov) over the parameter groups of
-    :func:`~avrobust.models.finetune.parameter_groups` (pretrained backbones and attention fusions' mixing layers at their own rates)."""
+    :func:`~avrobust.models.finetune.parameter_groups` (pretrained backbones and attention fusions' mixing
+    layers at their own rates)."""
     groups = parameter_groups(model, lr, backbone_lr, fusion_lr)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
